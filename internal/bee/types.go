@@ -1,0 +1,44 @@
+// Package bee is a typed client for the parts of Bee's HTTP API that caddy-bee uses.
+package bee
+
+import "math/big"
+
+// Stamp is one postage batch as GET /stamps and GET /stamps/{id} report it.
+type Stamp struct {
+	BatchID          string   `json:"batchID"`
+	Utilization      int      `json:"utilization"`
+	UtilizationRatio float64  `json:"utilizationRatio"`
+	Usable           bool     `json:"usable"`
+	Label            string   `json:"label"`
+	Depth            int      `json:"depth"`
+	Amount           *big.Int `json:"amount"`
+	BucketDepth      int      `json:"bucketDepth"`
+	BlockNumber      uint64   `json:"blockNumber"`
+	ImmutableFlag    bool     `json:"immutableFlag"`
+	Exists           bool     `json:"exists"`
+	BatchTTL         int64    `json:"batchTTL"`
+}
+
+// ChainState is GET /chainstate. CurrentPrice is PLUR per chunk per block.
+type ChainState struct {
+	ChainTip     uint64
+	Block        uint64
+	TotalAmount  *big.Int
+	CurrentPrice *big.Int
+}
+
+// Wallet is GET /wallet.
+type Wallet struct {
+	BZZBalance                *big.Int
+	NativeTokenBalance        *big.Int
+	ChainID                   int64
+	ChequebookContractAddress string
+	WalletAddress             string
+}
+
+// Health is GET /health.
+type Health struct {
+	Status     string
+	Version    string
+	APIVersion string
+}
