@@ -1,0 +1,213 @@
+// Package caddymodule registers caddy-bee with Caddy: the http.handlers.bee module, its
+// Caddyfile directive, provisioning, request handling and metrics. It is the only package of
+// the project that imports Caddy.
+package caddymodule
+
+import (
+	"fmt"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/caddyserver/caddy/v2"
+	"github.com/caddyserver/caddy/v2/caddyconfig/caddyfile"
+	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
+	"go.uber.org/zap"
+
+	"github.com/swarmgate/caddy-bee/internal/routepolicy"
+)
+
+func init() {
+	caddy.RegisterModule(Handler{})
+}
+
+// Handler makes Caddy a gateway in front of an Ethereum Swarm Bee node. It sits in front of a
+// reverse_proxy to Bee: it enforces the route policy, serves the plugin's own API, coalesces
+// duplicate downloads and injects pool batches into uploads, then hands the request to the
+// next handler (reverse_proxy) to reach Bee.
+//
+// The `bee` Caddyfile directive expands into this handler followed by Caddy's reverse_proxy.
+// In JSON the handler can also be placed by hand in front of any reverse_proxy to Bee.
+type Handler struct {
+	// BeeURL is the base URL of Bee's API, e.g. `http://127.0.0.1:1633`. The stamp pool
+	// calls it directly; proxied traffic goes through the next handler. Required when a
+	// pool is configured.
+	BeeURL string `json:"bee_url,omitempty"`
+
+	// Routes selects which Bee routes are exposed: `gateway` (the default) exposes only
+	// content, health and readiness routes; `all` exposes every Bee route, spending and
+	// identity routes included.
+	Routes string `json:"routes,omitempty"`
+
+	// APIPrefix is where the plugin's own JSON API (pool and coalescer stats) lives.
+	// Default: `/api/v1`.
+	APIPrefix string `json:"api_prefix,omitempty"`
+
+	// AdminToken is the bearer token required by the API endpoints that spend money or
+	// reveal batch ids. Placeholders such as `{env.BEE_ADMIN_TOKEN}` are expanded at
+	// provision time. Empty means those endpoints always answer 401.
+	AdminToken string `json:"admin_token,omitempty"`
+
+	// Inject turns batch injection into uploads on or off. Default: on when a pool is
+	// configured; it cannot be on without one.
+	Inject *bool `json:"inject,omitempty"`
+
+	// Coalesce configures request coalescing of concurrent identical GET/HEAD requests.
+	// Coalescing is on by default.
+	Coalesce *CoalesceConfig `json:"coalesce,omitempty"`
+
+	// Pool configures the stamp pool. Without it the gateway spends nothing.
+	Pool *PoolConfig `json:"pool,omitempty"`
+
+	mode       routepolicy.Mode
+	adminToken string
+	logger     *zap.Logger
+
+	// proxySegment holds the tokens of the Caddyfile's `reverse_proxy { ... }` sub-block,
+	// which the bee directive passes on to the reverse_proxy it creates.
+	proxySegment caddyfile.Segment
+}
+
+// CoalesceConfig configures request coalescing.
+type CoalesceConfig struct {
+	// Disabled turns coalescing off.
+	Disabled bool `json:"disabled,omitempty"`
+
+	// MemoryWindow is how many body bytes one flight keeps in memory before spilling
+	// to a temporary file. Default: 8 MiB.
+	MemoryWindow int64 `json:"memory_window,omitempty"`
+
+	// MaxWait is how long a follower waits for the leader's response headers before
+	// it goes upstream on its own. Default: 30s.
+	MaxWait caddy.Duration `json:"max_wait,omitempty"`
+}
+
+const defaultAPIPrefix = "/api/v1"
+
+// CaddyModule returns the Caddy module information.
+func (Handler) CaddyModule() caddy.ModuleInfo {
+	return caddy.ModuleInfo{
+		ID:  "http.handlers.bee",
+		New: func() caddy.Module { return new(Handler) },
+	}
+}
+
+// Provision sets up the handler.
+func (h *Handler) Provision(ctx caddy.Context) error {
+	h.logger = ctx.Logger()
+	mode, ok := routepolicy.ParseMode(h.Routes)
+	if !ok {
+		return fmt.Errorf("routes %q: want gateway or all", h.Routes)
+	}
+	h.mode = mode
+	if h.APIPrefix == "" {
+		h.APIPrefix = defaultAPIPrefix
+	}
+	if h.BeeURL != "" {
+		normalized, err := NormalizeBeeURL(h.BeeURL)
+		if err != nil {
+			return fmt.Errorf("bee_url: %w", err)
+		}
+		h.BeeURL = normalized
+	}
+	h.adminToken = caddy.NewReplacer().ReplaceAll(h.AdminToken, "")
+	return nil
+}
+
+// Validate checks the configuration once provisioned.
+func (h *Handler) Validate() error {
+	if err := validateAPIPrefix(h.APIPrefix); err != nil {
+		return err
+	}
+	if h.Inject != nil && *h.Inject && h.Pool == nil {
+		return fmt.Errorf("inject on needs a pool block: configure `pool { ... }` or remove `inject on`")
+	}
+	if h.Coalesce != nil {
+		if h.Coalesce.MemoryWindow < 0 {
+			return fmt.Errorf("coalesce memory_window %d: must not be negative", h.Coalesce.MemoryWindow)
+		}
+		if h.Coalesce.MaxWait < 0 {
+			return fmt.Errorf("coalesce max_wait %s: must not be negative", time.Duration(h.Coalesce.MaxWait))
+		}
+	}
+	return nil
+}
+
+// Cleanup releases what Provision acquired.
+func (h *Handler) Cleanup() error {
+	return nil
+}
+
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyhttp.Handler) error {
+	if endpoint, ok := h.apiEndpoint(r.URL.Path); ok {
+		return h.serveAPI(w, r, endpoint)
+	}
+	decision := routepolicy.Check(h.mode, r.Method, r.URL.Path)
+	if !decision.Allowed {
+		h.logger.Debug("route refused by policy", zap.String("method", r.Method), zap.String("path", r.URL.Path))
+		return writeBeeError(w, http.StatusForbidden,
+			"Forbidden: this gateway does not expose "+r.Method+" "+decision.Path+" (route policy: "+string(h.mode)+")")
+	}
+	if decision.Path != r.URL.Path {
+		// Forward exactly the path that was checked.
+		r.URL.Path, r.URL.RawPath = decision.Path, ""
+	}
+	return next.ServeHTTP(w, r)
+}
+
+// apiEndpoint returns the part of path after the API prefix, if path is under it.
+func (h *Handler) apiEndpoint(path string) (string, bool) {
+	rest, ok := strings.CutPrefix(routepolicy.CleanPath(path), h.APIPrefix)
+	if !ok || (rest != "" && rest[0] != '/') {
+		return "", false
+	}
+	return rest, true
+}
+
+func (h *Handler) serveAPI(w http.ResponseWriter, r *http.Request, endpoint string) error {
+	return writeDetail(w, http.StatusNotFound, "no such endpoint: "+h.APIPrefix+endpoint)
+}
+
+func validateAPIPrefix(prefix string) error {
+	if !strings.HasPrefix(prefix, "/") || prefix == "/" || strings.HasSuffix(prefix, "/") ||
+		routepolicy.CleanPath(prefix) != prefix {
+		return fmt.Errorf("api_prefix %q: want a clean path such as /api/v1 (leading slash, no trailing slash)", prefix)
+	}
+	first := strings.SplitN(strings.TrimPrefix(prefix, "/"), "/", 2)[0]
+	if d := routepolicy.Check(routepolicy.Gateway, http.MethodGet, "/"+first+"/x"); d.Allowed || first == "v1" {
+		return fmt.Errorf("api_prefix %q would hide Bee's /%s routes: choose another prefix such as /api/v1", prefix, first)
+	}
+	return nil
+}
+
+// NormalizeBeeURL turns `host:port` or `http(s)://host:port` into `scheme://host:port`.
+func NormalizeBeeURL(raw string) (string, error) {
+	s := strings.TrimSpace(raw)
+	if !strings.Contains(s, "://") {
+		s = "http://" + s
+	}
+	u, err := url.Parse(s)
+	if err != nil {
+		return "", fmt.Errorf("%q is not a URL: %v; want e.g. http://127.0.0.1:1633", raw, err)
+	}
+	if u.Scheme != "http" && u.Scheme != "https" {
+		return "", fmt.Errorf("%q: scheme %q is not supported; use http:// or https://", raw, u.Scheme)
+	}
+	if u.Hostname() == "" {
+		return "", fmt.Errorf("%q has no host; want e.g. http://127.0.0.1:1633", raw)
+	}
+	if (u.Path != "" && u.Path != "/") || u.RawQuery != "" || u.Fragment != "" || u.User != nil {
+		return "", fmt.Errorf("%q: only scheme, host and port are allowed in the Bee URL (no path, query or credentials)", raw)
+	}
+	return u.Scheme + "://" + u.Host, nil
+}
+
+// Interface guards
+var (
+	_ caddy.Provisioner           = (*Handler)(nil)
+	_ caddy.Validator             = (*Handler)(nil)
+	_ caddy.CleanerUpper          = (*Handler)(nil)
+	_ caddyhttp.MiddlewareHandler = (*Handler)(nil)
+	_ caddyfile.Unmarshaler       = (*Handler)(nil)
+)

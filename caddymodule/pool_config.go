@@ -1,0 +1,81 @@
+package caddymodule
+
+import (
+	"fmt"
+
+	"github.com/caddyserver/caddy/v2"
+)
+
+// PoolConfig configures the stamp pool: postage batches bought ahead of time, handed to
+// clients through the pool API and injected into uploads that carry none.
+type PoolConfig struct {
+	// Reserve maps a batch depth to how many usable batches of that depth are kept in
+	// reserve. Default: `{"17": 1, "20": 1}` (one small, one medium).
+	Reserve map[int]int `json:"reserve,omitempty"`
+
+	// Duration is the validity bought for each new batch; one hour of margin is added.
+	// Default: 168h.
+	Duration caddy.Duration `json:"duration,omitempty"`
+
+	// MinTTL: a reserve or active batch whose TTL falls below this is topped up.
+	// Default: 24h.
+	MinTTL caddy.Duration `json:"min_ttl,omitempty"`
+
+	// TopUp is the validity added by one top-up. Default: 168h.
+	TopUp caddy.Duration `json:"topup,omitempty"`
+
+	// CheckInterval is the period of maintenance (sync with Bee, top-ups, shortfall).
+	// Events trigger it sooner. Default: 15m.
+	CheckInterval caddy.Duration `json:"check_interval,omitempty"`
+
+	// ImmediateReplenish buys a replacement as soon as a batch leaves the reserve.
+	// Default: true.
+	ImmediateReplenish *bool `json:"immediate_replenish,omitempty"`
+
+	// UsageMax is the utilisation (0 to 1) at which a shared, injected batch is retired.
+	// Default: 0.8.
+	UsageMax float64 `json:"usage_max,omitempty"`
+
+	// MaxPurchasesPerHour caps buys and top-ups together; the count survives restarts.
+	// Default: 10.
+	MaxPurchasesPerHour *int `json:"max_purchases_per_hour,omitempty"`
+
+	// PurchaseSpacing is the least time between two on-chain operations. Default: 15s.
+	PurchaseSpacing caddy.Duration `json:"purchase_spacing,omitempty"`
+
+	// BlockTime is the chain's block time, for amount and TTL arithmetic. Default: 5s.
+	BlockTime caddy.Duration `json:"block_time,omitempty"`
+
+	// LabelPrefix starts the label of every batch the pool buys. The pool owns only
+	// batches it bought and recorded itself. Default: `caddy-bee`.
+	LabelPrefix string `json:"label_prefix,omitempty"`
+
+	// AcquireFallback hands out a batch of a larger depth when the requested depth has
+	// none in reserve. Default: true.
+	AcquireFallback *bool `json:"acquire_fallback,omitempty"`
+
+	// PurchaseTimeout is how long one purchase call to Bee may take before its outcome
+	// counts as unknown and is reconciled through Bee's batch list. Default: 10m.
+	PurchaseTimeout caddy.Duration `json:"purchase_timeout,omitempty"`
+}
+
+// sizeDepths are the size names the pool API and the Caddyfile accept.
+var sizeDepths = map[string]int{"small": 17, "medium": 20, "large": 22}
+
+const (
+	minDepth = 17
+	// maxDepth guards against typos: a depth-41 batch already costs 2^25 times a depth-16 one.
+	maxDepth = 41
+)
+
+func validateReserve(reserve map[int]int) error {
+	for depth, count := range reserve {
+		if depth < minDepth || depth > maxDepth {
+			return fmt.Errorf("pool reserve depth %d: want %d..%d or small/medium/large", depth, minDepth, maxDepth)
+		}
+		if count < 0 {
+			return fmt.Errorf("pool reserve depth %d count %d: must not be negative", depth, count)
+		}
+	}
+	return nil
+}

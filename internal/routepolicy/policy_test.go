@@ -1,0 +1,196 @@
+package routepolicy
+
+import (
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+)
+
+const ref = "c0ffee00c0ffee00c0ffee00c0ffee00c0ffee00c0ffee00c0ffee00c0ffee00"
+
+// adminRoutes are BEE_API.md's "Routes that must not be public", plus other non-content routes.
+var adminRoutes = []struct{ method, path string }{
+	{"POST", "/stamps/100000000/17"}, {"PATCH", "/stamps/topup/" + ref + "/1000"},
+	{"PATCH", "/stamps/dilute/" + ref + "/18"}, {"GET", "/stamps"}, {"GET", "/stamps/" + ref},
+	{"GET", "/wallet"}, {"POST", "/wallet/withdraw/bzz"}, {"GET", "/chequebook/balance"},
+	{"POST", "/chequebook/deposit"}, {"POST", "/stake/1000"}, {"DELETE", "/stake"},
+	{"GET", "/transactions"}, {"DELETE", "/transactions/0xabc"}, {"GET", "/redistributionstate"},
+	{"GET", "/rchash/1/aa/bb"}, {"GET", "/loggers"}, {"PUT", "/loggers/x/debug"},
+	{"GET", "/debug/pprof/heap"}, {"GET", "/peers"}, {"POST", "/connect/ip4/1.2.3.4"},
+	{"GET", "/blocklist"}, {"GET", "/welcome-message"}, {"POST", "/welcome-message"},
+	{"GET", "/pins"}, {"POST", "/pins/" + ref}, {"GET", "/tags"}, {"POST", "/tags"},
+	{"GET", "/accounting"}, {"GET", "/balances"}, {"GET", "/consumed/aa"}, {"GET", "/settlements"},
+	{"GET", "/timesettlements"}, {"DELETE", "/chunks/" + ref}, {"PUT", "/stewardship/" + ref},
+	{"GET", "/node"}, {"GET", "/addresses"}, {"GET", "/chainstate"}, {"GET", "/metrics"},
+	{"GET", "/status"}, {"GET", "/batches"}, {"POST", "/pss/send/topic/aa"}, {"POST", "/envelope/aa"},
+	{"POST", "/grantee"}, {"GET", "/topology"}, {"DELETE", "/bytes/" + ref},
+	{"PUT", "/bytes"}, {"PATCH", "/bzz"},
+}
+
+func TestGatewayAllowsContentRoutes(t *testing.T) {
+	cases := []struct {
+		method, path, route string
+		upload              bool
+	}{
+		{"GET", "/health", "/health", false},
+		{"GET", "/readiness", "/readiness", false},
+		{"GET", "/gateway", "/gateway", false},
+		{"GET", "/bytes/" + ref, "/bytes/{ref}", false},
+		{"HEAD", "/bytes/" + ref, "/bytes/{ref}", false},
+		{"GET", "/v1/bytes/" + ref, "/bytes/{ref}", false},
+		{"POST", "/bytes", "/bytes", true},
+		{"POST", "/v1/bytes", "/bytes", true},
+		{"POST", "/bzz", "/bzz", true},
+		{"GET", "/bzz/" + ref, "/bzz/{ref}", false},
+		{"GET", "/bzz/" + ref + "/", "/bzz/{ref}/...", false},
+		{"GET", "/bzz/" + ref + "/dir/index.html", "/bzz/{ref}/...", false},
+		{"GET", "/bzz/site.eth/", "/bzz/{ref}/...", false},
+		{"POST", "/chunks", "/chunks", true},
+		{"GET", "/chunks/" + ref, "/chunks/{addr}", false},
+		{"GET", "/chunks/stream", "/chunks/stream", true},
+		{"POST", "/soc/aa/bb", "/soc/{owner}/{id}", true},
+		{"GET", "/soc/aa/bb", "/soc/{owner}/{id}", false},
+		{"POST", "/feeds/aa/bb", "/feeds/{owner}/{id}", true},
+		{"GET", "/feeds/aa/bb", "/feeds/{owner}/{id}", false},
+		{"GET", "/stewardship/" + ref, "/stewardship/{ref}", false},
+		{"OPTIONS", "/bytes", "/bytes", false},
+		{"OPTIONS", "/bzz/" + ref + "/x", "/bzz/{ref}/...", false},
+	}
+	for _, c := range cases {
+		d := Check(Gateway, c.method, c.path)
+		if !d.Allowed || d.Route != c.route || d.Upload != c.upload {
+			t.Errorf("%s %s: got %+v, want allowed route %q upload %v", c.method, c.path, d, c.route, c.upload)
+		}
+	}
+}
+
+// spellings returns ways of writing p that a lenient router could resolve to p.
+func spellings(p string) []string {
+	trimmed := strings.TrimPrefix(p, "/")
+	first, rest, _ := strings.Cut(trimmed, "/")
+	out := []string{
+		p, "/v1" + p, p + "/", "/" + p, "//" + trimmed, "/v1/" + p, "/./" + trimmed,
+		"/bytes/../" + trimmed, "/v1/bytes/../.." + p, "/bzz/" + ref + "/../../" + trimmed,
+		"/health/.." + p, "/gateway/../v1" + p, strings.ToUpper(p), "/V1" + p,
+	}
+	if rest != "" {
+		out = append(out, "/"+first+"//"+rest, "/"+first+"/./"+rest, "/"+first+"/x/../"+rest)
+	}
+	return out
+}
+
+func TestGatewayBlocksAdminRoutesBySpelling(t *testing.T) {
+	for _, r := range adminRoutes {
+		for _, sp := range spellings(r.path) {
+			methods := []string{r.method, strings.ToLower(r.method)}
+			if !contentRoots[segments(r.path)[0]] {
+				methods = append(methods, "GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "CONNECT", "TRACE")
+			}
+			for _, m := range methods {
+				if d := Check(Gateway, m, sp); d.Allowed {
+					t.Errorf("%s %q (from %s %s) allowed as %q", m, sp, r.method, r.path, d.Route)
+				}
+			}
+		}
+	}
+}
+
+func TestPercentEncodedPathsAreDecodedBeforeTheCheck(t *testing.T) {
+	for _, raw := range []string{"/stam%70s", "/bytes/..%2Fstamps", "/bytes%2F..%2Fwallet", "/%2e%2e/wallet", "/v1%2Fstamps"} {
+		u, err := url.Parse("http://gw" + raw)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if d := Check(Gateway, "GET", u.Path); d.Allowed {
+			t.Errorf("%s (decoded %q) allowed as %q", raw, u.Path, d.Route)
+		}
+	}
+	u, _ := url.Parse("http://gw/byt%65s/" + ref)
+	if d := Check(Gateway, "GET", u.Path); !d.Allowed || d.Path != "/bytes/"+ref {
+		t.Errorf("encoded content path: %+v", d)
+	}
+}
+
+func TestCleanPathKeepsTrailingSlash(t *testing.T) {
+	for in, want := range map[string]string{
+		"": "/", "/": "/", "//": "/", "/bzz/x/": "/bzz/x/", "/bzz/x/.": "/bzz/x", "/a/../b/": "/b/",
+		"bytes": "/bytes", "/../../..": "/", "/a//b": "/a/b",
+	} {
+		if got := CleanPath(in); got != want {
+			t.Errorf("CleanPath(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+func TestModeAllExposesEverything(t *testing.T) {
+	for _, r := range adminRoutes {
+		if d := Check(All, r.method, r.path); !d.Allowed {
+			t.Errorf("routes all blocked %s %s", r.method, r.path)
+		}
+	}
+	if d := Check(All, "PUT", "/v1/stewardship/"+ref); !d.Upload {
+		t.Errorf("PUT /stewardship spends a batch under routes all: %+v", d)
+	}
+}
+
+func TestSpendsBatchFollowsBeeAPITable(t *testing.T) {
+	yes := [][2]string{{"POST", "/bytes"}, {"POST", "/bzz"}, {"POST", "/feeds/a/b"}, {"PUT", "/stewardship/" + ref},
+		{"POST", "/envelope/aa"}, {"POST", "/pss/send/t/aa"}, {"POST", "/grantee"}, {"PATCH", "/grantee/" + ref},
+		{"POST", "/chunks"}, {"POST", "/soc/a/b"}, {"GET", "/chunks/stream"}, {"POST", "/v1/bytes"}, {"POST", "//bytes"}}
+	no := [][2]string{{"GET", "/bytes"}, {"POST", "/bytes/" + ref}, {"POST", "/stamps/1/17"}, {"GET", "/chunks/" + ref},
+		{"POST", "/pss/subscribe/t"}, {"PUT", "/bytes"}}
+	for _, c := range yes {
+		if !SpendsBatch(c[0], c[1]) {
+			t.Errorf("SpendsBatch(%s %s) = false", c[0], c[1])
+		}
+	}
+	for _, c := range no {
+		if SpendsBatch(c[0], c[1]) {
+			t.Errorf("SpendsBatch(%s %s) = true", c[0], c[1])
+		}
+	}
+}
+
+func TestParseMode(t *testing.T) {
+	if m, ok := ParseMode(""); !ok || m != Gateway {
+		t.Error("empty mode must default to gateway")
+	}
+	if _, ok := ParseMode("open"); ok {
+		t.Error("unknown mode accepted")
+	}
+}
+
+// contentRoots are the first segments the gateway policy may ever let through.
+var contentRoots = map[string]bool{"health": true, "readiness": true, "gateway": true, "bytes": true,
+	"bzz": true, "chunks": true, "soc": true, "feeds": true, "stewardship": true}
+
+func FuzzCheck(f *testing.F) {
+	for _, r := range adminRoutes {
+		f.Add(r.method, r.path)
+	}
+	f.Add("GET", "/bytes/"+ref)
+	f.Add("POST", "/v1/bzz")
+	f.Add("GET", "/bzz/x/../../stamps")
+	f.Fuzz(func(t *testing.T, method, p string) {
+		d := Check(Gateway, method, p)
+		if d.Path != CleanPath(d.Path) {
+			t.Fatalf("forwarded path %q is not clean", d.Path)
+		}
+		if !d.Allowed {
+			return
+		}
+		first := segments(stripV1(d.Path))[0]
+		if !contentRoots[first] {
+			t.Fatalf("%s %q allowed with root %q", method, p, first)
+		}
+		switch method {
+		case http.MethodGet, http.MethodHead, http.MethodOptions, http.MethodPost:
+		default:
+			t.Fatalf("method %q allowed on %q", method, p)
+		}
+		if method == http.MethodPost && first == "stewardship" {
+			t.Fatalf("POST stewardship allowed")
+		}
+	})
+}
