@@ -1,0 +1,35 @@
+# caddy-bee. `make run` serves the gateway against the Bee simulator (or BEE_URL);
+# `make test` runs the whole test suite, exactly as CI does.
+GO       ?= go
+BIN      := $(CURDIR)/bin
+FUZZTIME ?= 5s
+
+.PHONY: all build run test vet fmt-check unit fuzz clean
+
+all: build
+
+build:
+	$(GO) build -o $(BIN)/caddy ./cmd/caddy
+	$(GO) build -o $(BIN)/beesim ./cmd/beesim
+
+run: build
+	BIN=$(BIN) ./scripts/run.sh
+
+test: fmt-check vet unit fuzz
+
+fmt-check:
+	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
+	if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+
+vet:
+	$(GO) vet ./...
+
+unit:
+	$(GO) test -race -count=1 -timeout 30m ./...
+
+# Each fuzz target runs for FUZZTIME on top of its seed corpus.
+fuzz:
+	$(GO) test -run '^$$' -fuzz '^FuzzCheck$$' -fuzztime $(FUZZTIME) ./internal/routepolicy
+
+clean:
+	rm -rf $(BIN)
