@@ -1,7 +1,6 @@
 package bee
 
 import (
-	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -43,7 +42,27 @@ func (e *APIError) Error() string {
 	for _, r := range e.Reasons {
 		msg += fmt.Sprintf(" (%s: %s)", r.Field, r.Error)
 	}
+	if hint := e.hint(); hint != "" {
+		msg += "; " + hint
+	}
 	return msg
+}
+
+// hint says what to do about the failures an operator can fix.
+func (e *APIError) hint() string {
+	switch {
+	case e.Is(ErrOutOfFunds):
+		return "fund the Bee node's wallet with xBZZ (GET /wallet shows the balance)"
+	case e.Is(ErrInsufficientAmount):
+		return "the amount must exceed currentPrice x 17280 (24 h of validity)"
+	case e.Is(ErrBusy):
+		return "Bee runs one on-chain operation at a time; retry when the current one is mined"
+	case e.Is(ErrChainDisabled):
+		return "stamps need a Bee node with a blockchain RPC endpoint (full or light mode)"
+	case e.Is(ErrSyncing):
+		return "wait for the node to finish syncing and retry"
+	}
+	return ""
 }
 
 // Is maps Bee's status and message to the sentinels.
@@ -63,10 +82,14 @@ func (e *APIError) Is(target error) bool {
 	case ErrInsufficientAmount:
 		return strings.Contains(msg, "insufficient amount")
 	case ErrChainDisabled:
-		return e.Status == http.StatusForbidden && strings.Contains(msg, "chain is disabled")
+		// Bee's wording has varied ("Chain disabled", "Chain is disabled"); match both.
+		return e.Status == http.StatusForbidden && strings.Contains(msg, "chain") && strings.Contains(msg, "disabled")
 	}
 	return false
 }
+
+// maxErrorMessage bounds the excerpt kept from an error body that is not Bee's envelope.
+const maxErrorMessage = 200
 
 func newAPIError(method, path string, status int, body []byte) *APIError {
 	e := &APIError{Status: status, Method: method, Path: path}
@@ -77,12 +100,15 @@ func newAPIError(method, path string, status int, body []byte) *APIError {
 	}
 	if json.Unmarshal(body, &envelope) == nil && envelope.Message != "" {
 		e.Code, e.Message, e.Reasons = envelope.Code, envelope.Message, envelope.Reasons
+		if e.Code == 0 {
+			e.Code = status
+		}
 		return e
 	}
 	// Not Bee's envelope (a proxy's HTML page, say): keep a short, printable excerpt.
 	text := strings.Join(strings.Fields(string(body)), " ")
-	if len(text) > 200 {
-		text = text[:200] + "..."
+	if len(text) > maxErrorMessage {
+		text = strings.ToValidUTF8(text[:maxErrorMessage], "") + "..." // drop a rune cut in half
 	}
 	if text == "" {
 		text = http.StatusText(status)
@@ -91,20 +117,27 @@ func newAPIError(method, path string, status int, body []byte) *APIError {
 	return e
 }
 
-func asAPIError(err error, target **APIError) bool {
-	return err != nil && errors.As(err, target)
+func asAPIError(err error) (*APIError, bool) {
+	var apiErr *APIError
+	if err == nil || !errors.As(err, &apiErr) {
+		return nil, false
+	}
+	return apiErr, true
 }
 
-// CallError is a call that got no answer from Bee.
+// CallError is a call that got no (complete) answer from Bee. It matches ErrUnreachable.
 type CallError struct {
 	Method, Path string
+	BaseURL      string
 	Err          error
-	// Sent is true when the request may have reached Bee before the failure.
-	Sent bool
 }
 
 func (e *CallError) Error() string {
-	return fmt.Sprintf("bee %s %s: %v", e.Method, e.Path, e.Err)
+	msg := fmt.Sprintf("bee %s %s: %v", e.Method, e.Path, e.Err)
+	if neverConnected(e.Err) {
+		msg += fmt.Sprintf("; is Bee running and listening at %s?", e.BaseURL)
+	}
+	return msg
 }
 
 func (e *CallError) Unwrap() error { return e.Err }
@@ -112,24 +145,24 @@ func (e *CallError) Unwrap() error { return e.Err }
 // Is makes every CallError an ErrUnreachable.
 func (e *CallError) Is(target error) bool { return target == ErrUnreachable }
 
+// neverConnected reports a failure to establish the connection: the request cannot have reached Bee.
+func neverConnected(err error) bool {
+	var opErr *net.OpError
+	if errors.As(err, &opErr) && opErr.Op == "dial" {
+		return true
+	}
+	var dnsErr *net.DNSError
+	return errors.As(err, &dnsErr)
+}
+
 // IsTimeout reports whether a call's outcome is unknown: the request may have reached Bee and
-// no answer came (deadline, cut connection). A purchase in that state must be reconciled
-// through Bee's batch list, never assumed failed.
+// no complete answer came (client timeout, context deadline or cancellation, connection reset
+// after sending). A purchase in that state may have been mined: reconcile through Bee's batch
+// list instead of assuming it failed. A refused connection is not a timeout: nothing was sent.
 func IsTimeout(err error) bool {
 	var ce *CallError
 	if !errors.As(err, &ce) {
 		return false
 	}
-	if errors.Is(ce.Err, context.DeadlineExceeded) || errors.Is(ce.Err, context.Canceled) {
-		return true
-	}
-	var netErr net.Error
-	if errors.As(ce.Err, &netErr) && netErr.Timeout() {
-		return true
-	}
-	var opErr *net.OpError
-	if errors.As(ce.Err, &opErr) && opErr.Op == "dial" {
-		return false // never connected: nothing was sent
-	}
-	return ce.Sent
+	return !neverConnected(ce.Err)
 }

@@ -3,7 +3,9 @@ package bee
 
 import "math/big"
 
-// Stamp is one postage batch as GET /stamps and GET /stamps/{id} report it.
+// Stamp is one postage batch as GET /stamps and GET /stamps/{id} report it. Its JSON form is
+// Bee's: Amount is a decimal string (numbers are accepted too), and UtilizationRatio, absent
+// before Bee 2.8.1, is computed as utilization/2^(depth-bucketDepth) when missing.
 type Stamp struct {
 	BatchID          string   `json:"batchID"`
 	Utilization      int      `json:"utilization"`
@@ -11,12 +13,12 @@ type Stamp struct {
 	Usable           bool     `json:"usable"`
 	Label            string   `json:"label"`
 	Depth            int      `json:"depth"`
-	Amount           *big.Int `json:"amount"`
+	Amount           *big.Int `json:"amount"` // PLUR per chunk; never nil after decoding
 	BucketDepth      int      `json:"bucketDepth"`
 	BlockNumber      uint64   `json:"blockNumber"`
 	ImmutableFlag    bool     `json:"immutableFlag"`
 	Exists           bool     `json:"exists"`
-	BatchTTL         int64    `json:"batchTTL"`
+	BatchTTL         int64    `json:"batchTTL"` // seconds; -1 unknown
 }
 
 // ChainState is GET /chainstate. CurrentPrice is PLUR per chunk per block.
