@@ -15,6 +15,7 @@ import (
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
 	"go.uber.org/zap"
 
+	"github.com/swarmgate/caddy-bee/internal/coalesce"
 	"github.com/swarmgate/caddy-bee/internal/routepolicy"
 )
 
@@ -64,6 +65,8 @@ type Handler struct {
 	adminToken string
 	logger     *zap.Logger
 
+	coalescer *coalesce.Group
+
 	// proxySegment holds the tokens of the Caddyfile's `reverse_proxy { ... }` sub-block,
 	// which the bee directive passes on to the reverse_proxy it creates.
 	proxySegment caddyfile.Segment
@@ -112,7 +115,28 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 		h.BeeURL = normalized
 	}
 	h.adminToken = caddy.NewReplacer().ReplaceAll(h.AdminToken, "")
+	if err := registerMetrics(ctx.GetMetricsRegistry()); err != nil {
+		return fmt.Errorf("register metrics: %w", err)
+	}
+	if h.Coalesce == nil || !h.Coalesce.Disabled {
+		h.coalescer = coalesce.New(h.coalesceOptions())
+	}
+	if err := h.Validate(); err != nil {
+		return err
+	}
+	if h.Pool != nil {
+		return fmt.Errorf("the stamp pool is not part of this build yet: remove the pool block")
+	}
 	return nil
+}
+
+func (h *Handler) coalesceOptions() coalesce.Options {
+	opts := coalesce.Options{Observer: coalescerMetrics{}}
+	if h.Coalesce != nil {
+		opts.MemoryWindow = h.Coalesce.MemoryWindow
+		opts.MaxWait = time.Duration(h.Coalesce.MaxWait)
+	}
+	return opts
 }
 
 // Validate checks the configuration once provisioned.
@@ -139,23 +163,6 @@ func (h *Handler) Cleanup() error {
 	return nil
 }
 
-func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyhttp.Handler) error {
-	if endpoint, ok := h.apiEndpoint(r.URL.Path); ok {
-		return h.serveAPI(w, r, endpoint)
-	}
-	decision := routepolicy.Check(h.mode, r.Method, r.URL.Path)
-	if !decision.Allowed {
-		h.logger.Debug("route refused by policy", zap.String("method", r.Method), zap.String("path", r.URL.Path))
-		return writeBeeError(w, http.StatusForbidden,
-			"Forbidden: this gateway does not expose "+r.Method+" "+decision.Path+" (route policy: "+string(h.mode)+")")
-	}
-	if decision.Path != r.URL.Path {
-		// Forward exactly the path that was checked.
-		r.URL.Path, r.URL.RawPath = decision.Path, ""
-	}
-	return next.ServeHTTP(w, r)
-}
-
 // apiEndpoint returns the part of path after the API prefix, if path is under it.
 func (h *Handler) apiEndpoint(path string) (string, bool) {
 	rest, ok := strings.CutPrefix(routepolicy.CleanPath(path), h.APIPrefix)
@@ -163,10 +170,6 @@ func (h *Handler) apiEndpoint(path string) (string, bool) {
 		return "", false
 	}
 	return rest, true
-}
-
-func (h *Handler) serveAPI(w http.ResponseWriter, r *http.Request, endpoint string) error {
-	return writeDetail(w, http.StatusNotFound, "no such endpoint: "+h.APIPrefix+endpoint)
 }
 
 func validateAPIPrefix(prefix string) error {

@@ -83,8 +83,10 @@ func TestStreamsGiBUploadAndDownload(t *testing.T) {
 		_, _ = io.Copy(w, &patternReader{left: streamSize})
 	}))
 	defer up.Close()
-	gw := startGateway(t, "http://{addr} {\n\tbee "+up.URL+" {\n\t\tcoalesce off\n\t}\n}")
-	const bound = 16 << 20
+	// Downloads go through the coalescer, which may hold memory_window bytes per flight.
+	const window = 4 << 20
+	gw := startGateway(t, "http://{addr} {\n\tbee "+up.URL+" {\n\t\tcoalesce {\n\t\t\tmemory_window 4MiB\n\t\t}\n\t}\n}")
+	const bound = 16<<20 + window
 
 	stop := make(chan struct{})
 	peak := heapPeak(stop)

@@ -1,0 +1,52 @@
+package caddymodule
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/caddyserver/caddy/v2/caddyconfig/caddyfile"
+)
+
+// FuzzUnmarshalCaddyfile: any input either parses into a handler that validates its own
+// invariants, or fails with an error that names a position; it never panics.
+func FuzzUnmarshalCaddyfile(f *testing.F) {
+	for _, seed := range []string{
+		"bee 127.0.0.1:1633",
+		"bee http://x:1 {\n pool {\n reserve small 2\n usage_max 0.5\n }\n inject on\n}",
+		"bee x:1 {\n coalesce {\n memory_window 1MiB\n max_wait 1s\n }\n routes all\n}",
+		"bee x:1 {\n reverse_proxy {\n header_up A b\n }\n}",
+		"bee x:1 {\n pool {\n reserve 17 1\n reserve 17 2\n }\n}",
+		"bee {\n}",
+	} {
+		f.Add(seed)
+	}
+	f.Fuzz(func(t *testing.T, input string) {
+		tokens, err := caddyfile.Tokenize([]byte(input), "Fuzzfile")
+		if err != nil {
+			return
+		}
+		var h Handler
+		if err := h.UnmarshalCaddyfile(caddyfile.NewDispenser(tokens)); err != nil {
+			if !strings.Contains(err.Error(), "Fuzzfile") {
+				t.Fatalf("error without position: %v", err)
+			}
+			return
+		}
+		if _, err := NormalizeBeeURL(h.BeeURL); err != nil {
+			t.Fatalf("accepted bee URL %q: %v", h.BeeURL, err)
+		}
+		if h.Pool != nil {
+			if err := validateReserve(h.Pool.Reserve); err != nil {
+				t.Fatalf("accepted reserve: %v", err)
+			}
+			if h.Pool.UsageMax < 0 || h.Pool.UsageMax > 1 {
+				t.Fatalf("accepted usage_max %v", h.Pool.UsageMax)
+			}
+		}
+		if h.APIPrefix != "" {
+			if err := validateAPIPrefix(h.APIPrefix); err != nil {
+				t.Fatalf("accepted api_prefix: %v", err)
+			}
+		}
+	})
+}

@@ -1,0 +1,40 @@
+package caddymodule
+
+import (
+	"errors"
+	"net/http"
+
+	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
+	"go.uber.org/zap"
+
+	"github.com/swarmgate/caddy-bee/internal/coalesce"
+	"github.com/swarmgate/caddy-bee/internal/routepolicy"
+)
+
+// ServeHTTP applies the route policy, answers the plugin's own endpoints, injects pool
+// batches into uploads and coalesces downloads; everything else goes to next (reverse_proxy).
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyhttp.Handler) error {
+	if endpoint, ok := h.apiEndpoint(r.URL.Path); ok {
+		return h.serveAPI(w, r, endpoint)
+	}
+	decision := routepolicy.Check(h.mode, r.Method, r.URL.Path)
+	if !decision.Allowed {
+		h.logger.Debug("route refused by policy", zap.String("method", r.Method), zap.String("path", decision.Path))
+		return writeBeeError(w, http.StatusForbidden,
+			"Forbidden: this gateway does not expose "+r.Method+" "+decision.Path+" (route policy: "+string(h.mode)+")")
+	}
+	if decision.Path != r.URL.Path {
+		// Forward exactly the path that was checked.
+		r.URL.Path, r.URL.RawPath = decision.Path, ""
+	}
+
+	if h.coalescer != nil && (r.Method == http.MethodGet || r.Method == http.MethodHead) {
+		err := h.coalescer.ServeHTTP(w, r, next.ServeHTTP)
+		if errors.Is(err, coalesce.ErrUpstreamAborted) {
+			// The upstream body was cut: end this response as broken, never as a short 200.
+			panic(http.ErrAbortHandler)
+		}
+		return err
+	}
+	return next.ServeHTTP(w, r)
+}

@@ -1,0 +1,159 @@
+package coalesce
+
+import (
+	"context"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"testing"
+)
+
+func benchRequest(path string) *http.Request {
+	r := get("http://gateway.example" + path)
+	r.Header.Set("Accept-Encoding", "gzip, deflate, br")
+	r.Header.Set("User-Agent", "bee-js/9")
+	r.Header.Set("Accept", "*/*")
+	r.Header.Set("Swarm-Redundancy-Strategy", "0")
+	r.Header.Set("Range", "bytes=0-1023")
+	return r
+}
+
+func BenchmarkKey(b *testing.B) {
+	r := benchRequest("/bzz/0f3a4c1e9b8d7a6f5e4d3c2b1a0f9e8d7c6b5a4f3e2d1c0b9a8f7e6d5c4b3a2f/index.html")
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, ok := Key(r); !ok {
+			b.Fatal("bypass")
+		}
+	}
+}
+
+// The pair below is the per-request cost with nothing to share: a plain upstream call
+// against the same call through a flight with a unique key (detached goroutine, body
+// copy, reader). Compare their ns/op.
+func BenchmarkPassThrough4KiB(b *testing.B) {
+	body := pattern(4 << 10)
+	up := func(w http.ResponseWriter, r *http.Request) error { _, err := w.Write(body); return err }
+	r := benchRequest("/bytes/x")
+	w := &discardWriter{header: http.Header{}}
+	b.ReportAllocs()
+	b.SetBytes(int64(len(body)))
+	for b.Loop() {
+		clear(w.header)
+		if err := up(w, r); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkUniqueKeys4KiB(b *testing.B) {
+	body := pattern(4 << 10)
+	up := func(w http.ResponseWriter, r *http.Request) error { _, err := w.Write(body); return err }
+	g := New(Options{})
+	reqs := make([]*http.Request, 1024)
+	for i := range reqs {
+		reqs[i] = benchRequest("/bytes/" + strconv.Itoa(i))
+	}
+	w := &discardWriter{header: http.Header{}}
+	b.ReportAllocs()
+	b.SetBytes(int64(len(body)))
+	i := 0
+	for b.Loop() {
+		clear(w.header)
+		if err := g.ServeHTTP(w, reqs[i%len(reqs)], up); err != nil {
+			b.Fatal(err)
+		}
+		i++
+	}
+}
+
+// BenchmarkFanOut streams one 1 MiB response (half of it spilled) to N waiters; ns/op is
+// per flight.
+func BenchmarkFanOut(b *testing.B) {
+	body := pattern(1 << 20)
+	for _, n := range []int{1, 10, 100} {
+		b.Run(strconv.Itoa(n), func(b *testing.B) {
+			g := New(Options{MemoryWindow: 512 << 10, TempDir: b.TempDir()})
+			b.ReportAllocs()
+			b.SetBytes(int64(len(body)) * int64(n))
+			r := benchRequest("/bytes/fan")
+			for b.Loop() {
+				release := make(chan struct{})
+				up := func(w http.ResponseWriter, r *http.Request) error {
+					<-release
+					for off := 0; off < len(body); off += 32 << 10 {
+						if _, err := w.Write(body[off : off+32<<10]); err != nil {
+							return err
+						}
+					}
+					return nil
+				}
+				var wg sync.WaitGroup
+				var joined atomic.Int32
+				for range n {
+					wg.Go(func() {
+						joined.Add(1)
+						if err := g.ServeHTTP(&discardWriter{header: http.Header{}}, r, up); err != nil {
+							b.Error(err)
+						}
+					})
+				}
+				for g.waitersOn(r) < n {
+					// spin until every waiter joined, so the flight is shared by all n
+					if joined.Load() == int32(n) && g.waitersOn(r) == n {
+						break
+					}
+				}
+				close(release)
+				wg.Wait()
+			}
+		})
+	}
+}
+
+// The HTTP pair: the same loopback reverse proxy with and without the Group in front,
+// each request with a unique path. ns/op includes two HTTP hops.
+func BenchmarkHTTPProxy(b *testing.B) {
+	body := pattern(16 << 10)
+	origin := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Length", strconv.Itoa(len(body))) // as Bee sends for /bytes and /bzz
+		_, _ = w.Write(body)
+	}))
+	defer origin.Close()
+	target, _ := url.Parse(origin.URL)
+	proxy := &httputil.ReverseProxy{Rewrite: func(pr *httputil.ProxyRequest) { pr.SetURL(target) }}
+	g := New(Options{})
+	for _, mode := range []string{"plain", "coalesced"} {
+		b.Run(mode, func(b *testing.B) {
+			front := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				if mode == "plain" {
+					proxy.ServeHTTP(w, r)
+					return
+				}
+				_ = g.ServeHTTP(w, r, func(w http.ResponseWriter, r *http.Request) error { proxy.ServeHTTP(w, r); return nil })
+			}))
+			defer front.Close()
+			client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 64}}
+			b.ReportAllocs()
+			b.SetBytes(int64(len(body)))
+			var seq atomic.Int64
+			b.RunParallel(func(pb *testing.PB) {
+				for pb.Next() {
+					req, _ := http.NewRequestWithContext(context.Background(), http.MethodGet, front.URL+"/bytes/"+strconv.FormatInt(seq.Add(1), 10), nil)
+					res, err := client.Do(req)
+					if err != nil {
+						b.Error(err)
+						return
+					}
+					_, _ = io.Copy(io.Discard, res.Body)
+					res.Body.Close()
+				}
+			})
+		})
+	}
+}
