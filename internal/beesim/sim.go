@@ -1,0 +1,158 @@
+// Package beesim simulates the parts of Bee's HTTP API that caddy-bee uses, after
+// shared/BEE_API.md, with a simulated chain and fault injection, for tests, benchmarks and
+// the demo. Where it and BEE_API.md disagree, the simulator is wrong.
+package beesim
+
+import (
+	"math/big"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+)
+
+// Options configures a simulator. Zero values mean the defaults.
+type Options struct {
+	BlockTime         time.Duration // default 5s
+	Price             *big.Int      // PLUR per chunk per block; default 24000
+	BalanceBZZ        int64         // wallet balance in BZZ; default 1000
+	PurchaseLatency   time.Duration // time a purchase takes to return ("mining"); default 0
+	ListedAfterBlocks uint64        // a new batch is absent from GET /stamps until then; default 4
+	UsableAfterBlocks uint64        // and not usable until then; default 14
+	MaxStoredBytes    int64         // uploaded content kept for download; default 1 GiB
+}
+
+// Sim is one simulated Bee node.
+type Sim struct {
+	opts  Options
+	start time.Time
+
+	mu       sync.Mutex
+	balance  *big.Int // PLUR
+	batches  map[string]*batch
+	order    []string
+	onChain  bool // an on-chain operation is in flight
+	content  map[string]*stored
+	stored   int64
+	socs     map[string][]byte
+	faults   Faults
+	syncTill time.Time
+
+	stats statsCounters
+}
+
+// New returns a simulator whose chain starts now.
+func New(opts Options) *Sim {
+	if opts.BlockTime <= 0 {
+		opts.BlockTime = 5 * time.Second
+	}
+	if opts.Price == nil || opts.Price.Sign() <= 0 {
+		opts.Price = big.NewInt(24000)
+	}
+	if opts.BalanceBZZ <= 0 {
+		opts.BalanceBZZ = 1000
+	}
+	if opts.ListedAfterBlocks == 0 {
+		opts.ListedAfterBlocks = 4
+	}
+	if opts.UsableAfterBlocks == 0 {
+		opts.UsableAfterBlocks = 14
+	}
+	if opts.MaxStoredBytes <= 0 {
+		opts.MaxStoredBytes = 1 << 30
+	}
+	bal := new(big.Int).Mul(big.NewInt(opts.BalanceBZZ), plurPerBZZ)
+	return &Sim{
+		opts: opts, start: time.Now(), balance: bal,
+		batches: map[string]*batch{}, content: map[string]*stored{}, socs: map[string][]byte{},
+		stats: newStatsCounters(),
+	}
+}
+
+var plurPerBZZ = big.NewInt(1e16)
+
+// block is the current block number: one per BlockTime since start.
+func (s *Sim) block() uint64 {
+	return uint64(time.Since(s.start) / s.opts.BlockTime)
+}
+
+// Handler serves the simulated Bee API and the /_beesim/ control API.
+func (s *Sim) Handler() http.Handler {
+	return http.HandlerFunc(s.serve)
+}
+
+func (s *Sim) serve(w http.ResponseWriter, r *http.Request) {
+	path := r.URL.Path
+	if strings.HasPrefix(path, "/_beesim/") {
+		s.serveControl(w, r)
+		return
+	}
+	class := routeClass(r.Method, path)
+	s.stats.request(r.Method, class)
+	if s.syncing() && path != "/health" {
+		writeError(w, http.StatusServiceUnavailable, "Node is syncing. This endpoint is unavailable. Try again later.")
+		return
+	}
+	if f := s.fault(class); f != nil {
+		if f.Latency > 0 {
+			select {
+			case <-time.After(f.Latency):
+			case <-r.Context().Done():
+				return
+			}
+		}
+		if f.Status != 0 {
+			writeError(w, f.Status, f.message())
+			return
+		}
+	}
+	p := path
+	if strings.HasPrefix(p, "/v1/") {
+		p = p[len("/v1"):]
+	}
+	seg := strings.Split(strings.TrimPrefix(p, "/"), "/")
+	switch {
+	case p == "/health" && isGet(r):
+		writeJSON(w, http.StatusOK, map[string]string{"status": "ok", "version": "2.8.0-beesim", "apiVersion": "7.3.0"})
+	case p == "/readiness" && isGet(r):
+		writeJSON(w, http.StatusOK, map[string]string{"status": "ready", "version": "2.8.0-beesim", "apiVersion": "7.3.0"})
+	case p == "/node" && isGet(r):
+		writeJSON(w, http.StatusOK, map[string]any{"beeMode": "full", "chequebookEnabled": true, "swapEnabled": true})
+	case p == "/chainstate" && isGet(r):
+		s.serveChainState(w)
+	case p == "/wallet" && isGet(r):
+		s.serveWallet(w)
+	case seg[0] == "stamps":
+		s.serveStamps(w, r, seg)
+	case (p == "/bytes" || p == "/bzz" || p == "/chunks") && r.Method == http.MethodPost:
+		s.serveUpload(w, r, seg[0])
+	case (seg[0] == "soc" || seg[0] == "feeds") && len(seg) == 3 && r.Method == http.MethodPost:
+		s.serveUpload(w, r, seg[0])
+	case seg[0] == "feeds" && len(seg) == 3 && isGet(r):
+		s.serveFeed(w, r, seg[1], seg[2])
+	case (seg[0] == "bytes" || seg[0] == "chunks" || seg[0] == "bzz") && len(seg) >= 2 && isGet(r):
+		s.serveDownload(w, r, seg)
+	default:
+		if known(seg[0]) {
+			writeError(w, http.StatusMethodNotAllowed, http.StatusText(http.StatusMethodNotAllowed))
+			return
+		}
+		writeError(w, http.StatusNotFound, "Not Found")
+	}
+}
+
+func isGet(r *http.Request) bool { return r.Method == http.MethodGet || r.Method == http.MethodHead }
+
+func known(root string) bool {
+	switch root {
+	case "health", "readiness", "node", "chainstate", "wallet", "stamps", "bytes", "bzz", "chunks", "soc", "feeds":
+		return true
+	}
+	return false
+}
+
+func (s *Sim) syncing() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return time.Now().Before(s.syncTill)
+}
