@@ -4,7 +4,7 @@ GO       ?= go
 BIN      := $(CURDIR)/bin
 FUZZTIME ?= 5s
 
-.PHONY: all build run test vet fmt-check unit fuzz clean
+.PHONY: all build run test vet fmt-check e2e-deps unit fuzz clean
 
 all: build
 
@@ -15,7 +15,7 @@ build:
 run: build
 	BIN=$(BIN) ./scripts/run.sh
 
-test: fmt-check vet unit fuzz
+test: fmt-check vet e2e-deps unit fuzz
 
 fmt-check:
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
@@ -24,12 +24,19 @@ fmt-check:
 vet:
 	$(GO) vet ./...
 
+# The bee-js end-to-end test (caddymodule/beejs_e2e_test.go) runs the pinned client from test/e2e.
+e2e-deps:
+	npm ci --prefix test/e2e --no-audit --no-fund --loglevel=error
+
 unit:
 	$(GO) test -race -count=1 -timeout 30m ./...
 
 # Each fuzz target runs for FUZZTIME on top of its seed corpus.
 fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzCheck$$' -fuzztime $(FUZZTIME) ./internal/routepolicy
+	$(GO) test -run '^$$' -fuzz '^FuzzUnmarshalCaddyfile$$' -fuzztime $(FUZZTIME) ./caddymodule
+	$(GO) test -run '^$$' -fuzz '^FuzzReadAPIBody$$' -fuzztime $(FUZZTIME) ./caddymodule
+	$(GO) test -run '^$$' -fuzz '^FuzzWantsInjection$$' -fuzztime $(FUZZTIME) ./caddymodule
 
 clean:
 	rm -rf $(BIN)

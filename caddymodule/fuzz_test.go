@@ -1,6 +1,8 @@
 package caddymodule
 
 import (
+	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 
@@ -47,6 +49,61 @@ func FuzzUnmarshalCaddyfile(f *testing.F) {
 			if err := validateAPIPrefix(h.APIPrefix); err != nil {
 				t.Fatalf("accepted api_prefix: %v", err)
 			}
+		}
+	})
+}
+
+// FuzzReadAPIBody: pool API bodies are refused with 413/422/408 or decoded; never a panic,
+// never more than maxAPIBody bytes read.
+func FuzzReadAPIBody(f *testing.F) {
+	for _, seed := range []string{`{}`, `{"size":"small"}`, `{"depth":20}`, `{"size":1}`, `[]`, `{"depth":"x"}`, `{} {}`, ``} {
+		f.Add(seed)
+	}
+	f.Fuzz(func(t *testing.T, body string) {
+		r := httptest.NewRequest(http.MethodPost, "/api/v1/pool/acquire", strings.NewReader(body))
+		w := httptest.NewRecorder()
+		var req acquireRequest
+		status, err := readAPIBody(w, r, &req)
+		if err == nil {
+			if status != 0 {
+				t.Fatalf("status %d without error", status)
+			}
+			return
+		}
+		switch status {
+		case http.StatusRequestEntityTooLarge, http.StatusUnprocessableEntity, http.StatusRequestTimeout:
+		default:
+			t.Fatalf("status %d for %q", status, body)
+		}
+		if len(body) > maxAPIBody && status != http.StatusRequestEntityTooLarge {
+			t.Fatalf("oversized body answered %d", status)
+		}
+	})
+}
+
+// FuzzWantsInjection: a batch header is replaced only when it is absent, empty or all zeros
+// and no stamp is sent; a real id is never overwritten.
+func FuzzWantsInjection(f *testing.F) {
+	f.Add("", "")
+	f.Add(strings.Repeat("0", 64), "")
+	f.Add(strings.Repeat("ab", 32), "")
+	f.Add("", strings.Repeat("00", 113))
+	f.Add(" 0x00 ", "")
+	f.Fuzz(func(t *testing.T, batch, stamp string) {
+		h := http.Header{}
+		if batch != "" {
+			h.Set(batchHeader, batch)
+		}
+		if stamp != "" {
+			h.Set(stampHeader, stamp)
+		}
+		got := wantsInjection(h)
+		realID := strings.Trim(strings.TrimSpace(h.Get(batchHeader)), "0") != ""
+		if got && (realID || h.Get(stampHeader) != "") {
+			t.Fatalf("would inject over batch %q stamp %q", batch, stamp)
+		}
+		if !got && !realID && h.Get(stampHeader) == "" {
+			t.Fatalf("would not inject for batch %q", batch)
 		}
 	})
 }

@@ -16,6 +16,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/swarmgate/caddy-bee/internal/coalesce"
+	"github.com/swarmgate/caddy-bee/internal/pool"
 	"github.com/swarmgate/caddy-bee/internal/routepolicy"
 )
 
@@ -65,6 +66,8 @@ type Handler struct {
 	adminToken string
 	logger     *zap.Logger
 
+	pool      *pool.Pool
+	poolKey   string
 	coalescer *coalesce.Group
 
 	// proxySegment holds the tokens of the Caddyfile's `reverse_proxy { ... }` sub-block,
@@ -124,10 +127,7 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 	if err := h.Validate(); err != nil {
 		return err
 	}
-	if h.Pool != nil {
-		return fmt.Errorf("the stamp pool is not part of this build yet: remove the pool block")
-	}
-	return nil
+	return h.provisionPool(ctx)
 }
 
 func (h *Handler) coalesceOptions() coalesce.Options {
@@ -143,6 +143,11 @@ func (h *Handler) coalesceOptions() coalesce.Options {
 func (h *Handler) Validate() error {
 	if err := validateAPIPrefix(h.APIPrefix); err != nil {
 		return err
+	}
+	if h.Pool != nil {
+		if _, err := h.Pool.poolConfig(); err != nil {
+			return err
+		}
 	}
 	if h.Inject != nil && *h.Inject && h.Pool == nil {
 		return fmt.Errorf("inject on needs a pool block: configure `pool { ... }` or remove `inject on`")
@@ -160,6 +165,7 @@ func (h *Handler) Validate() error {
 
 // Cleanup releases what Provision acquired.
 func (h *Handler) Cleanup() error {
+	h.releasePool()
 	return nil
 }
 

@@ -1,5 +1,48 @@
 package caddymodule
 
+import (
+	"math/big"
+	"strconv"
+	"time"
+)
+
+// poolMetrics maps the pool's events to Prometheus.
+type poolMetrics struct{}
+
+func (poolMetrics) Levels(depth, reserve, pending, active, target int) {
+	d := strconv.Itoa(depth)
+	metrics.poolLevel.WithLabelValues(d, "reserve").Set(float64(reserve))
+	metrics.poolLevel.WithLabelValues(d, "pending").Set(float64(pending))
+	metrics.poolLevel.WithLabelValues(d, "active").Set(float64(active))
+	metrics.poolTarget.WithLabelValues(d).Set(float64(target))
+}
+
+func (poolMetrics) Purchase(depth int, result string, amountPLUR *big.Int) {
+	metrics.purchases.WithLabelValues(strconv.Itoa(depth), result).Inc()
+	if result == "ok" && amountPLUR != nil {
+		metrics.spentBZZ.WithLabelValues("purchase").Add(plurToBZZ(amountPLUR))
+	}
+}
+
+func (poolMetrics) TopUp(depth int, result string, amountPLUR *big.Int) {
+	metrics.topUps.WithLabelValues(strconv.Itoa(depth), result).Inc()
+	if result == "ok" && amountPLUR != nil {
+		metrics.spentBZZ.WithLabelValues("topup").Add(plurToBZZ(amountPLUR))
+	}
+}
+
+func (poolMetrics) Acquire(depth int, result string) {
+	metrics.acquires.WithLabelValues(strconv.Itoa(depth), result).Inc()
+}
+
+func (poolMetrics) TimeUntilUsable(depth int, d time.Duration) {
+	metrics.timeUntilUsable.WithLabelValues(strconv.Itoa(depth)).Observe(d.Seconds())
+}
+
+func (poolMetrics) Retired(depth int, reason string) {
+	metrics.retired.WithLabelValues(strconv.Itoa(depth), reason).Inc()
+}
+
 // coalescerMetrics maps the coalescer's events to Prometheus.
 type coalescerMetrics struct{}
 

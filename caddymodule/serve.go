@@ -28,6 +28,21 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyht
 		r.URL.Path, r.URL.RawPath = decision.Path, ""
 	}
 
+	if h.injecting() {
+		switch {
+		case decision.Upload && wantsInjection(r.Header):
+			return h.serveInjected(w, r, next)
+		case decision.Route == "/gateway" && (r.Method == http.MethodGet || r.Method == http.MethodHead):
+			return writeJSON(w, http.StatusOK, map[string]bool{"gateway": true})
+		case decision.Route == "/readiness" && !h.stampPool().HasUsable():
+			w.Header().Set("Retry-After", retryAfterSeconds(h.stampPool().RetryAfter(0)))
+			return writeJSON(w, http.StatusServiceUnavailable, map[string]string{
+				"status": "notReady",
+				"reason": "no usable postage batch in the gateway's pool yet; uploads would be refused",
+			})
+		}
+	}
+
 	if h.coalescer != nil && (r.Method == http.MethodGet || r.Method == http.MethodHead) {
 		err := h.coalescer.ServeHTTP(w, r, next.ServeHTTP)
 		if errors.Is(err, coalesce.ErrUpstreamAborted) {

@@ -327,3 +327,20 @@ func (s *Sim) serveTopUpDilute(w http.ResponseWriter, r *http.Request, op, id, a
 	}
 	writeJSON(w, http.StatusAccepted, map[string]string{"batchID": b.ID, "txHash": "0x" + b.ID})
 }
+
+// FillBatch fills every bucket of a batch to capacity, as if it had been uploaded to until
+// full: the next chunk stamped with an immutable batch gets 402.
+func (s *Sim) FillBatch(id string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	b, ok := s.batches[strings.ToLower(id)]
+	if !ok {
+		return false
+	}
+	capacity := uint32(1) << (b.Depth - bucketDepth)
+	for i := 0; i < 1<<bucketDepth; i++ {
+		b.buckets[uint16(i)] = capacity
+	}
+	b.maxBucket = capacity
+	return true
+}

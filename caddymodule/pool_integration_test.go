@@ -1,0 +1,337 @@
+package caddymodule
+
+import (
+	"bytes"
+	"crypto/rand"
+	"encoding/json"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+)
+
+const adminToken = "test-admin-token"
+
+type uploadResult struct {
+	Reference string `json:"reference"`
+}
+
+func post(t testing.TB, url string, body []byte, headers map[string]string) (*http.Response, []byte) {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodPost, url, bytes.NewReader(body))
+	require.NoError(t, err)
+	for k, v := range headers {
+		req.Header.Set(k, v)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	out, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	return resp, out
+}
+
+func randomBytes(n int) []byte {
+	b := make([]byte, n)
+	_, _ = rand.Read(b)
+	return b
+}
+
+func acquire(t testing.TB, gw *gateway, token, body string) (*http.Response, []byte) {
+	t.Helper()
+	h := map[string]string{"Content-Type": "application/json"}
+	if token != "" {
+		h["Authorization"] = "Bearer " + token
+	}
+	return post(t, gw.URL+"/api/v1/pool/acquire", []byte(body), h)
+}
+
+// Uploads without a batch, with an empty one and with bee-js's all-zero id get a pool batch
+// and download back; Swarm-Pin is dropped; a real id from the client is never replaced.
+func TestInjectionOnUploads(t *testing.T) {
+	sim := startSimulator(t)
+	gw := startGateway(t, poolSite(sim.URL, adminToken, "reserve small 1"))
+	waitPoolReserve(t, gw, adminToken, 17, 1, 60*time.Second)
+
+	for name, headers := range map[string]map[string]string{
+		"no header":    nil,
+		"empty header": {"Swarm-Postage-Batch-Id": ""},
+		"all zeros":    {"Swarm-Postage-Batch-Id": strings.Repeat("0", 64), "Swarm-Pin": "true"},
+	} {
+		data := randomBytes(10_000)
+		resp, body := post(t, gw.URL+"/bytes", data, headers)
+		require.Equal(t, http.StatusCreated, resp.StatusCode, "%s: %s", name, body)
+		var res uploadResult
+		require.NoError(t, json.Unmarshal(body, &res))
+		got, err := http.Get(gw.URL + "/bytes/" + res.Reference)
+		require.NoError(t, err)
+		back, _ := io.ReadAll(got.Body)
+		got.Body.Close()
+		require.Equal(t, data, back, name)
+	}
+	st := getPoolStatus(t, gw, adminToken)
+	require.NotEmpty(t, st.Active["17"].BatchID, "the injected batch became the active one: %+v", st)
+	require.Zero(t, sim.Stats().Pins, "Swarm-Pin must be removed from injected uploads")
+
+	// A client's own (foreign) batch id reaches Bee untouched: Bee answers 404 for it.
+	foreign := strings.Repeat("ab", 32)
+	resp, body := post(t, gw.URL+"/bytes", []byte("x"), map[string]string{"Swarm-Postage-Batch-Id": foreign})
+	require.Equal(t, http.StatusNotFound, resp.StatusCode, "%s", body)
+	require.Contains(t, string(body), "batch with id not found")
+
+	// A pre-signed stamp is left alone too (wantsInjection's tests and fuzz target cover the
+	// header rules); Bee takes the stamp.
+	resp, body = post(t, gw.URL+"/chunks", []byte("x"), map[string]string{"Swarm-Postage-Stamp": strings.Repeat("00", 113)})
+	require.Equal(t, http.StatusCreated, resp.StatusCode, "%s", body)
+}
+
+func TestGatewayAndReadinessFollowInjection(t *testing.T) {
+	sim := startSimulator(t)
+	sim.SetPurchaseHang(true) // nothing becomes usable
+	gw := startGateway(t, poolSite(sim.URL, adminToken, "reserve small 1"))
+
+	resp, err := http.Get(gw.URL + "/gateway")
+	require.NoError(t, err)
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	require.Equal(t, http.StatusOK, resp.StatusCode)
+	require.JSONEq(t, `{"gateway":true}`, string(body))
+
+	resp, err = http.Get(gw.URL + "/readiness")
+	require.NoError(t, err)
+	body, _ = io.ReadAll(resp.Body)
+	resp.Body.Close()
+	require.Equal(t, http.StatusServiceUnavailable, resp.StatusCode, "%s", body)
+	require.Contains(t, string(body), "notReady")
+
+	// No usable batch: uploads get 503 with Retry-After, never 500.
+	up, ubody := post(t, gw.URL+"/bytes", []byte("hello"), nil)
+	require.Equal(t, http.StatusServiceUnavailable, up.StatusCode, "%s", ubody)
+	require.NotEmpty(t, up.Header.Get("Retry-After"))
+	require.Contains(t, string(ubody), `"code":503`)
+}
+
+func TestGatewayWithoutPoolIsPlainBee(t *testing.T) {
+	sim := startSimulator(t)
+	gw := startGateway(t, "http://{addr} {\n\tbee "+sim.URL+"\n}")
+	resp, err := http.Get(gw.URL + "/gateway")
+	require.NoError(t, err)
+	resp.Body.Close()
+	require.Equal(t, http.StatusNotFound, resp.StatusCode, "without injection /gateway is Bee's own 404")
+	resp, err = http.Get(gw.URL + "/readiness")
+	require.NoError(t, err)
+	resp.Body.Close()
+	require.Equal(t, http.StatusOK, resp.StatusCode)
+	// Without a pool nothing is injected: Bee's own 400 for a missing batch header.
+	up, body := post(t, gw.URL+"/bytes", []byte("hello"), nil)
+	require.Equal(t, http.StatusBadRequest, up.StatusCode, "%s", body)
+	resp2, body2 := acquire(t, gw, "", `{}`)
+	require.Equal(t, http.StatusNotFound, resp2.StatusCode, "%s", body2)
+	require.Zero(t, sim.Stats().Purchases)
+}
+
+func TestAcquireAPI(t *testing.T) {
+	sim := startSimulator(t)
+	gw := startGateway(t, poolSite(sim.URL, adminToken, "reserve small 2\n\t\t\treserve medium 1"))
+	waitPoolReserve(t, gw, adminToken, 17, 2, 60*time.Second)
+	waitPoolReserve(t, gw, adminToken, 20, 1, 60*time.Second)
+
+	// Token rules.
+	resp, body := acquire(t, gw, "", `{}`)
+	require.Equal(t, http.StatusUnauthorized, resp.StatusCode, "%s", body)
+	require.Contains(t, string(body), `"detail"`)
+	resp, _ = acquire(t, gw, "wrong", `{}`)
+	require.Equal(t, http.StatusUnauthorized, resp.StatusCode)
+
+	// Status hides batch ids without the token.
+	st := getPoolStatus(t, gw, "")
+	for _, a := range st.Active {
+		require.Empty(t, a.BatchID)
+	}
+
+	// Bad bodies.
+	for body, want := range map[string]int{
+		`{"size":"huge"}`:             http.StatusUnprocessableEntity,
+		`{"depth":30}`:                http.StatusUnprocessableEntity,
+		`{"size":"small","depth":17}`: http.StatusUnprocessableEntity,
+		`not json`:                    http.StatusUnprocessableEntity,
+		`{"size":"small","extra":1}`:  http.StatusUnprocessableEntity,
+		`{"size":"` + strings.Repeat("x", 5000) + `"}`: http.StatusRequestEntityTooLarge,
+	} {
+		resp, out := acquire(t, gw, adminToken, body)
+		require.Equal(t, want, resp.StatusCode, "%.40s: %s", body, out)
+		require.Contains(t, string(out), `"detail"`)
+	}
+
+	// Success, and the replacement purchase starts at once.
+	before := sim.Stats().Purchases
+	start := time.Now()
+	resp, body = acquire(t, gw, adminToken, `{"size":"small"}`)
+	elapsed := time.Since(start)
+	require.Equal(t, http.StatusOK, resp.StatusCode, "%s", body)
+	var got acquireResponse
+	require.NoError(t, json.Unmarshal(body, &got))
+	require.True(t, got.Success)
+	require.Len(t, got.BatchID, 64)
+	require.Equal(t, 17, got.Depth)
+	require.Equal(t, "small", got.SizeName)
+	require.False(t, got.FallbackUsed)
+	t.Logf("acquire took %s", elapsed)
+	require.Eventually(t, func() bool { return sim.Stats().Purchases > before }, 5*time.Second, 10*time.Millisecond,
+		"no replacement purchase after acquire")
+
+	// The issued batch is the client's: it uploads with it explicitly.
+	up, ubody := post(t, gw.URL+"/bytes", []byte("mine"), map[string]string{"Swarm-Postage-Batch-Id": got.BatchID})
+	require.Equal(t, http.StatusCreated, up.StatusCode, "%s", ubody)
+
+	// Empty depth: 409 with Retry-After (the reserve of depth 20 is 1; take it twice quickly).
+	resp, body = acquire(t, gw, adminToken, `{"depth":20}`)
+	require.Equal(t, http.StatusOK, resp.StatusCode, "%s", body)
+	resp, body = acquire(t, gw, adminToken, `{"depth":20}`)
+	if resp.StatusCode == http.StatusConflict {
+		require.NotEmpty(t, resp.Header.Get("Retry-After"))
+		require.Contains(t, string(body), `"suggestion"`)
+	} else {
+		// With acquire_fallback on and no larger depth configured, the only other answer is a
+		// batch bought in the meantime.
+		require.Equal(t, http.StatusOK, resp.StatusCode, "%s", body)
+	}
+
+	// Available and check need the token.
+	req, _ := http.NewRequest(http.MethodGet, gw.URL+"/api/v1/pool/available", nil)
+	r1, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	r1.Body.Close()
+	require.Equal(t, http.StatusUnauthorized, r1.StatusCode)
+	req.Header.Set("Authorization", "Bearer "+adminToken)
+	r2, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	var avail []map[string]any
+	require.NoError(t, json.NewDecoder(r2.Body).Decode(&avail))
+	r2.Body.Close()
+	for _, b := range avail {
+		require.NotEqual(t, got.BatchID, b["batch_id"], "an issued batch is listed as available")
+	}
+	resp, body = post(t, gw.URL+"/api/v1/pool/check", nil, map[string]string{"Authorization": "Bearer " + adminToken})
+	require.Equal(t, http.StatusAccepted, resp.StatusCode, "%s", body)
+	require.Contains(t, string(body), "scheduled_at")
+}
+
+// Concurrent acquires never hand out one batch twice.
+func TestConcurrentAcquiresAreUnique(t *testing.T) {
+	sim := startSimulator(t)
+	gw := startGateway(t, poolSite(sim.URL, adminToken, "reserve small 5"))
+	waitPoolReserve(t, gw, adminToken, 17, 5, 90*time.Second)
+	var mu sync.Mutex
+	seen := map[string]int{}
+	var wg sync.WaitGroup
+	for i := 0; i < 40; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			resp, body := acquire(t, gw, adminToken, `{}`)
+			if resp.StatusCode != http.StatusOK {
+				return
+			}
+			var got acquireResponse
+			_ = json.Unmarshal(body, &got)
+			mu.Lock()
+			seen[got.BatchID]++
+			mu.Unlock()
+		}()
+	}
+	wg.Wait()
+	require.NotEmpty(t, seen)
+	for id, n := range seen {
+		require.Equal(t, 1, n, "batch %s issued %d times", id, n)
+	}
+}
+
+// Uploading until a small batch is full never fails a client: the batch is retired (Bee's 402,
+// or its utilisation read at a sync) and uploads go on with a fresh one.
+func TestFillingBatchRotatesWithoutFailedUploads(t *testing.T) {
+	sim := startSimulator(t)
+	gw := startGateway(t, poolSite(sim.URL, adminToken, "reserve small 2\n\t\t\tusage_max 1"))
+	waitPoolReserve(t, gw, adminToken, 17, 2, 60*time.Second)
+
+	var first string
+	for i := 0; i < 400; i++ {
+		resp, body := post(t, gw.URL+"/bytes", randomBytes(512<<10), nil)
+		require.Equal(t, http.StatusCreated, resp.StatusCode, "upload %d: %s", i, body)
+		id := getPoolStatus(t, gw, adminToken).Active["17"].BatchID
+		if first == "" {
+			first = id
+		}
+		if id != "" && id != first {
+			t.Logf("batch rotated after %d uploads of 512 KiB", i+1)
+			reason := retiredReason(t, gw, first)
+			t.Logf("retired because: %s", reason)
+			require.True(t, strings.Contains(reason, "402") || strings.Contains(reason, "utilization"), reason)
+			return
+		}
+	}
+	t.Fatal("the small batch never filled up")
+}
+
+// Bee answers 402 for the injected batch: it is retired, and the upload (small enough to
+// replay) succeeds at once with a fresh batch.
+func TestRejectedBatchIsRetiredAndUploadReplayed(t *testing.T) {
+	sim := startSimulator(t)
+	gw := startGateway(t, poolSite(sim.URL, adminToken, "reserve small 2"))
+	waitPoolReserve(t, gw, adminToken, 17, 2, 60*time.Second)
+	resp, body := post(t, gw.URL+"/bytes", []byte("first"), nil)
+	require.Equal(t, http.StatusCreated, resp.StatusCode, "%s", body)
+	full := getPoolStatus(t, gw, adminToken).Active["17"].BatchID
+	require.True(t, sim.FillBatch(full))
+
+	data := randomBytes(300_000)
+	resp, body = post(t, gw.URL+"/bytes", data, nil)
+	require.Equal(t, http.StatusCreated, resp.StatusCode, "the replay with a fresh batch must succeed: %s", body)
+	require.Contains(t, retiredReason(t, gw, full), "402")
+	next := getPoolStatus(t, gw, adminToken).Active["17"].BatchID
+	require.NotEqual(t, full, next)
+	var res uploadResult
+	require.NoError(t, json.Unmarshal(body, &res))
+	got, err := http.Get(gw.URL + "/bytes/" + res.Reference)
+	require.NoError(t, err)
+	back, _ := io.ReadAll(got.Body)
+	got.Body.Close()
+	require.Equal(t, data, back)
+
+	// A body over the 1 MiB replay limit is not buffered: Bee's 402 reaches the client.
+	require.True(t, sim.FillBatch(next))
+	resp, body = post(t, gw.URL+"/bytes", randomBytes(2<<20), nil)
+	require.Equal(t, http.StatusPaymentRequired, resp.StatusCode, "%s", body)
+	require.Contains(t, string(body), "batch is overissued")
+	require.Contains(t, retiredReason(t, gw, next), "402")
+}
+
+// retiredReason reads the pool ledger from the gateway's storage.
+func retiredReason(t *testing.T, gw *gateway, id string) string {
+	t.Helper()
+	files, _ := filepath.Glob(filepath.Join(gw.Storage, "caddy-bee", "pool", "*.json"))
+	require.Len(t, files, 1)
+	raw, err := os.ReadFile(files[0])
+	require.NoError(t, err)
+	var doc struct {
+		Batches []struct {
+			ID            string `json:"id"`
+			State         string `json:"state"`
+			RetiredReason string `json:"retired_reason"`
+		} `json:"batches"`
+	}
+	require.NoError(t, json.Unmarshal(raw, &doc))
+	for _, b := range doc.Batches {
+		if b.ID == id {
+			require.Equal(t, "retired", b.State)
+			return b.RetiredReason
+		}
+	}
+	t.Fatalf("batch %s not in the ledger", id)
+	return ""
+}

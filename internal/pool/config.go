@@ -1,0 +1,147 @@
+package pool
+
+import (
+	"fmt"
+	"sort"
+	"time"
+)
+
+// Size names for the depths clients ask for.
+const (
+	SmallDepth  = 17
+	MediumDepth = 20
+	LargeDepth  = 22
+)
+
+// SizeDepth maps small/medium/large to a depth.
+func SizeDepth(name string) (int, bool) {
+	switch name {
+	case "small":
+		return SmallDepth, true
+	case "medium":
+		return MediumDepth, true
+	case "large":
+		return LargeDepth, true
+	}
+	return 0, false
+}
+
+// SizeName is the size name of a depth, or "" when it has none.
+func SizeName(depth int) string {
+	switch depth {
+	case SmallDepth:
+		return "small"
+	case MediumDepth:
+		return "medium"
+	case LargeDepth:
+		return "large"
+	}
+	return ""
+}
+
+// Config is what the operator asked of the pool. SPEC section 3 explains each option.
+type Config struct {
+	Reserve             map[int]int // depth -> usable batches kept in reserve
+	Duration            time.Duration
+	MinTTL              time.Duration
+	TopUp               time.Duration
+	CheckInterval       time.Duration
+	ImmediateReplenish  bool
+	UsageMax            float64
+	MaxPurchasesPerHour int
+	PurchaseSpacing     time.Duration
+	BlockTime           time.Duration
+	LabelPrefix         string
+	AcquireFallback     bool
+	Immutable           bool
+	PurchaseTimeout     time.Duration
+	PollInterval        time.Duration // how often pending batches are checked; 0: BlockTime
+	BackoffBase         time.Duration
+	BackoffMax          time.Duration
+	IntentGrace         time.Duration
+}
+
+// DefaultConfig is SPEC section 1's defaults.
+func DefaultConfig() Config {
+	return Config{
+		Reserve:             map[int]int{SmallDepth: 1, MediumDepth: 1},
+		Duration:            168 * time.Hour,
+		MinTTL:              24 * time.Hour,
+		TopUp:               168 * time.Hour,
+		CheckInterval:       15 * time.Minute,
+		ImmediateReplenish:  true,
+		UsageMax:            0.8,
+		MaxPurchasesPerHour: 10,
+		PurchaseSpacing:     15 * time.Second,
+		BlockTime:           5 * time.Second,
+		LabelPrefix:         "caddy-bee",
+		AcquireFallback:     true,
+		Immutable:           true,
+		PurchaseTimeout:     10 * time.Minute,
+		BackoffBase:         time.Minute,
+		BackoffMax:          time.Hour,
+		IntentGrace:         30 * time.Minute,
+	}
+}
+
+// Validate reports the first bad option, naming it and its value.
+func (c Config) Validate() error {
+	if len(c.Reserve) == 0 {
+		return fmt.Errorf("reserve: at least one depth is needed, e.g. reserve small 1")
+	}
+	for d, n := range c.Reserve {
+		if d < 17 || d > 41 {
+			return fmt.Errorf("reserve depth %d: want 17..41", d)
+		}
+		if n < 0 {
+			return fmt.Errorf("reserve depth %d count %d: must not be negative", d, n)
+		}
+	}
+	positive := map[string]time.Duration{
+		"duration": c.Duration, "min_ttl": c.MinTTL, "topup": c.TopUp, "check_interval": c.CheckInterval,
+		"block_time": c.BlockTime, "purchase_timeout": c.PurchaseTimeout, "backoff": c.BackoffBase,
+	}
+	for _, name := range []string{"duration", "min_ttl", "topup", "check_interval", "block_time", "purchase_timeout", "backoff"} {
+		if positive[name] <= 0 {
+			return fmt.Errorf("%s %s: must be positive", name, positive[name])
+		}
+	}
+	if c.PurchaseSpacing < 0 {
+		return fmt.Errorf("purchase_spacing %s: must not be negative", c.PurchaseSpacing)
+	}
+	if c.Duration < 24*time.Hour {
+		return fmt.Errorf("duration %s: Bee sells at least 24h of validity; use 24h or more", c.Duration)
+	}
+	if c.MinTTL >= c.Duration+time.Hour {
+		return fmt.Errorf("min_ttl %s is not below duration %s: every new batch would be topped up at once", c.MinTTL, c.Duration)
+	}
+	if c.UsageMax <= 0 || c.UsageMax > 1 {
+		return fmt.Errorf("usage_max %v: want a fraction in (0, 1]", c.UsageMax)
+	}
+	if c.MaxPurchasesPerHour < 0 {
+		return fmt.Errorf("max_purchases_per_hour %d: must not be negative", c.MaxPurchasesPerHour)
+	}
+	if c.LabelPrefix == "" {
+		return fmt.Errorf("label_prefix: must not be empty")
+	}
+	if c.BackoffMax < c.BackoffBase {
+		return fmt.Errorf("backoff max %s is below its base %s", c.BackoffMax, c.BackoffBase)
+	}
+	return nil
+}
+
+func (c Config) depths() []int {
+	out := make([]int, 0, len(c.Reserve))
+	for d := range c.Reserve {
+		out = append(out, d)
+	}
+	sort.Ints(out)
+	return out
+}
+
+func (c Config) pollInterval() time.Duration {
+	if c.PollInterval > 0 {
+		return c.PollInterval
+	}
+	return c.BlockTime
+}

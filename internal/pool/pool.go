@@ -1,0 +1,619 @@
+// Package pool keeps a reserve of postage batches bought ahead of time, hands them out,
+// shares one per depth for injected uploads, and records everything it buys in a crash-safe
+// ledger so that a paid batch is never lost or bought twice.
+package pool
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"maps"
+	"math/big"
+	"sort"
+	"sync"
+	"time"
+
+	"go.uber.org/zap"
+
+	"github.com/swarmgate/caddy-bee/internal/bee"
+)
+
+// Bee is the part of Bee's API the pool calls; *bee.Client satisfies it.
+type Bee interface {
+	Stamps(ctx context.Context) ([]bee.Stamp, error)
+	Stamp(ctx context.Context, id string) (bee.Stamp, error)
+	BuyStamp(ctx context.Context, amount *big.Int, depth int, label string, immutable bool) (string, error)
+	TopUp(ctx context.Context, id string, amount *big.Int) error
+	ChainState(ctx context.Context) (bee.ChainState, error)
+}
+
+// Clock tells the time; tests inject their own.
+type Clock interface{ Now() time.Time }
+
+type realClock struct{}
+
+func (realClock) Now() time.Time { return time.Now() }
+
+// Observer receives events for metrics; nil means none.
+type Observer interface {
+	Levels(depth, reserve, pending, active, target int)
+	Purchase(depth int, result string, amountPLUR *big.Int)
+	TopUp(depth int, result string, amountPLUR *big.Int)
+	Acquire(depth int, result string)
+	TimeUntilUsable(depth int, d time.Duration)
+	Retired(depth int, reason string)
+}
+
+// Deps are the pool's collaborators.
+type Deps struct {
+	Bee      Bee
+	Storage  Storage
+	NodeKey  string // identifies the Bee node; the ledger is kept per node
+	Clock    Clock
+	Logger   *zap.Logger
+	Observer Observer
+}
+
+// Batch is a batch as callers see it.
+type Batch struct {
+	ID          string
+	Depth       int
+	Label       string
+	State       State
+	TTL         time.Duration
+	Utilization float64
+	CreatedAt   time.Time
+	Amount      *big.Int
+}
+
+// Errors callers act on.
+var (
+	ErrNotConfigured     = errors.New("depth not configured in the pool")
+	ErrEmpty             = errors.New("no usable batch in the pool")
+	ErrLedgerUnavailable = errors.New("pool ledger unavailable")
+)
+
+// EmptyError says no batch of Depth is usable now, and when one may be.
+type EmptyError struct {
+	Depth      int
+	RetryAfter time.Duration
+}
+
+func (e *EmptyError) Error() string {
+	return fmt.Sprintf("no usable batch of depth %d in the pool; one may be ready in %s", e.Depth, e.RetryAfter.Round(time.Second))
+}
+
+func (e *EmptyError) Is(target error) bool { return target == ErrEmpty }
+
+// Pool is one node's stamp pool. Its methods are safe for concurrent use.
+type Pool struct {
+	deps      Deps
+	key, lock string
+
+	// updateMu serialises ledger writes in this process before the storage lock, so local
+	// contention never waits on the storage's (polling) lock.
+	updateMu sync.Mutex
+
+	mu         sync.RWMutex
+	cfg        Config
+	doc        *ledgerDoc // last ledger read or written; nil until loaded
+	ledgerErr  error      // set while the ledger cannot be read: no spending
+	beeErr     error      // last sync failure: inventory unknown, no spending
+	synced     bool       // a sync with Bee succeeded in this process
+	lastCheck  time.Time
+	nextCheck  time.Time
+	localBytes map[string]int64 // bytes injected since the last sync, per batch
+	toppingUp  map[string]bool  // batches with a top-up in flight: not handed out meanwhile
+	backoff    map[int]backoffState
+	price      *big.Int
+
+	wake    chan struct{}
+	stop    chan struct{}
+	done    chan struct{}
+	started bool
+	cancel  context.CancelFunc
+}
+
+type backoffState struct {
+	until time.Time
+	delay time.Duration
+}
+
+// New prepares a pool; Start runs it.
+func New(cfg Config, deps Deps) (*Pool, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if deps.Bee == nil || deps.Storage == nil {
+		return nil, fmt.Errorf("pool needs a Bee client and a storage")
+	}
+	if deps.Clock == nil {
+		deps.Clock = realClock{}
+	}
+	if deps.Logger == nil {
+		deps.Logger = zap.NewNop()
+	}
+	key, lock := ledgerKeys(deps.NodeKey)
+	return &Pool{
+		deps: deps, key: key, lock: lock, cfg: cfg,
+		localBytes: map[string]int64{}, backoff: map[int]backoffState{}, toppingUp: map[string]bool{},
+		wake: make(chan struct{}, 1), stop: make(chan struct{}), done: make(chan struct{}),
+	}, nil
+}
+
+// Start loads the ledger and starts the purchaser goroutine.
+func (p *Pool) Start() {
+	p.mu.Lock()
+	if p.started {
+		p.mu.Unlock()
+		return
+	}
+	p.started = true
+	ctx, cancel := context.WithCancel(context.Background())
+	p.cancel = cancel
+	p.mu.Unlock()
+	_ = p.update(ctx, func(*ledgerDoc) error { return nil }) // load, report corruption early
+	go p.run(ctx)
+}
+
+// Stop ends the purchaser. A purchase in flight is abandoned; its intent is reconciled on the
+// next start.
+func (p *Pool) Stop() {
+	p.mu.Lock()
+	if !p.started {
+		p.mu.Unlock()
+		return
+	}
+	select {
+	case <-p.stop:
+		p.mu.Unlock()
+		return
+	default:
+	}
+	close(p.stop)
+	p.cancel()
+	p.mu.Unlock()
+	<-p.done
+}
+
+// Reconfigure applies new options to the running pool: same goroutine, same ledger.
+func (p *Pool) Reconfigure(cfg Config) error {
+	if err := cfg.Validate(); err != nil {
+		return err
+	}
+	p.mu.Lock()
+	p.cfg = cfg
+	p.mu.Unlock()
+	p.signal()
+	return nil
+}
+
+func (p *Pool) config() Config {
+	p.mu.RLock()
+	defer p.mu.RUnlock()
+	return p.cfg
+}
+
+// signal wakes the purchaser without waiting.
+func (p *Pool) signal() {
+	select {
+	case p.wake <- struct{}{}:
+	default:
+	}
+}
+
+// update runs fn on a freshly loaded ledger under both locks and stores the result. fn may
+// return an error to store nothing.
+func (p *Pool) update(ctx context.Context, fn func(*ledgerDoc) error) error {
+	p.updateMu.Lock()
+	defer p.updateMu.Unlock()
+	if err := p.deps.Storage.Lock(ctx, p.lock); err != nil {
+		return fmt.Errorf("%w: lock %s: %v", ErrLedgerUnavailable, p.lock, err)
+	}
+	defer func() {
+		if err := p.deps.Storage.Unlock(context.WithoutCancel(ctx), p.lock); err != nil {
+			p.deps.Logger.Error("unlock pool ledger", zap.String("lock", p.lock), zap.Error(err))
+		}
+	}()
+	doc, err := load(ctx, p.deps.Storage, p.key, p.deps.NodeKey)
+	if err != nil {
+		p.mu.Lock()
+		first := p.ledgerErr == nil
+		p.ledgerErr = err
+		p.mu.Unlock()
+		if first {
+			p.deps.Logger.Error("pool ledger unreadable: all spending stopped", zap.Error(err))
+		}
+		return fmt.Errorf("%w: %v", ErrLedgerUnavailable, err)
+	}
+	if err := fn(doc); err != nil {
+		p.remember(doc.clone(), nil)
+		return err
+	}
+	doc.pruneOperations(p.deps.Clock.Now().Add(-2 * time.Hour))
+	raw, err := doc.encode()
+	if err != nil {
+		return fmt.Errorf("encode pool ledger: %w", err)
+	}
+	if err := p.deps.Storage.Store(ctx, p.key, raw); err != nil {
+		return fmt.Errorf("%w: store %s: %v", ErrLedgerUnavailable, p.key, err)
+	}
+	p.remember(doc, nil)
+	return nil
+}
+
+func (p *Pool) remember(doc *ledgerDoc, err error) {
+	p.mu.Lock()
+	p.doc = doc
+	p.ledgerErr = err
+	cfg := p.cfg
+	p.mu.Unlock()
+	if o := p.deps.Observer; o != nil {
+		for _, d := range cfg.depths() {
+			o.Levels(d, doc.count(d, Reserve), doc.count(d, Pending)+doc.openIntents(d), doc.count(d, Active), cfg.Reserve[d])
+		}
+	}
+}
+
+func (p *Pool) spendingBlocked() error {
+	p.mu.RLock()
+	defer p.mu.RUnlock()
+	switch {
+	case p.ledgerErr != nil:
+		return p.ledgerErr
+	case p.beeErr != nil:
+		return fmt.Errorf("inventory unknown: %w", p.beeErr)
+	case !p.synced:
+		return errors.New("inventory unknown: no successful sync with Bee yet")
+	}
+	return nil
+}
+
+func toBatch(r *record, now time.Time) Batch {
+	amount, _ := new(big.Int).SetString(r.Amount, 10)
+	return Batch{ID: r.ID, Depth: r.Depth, Label: r.Label, State: r.State,
+		TTL: time.Duration(r.TTLSeconds) * time.Second, Utilization: r.Utilization, CreatedAt: r.BoughtAt, Amount: amount}
+}
+
+// Acquire hands a reserve batch of depth to a client for good, recorded as issued in the
+// ledger before it returns. With fallback, a larger configured depth may serve.
+func (p *Pool) Acquire(ctx context.Context, depth int, fallback bool) (Batch, bool, error) {
+	cfg := p.config()
+	if _, ok := cfg.Reserve[depth]; !ok {
+		return Batch{}, false, ErrNotConfigured
+	}
+	var got *record
+	err := p.update(context.WithoutCancel(ctx), func(doc *ledgerDoc) error {
+		candidates := []int{depth}
+		if fallback {
+			for _, d := range cfg.depths() {
+				if d > depth {
+					candidates = append(candidates, d)
+				}
+			}
+		}
+		p.mu.RLock()
+		busy := maps.Clone(p.toppingUp)
+		p.mu.RUnlock()
+		for _, d := range candidates {
+			if r := pickReserve(doc, d, busy); r != nil {
+				r.State, r.IssuedAt = Issued, p.deps.Clock.Now()
+				got = r
+				return nil
+			}
+		}
+		return ErrEmpty
+	})
+	if errors.Is(err, ErrEmpty) {
+		p.observeAcquire(depth, "empty")
+		p.signal()
+		return Batch{}, false, &EmptyError{Depth: depth, RetryAfter: p.RetryAfter(depth)}
+	}
+	if err != nil {
+		p.observeAcquire(depth, "error")
+		return Batch{}, false, err
+	}
+	p.deps.Logger.Info("batch issued", zap.String("batch_id", got.ID), zap.Int("depth", got.Depth), zap.String("label", got.Label))
+	p.observeAcquire(got.Depth, "ok")
+	p.departed()
+	return toBatch(got, p.deps.Clock.Now()), got.Depth != depth, nil
+}
+
+func (p *Pool) observeAcquire(depth int, result string) {
+	if p.deps.Observer != nil {
+		p.deps.Observer.Acquire(depth, result)
+	}
+}
+
+// departed: a batch left the reserve; replace it now unless the operator said not to.
+func (p *Pool) departed() {
+	if p.config().ImmediateReplenish {
+		p.signal()
+	}
+}
+
+// pickReserve: the reserve batch of depth with the longest TTL, skipping those in skip.
+func pickReserve(doc *ledgerDoc, depth int, skip map[string]bool) *record {
+	var best *record
+	for _, r := range doc.Batches {
+		if r.Depth == depth && r.State == Reserve && !skip[r.ID] && (best == nil || r.TTLSeconds > best.TTLSeconds) {
+			best = r
+		}
+	}
+	return best
+}
+
+// ActiveFor returns the shared batch an upload of contentLength bytes (-1: unknown) should
+// use: the smallest depth whose active batch can take it; a depth without an active batch
+// promotes a reserve batch first. The common case reads memory only.
+func (p *Pool) ActiveFor(ctx context.Context, contentLength int64) (Batch, error) {
+	cfg := p.config()
+	now := p.deps.Clock.Now()
+	p.mu.RLock()
+	doc, ledgerErr := p.doc, p.ledgerErr
+	if doc != nil && ledgerErr == nil {
+		for _, d := range cfg.depths() {
+			r := activeOf(doc, d)
+			if r == nil {
+				if doc.count(d, Reserve) > 0 {
+					break // promote first (slow path)
+				}
+				continue
+			}
+			if p.fitsLocked(r, contentLength) {
+				b := toBatch(r, now)
+				p.mu.RUnlock()
+				return b, nil
+			}
+		}
+	}
+	p.mu.RUnlock()
+	if ledgerErr != nil {
+		return Batch{}, fmt.Errorf("%w: %v", ErrLedgerUnavailable, ledgerErr)
+	}
+
+	var got *record
+	promoted := false
+	err := p.update(context.WithoutCancel(ctx), func(doc *ledgerDoc) error {
+		p.mu.RLock()
+		defer p.mu.RUnlock()
+		var largest *record
+		for _, d := range cfg.depths() {
+			r := activeOf(doc, d)
+			if r == nil {
+				if r = pickReserve(doc, d, nil); r == nil {
+					continue
+				}
+				r.State = Active
+				promoted = true
+				p.deps.Logger.Info("reserve batch promoted for injected uploads", zap.String("batch_id", r.ID), zap.Int("depth", d))
+			}
+			largest = r
+			if p.fitsLocked(r, contentLength) {
+				got = r
+				return nil
+			}
+		}
+		// Nothing is estimated to fit: try the largest; Bee has the last word (402).
+		got = largest
+		if got == nil && !promoted {
+			return ErrEmpty
+		}
+		return nil
+	})
+	if errors.Is(err, ErrEmpty) || (err == nil && got == nil) {
+		p.signal()
+		return Batch{}, &EmptyError{Depth: firstDepth(cfg), RetryAfter: p.RetryAfter(0)}
+	}
+	if err != nil {
+		return Batch{}, err
+	}
+	if promoted {
+		p.departed()
+	}
+	return toBatch(got, now), nil
+}
+
+func firstDepth(cfg Config) int {
+	d := cfg.depths()
+	if len(d) == 0 {
+		return SmallDepth
+	}
+	return d[0]
+}
+
+func activeOf(doc *ledgerDoc, depth int) *record {
+	for _, r := range doc.Batches {
+		if r.Depth == depth && r.State == Active {
+			return r
+		}
+	}
+	return nil
+}
+
+// fitsLocked estimates whether an upload of n bytes fits in r before its fullest bucket
+// overflows, from Bee's last utilisation and what was injected since.
+func (p *Pool) fitsLocked(r *record, n int64) bool {
+	capacity := capacityBytes(r.Depth)
+	used := int64(r.Utilization*float64(capacity)) + p.localBytes[r.ID]
+	if n < 0 {
+		n = 0
+	}
+	return used+n <= capacity
+}
+
+// RecordUpload notes bytes injected into a batch since the last sync.
+func (p *Pool) RecordUpload(id string, n int64) {
+	p.mu.Lock()
+	p.localBytes[id] += n
+	var depth int
+	var util float64
+	if p.doc != nil {
+		if r := p.doc.find(id); r != nil {
+			depth, util = r.Depth, r.Utilization
+		}
+	}
+	estimated := util + float64(p.localBytes[id])/float64(max(capacityBytes(max(depth, 17)), 1))
+	usageMax := p.cfg.UsageMax
+	p.mu.Unlock()
+	if estimated >= usageMax*0.9 {
+		p.signal() // re-read utilisation from Bee soon
+	}
+}
+
+// Retire takes a batch out of service for good (Bee refused it, or it is full or expired).
+func (p *Pool) Retire(ctx context.Context, id, reason string) error {
+	var depth int
+	err := p.update(ctx, func(doc *ledgerDoc) error {
+		r := doc.find(id)
+		if r == nil {
+			return fmt.Errorf("batch %s is not in the pool", id)
+		}
+		if r.State == Retired || r.State == Issued {
+			return errNoChange
+		}
+		p.retireRecord(r, reason)
+		depth = r.Depth
+		return nil
+	})
+	if errors.Is(err, errNoChange) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	_ = depth
+	p.departed()
+	return nil
+}
+
+var errNoChange = errors.New("no change")
+
+func (p *Pool) retireRecord(r *record, reason string) {
+	r.State, r.RetiredAt, r.RetiredReason = Retired, p.deps.Clock.Now(), reason
+	p.deps.Logger.Warn("batch retired", zap.String("batch_id", r.ID), zap.Int("depth", r.Depth), zap.String("reason", reason))
+	if p.deps.Observer != nil {
+		p.deps.Observer.Retired(r.Depth, reasonCategory(reason))
+	}
+}
+
+// reasonCategory keeps metric labels bounded.
+func reasonCategory(reason string) string {
+	for _, c := range []string{"402", "404", "422", "utilization", "expired"} {
+		if containsFold(reason, c) {
+			return c
+		}
+	}
+	return "other"
+}
+
+// Status is the pool as /status shows it.
+type Status struct {
+	ReserveConfig     map[int]int
+	CurrentLevels     map[int]int
+	Pending           map[int]int
+	Active            map[int]ActiveStatus
+	LowReserveWarning bool
+	LastCheck         time.Time
+	NextCheck         time.Time
+	PurchasesLastHour int
+	Errors            []string
+}
+
+// ActiveStatus is one depth's shared batch.
+type ActiveStatus struct {
+	BatchID          string
+	UtilizationRatio float64
+	TTLSeconds       int64
+}
+
+// Status reports levels, errors and timings.
+func (p *Pool) Status() Status {
+	p.mu.RLock()
+	defer p.mu.RUnlock()
+	st := Status{ReserveConfig: map[int]int{}, CurrentLevels: map[int]int{}, Pending: map[int]int{},
+		Active: map[int]ActiveStatus{}, LastCheck: p.lastCheck, NextCheck: p.nextCheck, Errors: []string{}}
+	for d, n := range p.cfg.Reserve {
+		st.ReserveConfig[d] = n
+	}
+	if p.ledgerErr != nil {
+		st.Errors = append(st.Errors, p.ledgerErr.Error())
+	}
+	if p.beeErr != nil {
+		st.Errors = append(st.Errors, "bee: "+p.beeErr.Error())
+	}
+	if p.doc == nil {
+		return st
+	}
+	for _, d := range p.cfg.depths() {
+		st.CurrentLevels[d] = p.doc.count(d, Reserve)
+		if n := p.doc.count(d, Pending) + p.doc.openIntents(d); n > 0 {
+			st.Pending[d] = n
+		}
+		if st.CurrentLevels[d] < p.cfg.Reserve[d] {
+			st.LowReserveWarning = true
+		}
+		if r := activeOf(p.doc, d); r != nil {
+			st.Active[d] = ActiveStatus{BatchID: r.ID, UtilizationRatio: r.Utilization, TTLSeconds: r.TTLSeconds}
+		}
+	}
+	st.PurchasesLastHour = p.doc.operationsSince(p.deps.Clock.Now().Add(-time.Hour))
+	for d, b := range p.backoff {
+		if b.until.After(p.deps.Clock.Now()) {
+			st.Errors = append(st.Errors, fmt.Sprintf("depth %d: purchases backing off until %s", d, b.until.UTC().Format(time.RFC3339)))
+		}
+	}
+	sort.Strings(st.Errors)
+	return st
+}
+
+// Available lists the reserve batches.
+func (p *Pool) Available() []Batch {
+	p.mu.RLock()
+	defer p.mu.RUnlock()
+	out := []Batch{}
+	if p.doc == nil {
+		return out
+	}
+	now := p.deps.Clock.Now()
+	for _, r := range p.doc.Batches {
+		if r.State == Reserve {
+			out = append(out, toBatch(r, now))
+		}
+	}
+	return out
+}
+
+// TriggerCheck schedules maintenance now, in the background.
+func (p *Pool) TriggerCheck() time.Time {
+	p.signal()
+	return p.deps.Clock.Now()
+}
+
+// HasUsable reports whether some batch (reserve or active) can take uploads now.
+func (p *Pool) HasUsable() bool {
+	p.mu.RLock()
+	defer p.mu.RUnlock()
+	if p.doc == nil {
+		return false
+	}
+	for _, r := range p.doc.Batches {
+		if (r.State == Reserve || r.State == Active) && p.cfg.Reserve != nil {
+			if _, ok := p.cfg.Reserve[r.Depth]; ok {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// RetryAfter estimates when a batch of depth (0: any) will be usable.
+func (p *Pool) RetryAfter(depth int) time.Duration {
+	cfg := p.config()
+	// A new batch is usable ~14 blocks after it is mined; add one check's latency.
+	est := 15*cfg.BlockTime + cfg.pollInterval()
+	if est < time.Second {
+		est = time.Second
+	}
+	return est
+}

@@ -1,0 +1,371 @@
+package pool
+
+import (
+	"context"
+	"errors"
+	"io/fs"
+	"math/big"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/swarmgate/caddy-bee/internal/bee"
+	"github.com/swarmgate/caddy-bee/internal/beesim"
+)
+
+const testBlock = 10 * time.Millisecond
+
+// fileStorage is a directory-backed Storage with O_EXCL lock files, like certmagic's.
+type fileStorage struct{ dir string }
+
+func (f fileStorage) path(key string) string { return filepath.Join(f.dir, filepath.FromSlash(key)) }
+
+func (f fileStorage) Lock(ctx context.Context, name string) error {
+	p := f.path(name) + ".lock"
+	_ = os.MkdirAll(filepath.Dir(p), 0o700)
+	for {
+		fh, err := os.OpenFile(p, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o600)
+		if err == nil {
+			return fh.Close()
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(2 * time.Millisecond):
+		}
+	}
+}
+
+func (f fileStorage) Unlock(_ context.Context, name string) error {
+	return os.Remove(f.path(name) + ".lock")
+}
+
+func (f fileStorage) Store(_ context.Context, key string, value []byte) error {
+	p := f.path(key)
+	_ = os.MkdirAll(filepath.Dir(p), 0o700)
+	tmp := p + ".tmp"
+	if err := os.WriteFile(tmp, value, 0o600); err != nil {
+		return err
+	}
+	return os.Rename(tmp, p)
+}
+
+func (f fileStorage) Load(_ context.Context, key string) ([]byte, error) {
+	return os.ReadFile(f.path(key))
+}
+
+type env struct {
+	sim     *beesim.Sim
+	client  *bee.Client
+	storage fileStorage
+}
+
+func newEnv(t *testing.T, opts beesim.Options) *env {
+	t.Helper()
+	if opts.BlockTime == 0 {
+		opts.BlockTime = testBlock
+	}
+	sim := beesim.New(opts)
+	srv := httptest.NewServer(sim.Handler())
+	t.Cleanup(srv.Close)
+	client, err := bee.New(srv.URL, bee.Options{PurchaseTimeout: 2 * time.Second, ReadTimeout: 2 * time.Second})
+	require.NoError(t, err)
+	return &env{sim: sim, client: client, storage: fileStorage{dir: t.TempDir()}}
+}
+
+func fastConfig(reserve map[int]int) Config {
+	cfg := DefaultConfig()
+	cfg.Reserve = reserve
+	cfg.BlockTime = testBlock
+	cfg.PurchaseSpacing = 0
+	cfg.CheckInterval = time.Second
+	cfg.PollInterval = 5 * time.Millisecond
+	cfg.PurchaseTimeout = 500 * time.Millisecond
+	cfg.BackoffBase = 200 * time.Millisecond
+	cfg.BackoffMax = time.Second
+	cfg.IntentGrace = time.Minute
+	cfg.MaxPurchasesPerHour = 1000
+	return cfg
+}
+
+func (e *env) start(t *testing.T, cfg Config) *Pool {
+	t.Helper()
+	p, err := New(cfg, Deps{Bee: e.client, Storage: e.storage, NodeKey: "http://bee"})
+	require.NoError(t, err)
+	p.Start()
+	t.Cleanup(p.Stop)
+	return p
+}
+
+func waitLevel(t *testing.T, p *Pool, depth, n int) {
+	t.Helper()
+	require.Eventually(t, func() bool { return p.Status().CurrentLevels[depth] >= n }, 20*time.Second, 5*time.Millisecond,
+		"reserve of depth %d never reached %d: %+v", depth, n, p.Status())
+}
+
+func ourBatches(sim *beesim.Sim) int {
+	n := 0
+	for range sim.Batches() {
+		n++
+	}
+	return n
+}
+
+func TestFillsReserveToTargetAndNoMore(t *testing.T) {
+	e := newEnv(t, beesim.Options{})
+	p := e.start(t, fastConfig(map[int]int{17: 2, 20: 1}))
+	waitLevel(t, p, 17, 2)
+	waitLevel(t, p, 20, 1)
+	time.Sleep(100 * time.Millisecond)
+	require.Equal(t, 3, ourBatches(e.sim), "bought more than the target")
+	require.Empty(t, p.Status().Errors)
+}
+
+func TestAcquireTriggersOneReplacementAndNeverRepeats(t *testing.T) {
+	e := newEnv(t, beesim.Options{})
+	p := e.start(t, fastConfig(map[int]int{17: 3}))
+	waitLevel(t, p, 17, 3)
+	before := e.sim.Stats().Purchases
+
+	var mu sync.Mutex
+	seen := map[string]bool{}
+	var wg sync.WaitGroup
+	var empty int
+	for i := 0; i < 200; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			b, _, err := p.Acquire(context.Background(), 17, false)
+			mu.Lock()
+			defer mu.Unlock()
+			if errors.Is(err, ErrEmpty) {
+				empty++
+				return
+			}
+			require.NoError(t, err)
+			require.False(t, seen[b.ID], "batch %s issued twice", b.ID)
+			seen[b.ID] = true
+		}()
+	}
+	wg.Wait()
+	require.NotEmpty(t, seen)
+	// Purchases cover the shortfall: at most one per issued batch plus the target.
+	require.Eventually(t, func() bool { return p.Status().CurrentLevels[17] == 3 }, 20*time.Second, 5*time.Millisecond)
+	time.Sleep(100 * time.Millisecond)
+	bought := e.sim.Stats().Purchases - before
+	require.LessOrEqual(t, bought, int64(len(seen)+3), "bought %d for %d issued", bought, len(seen))
+}
+
+func TestReplacementStartsAtOnce(t *testing.T) {
+	e := newEnv(t, beesim.Options{})
+	cfg := fastConfig(map[int]int{17: 1})
+	cfg.CheckInterval = time.Hour
+	p := e.start(t, cfg)
+	waitLevel(t, p, 17, 1)
+	before := e.sim.Stats().Purchases
+	_, _, err := p.Acquire(context.Background(), 17, false)
+	require.NoError(t, err)
+	start := time.Now()
+	require.Eventually(t, func() bool { return e.sim.Stats().Purchases > before }, time.Second, time.Millisecond)
+	require.Less(t, time.Since(start), 100*time.Millisecond*5, "replacement not immediate")
+}
+
+func TestHungPurchaseIsAdoptedNotRebought(t *testing.T) {
+	e := newEnv(t, beesim.Options{})
+	e.sim.SetPurchaseHang(true)
+	p := e.start(t, fastConfig(map[int]int{17: 1}))
+	require.Eventually(t, func() bool { return e.sim.Stats().Purchases >= 1 }, 5*time.Second, 5*time.Millisecond)
+	time.Sleep(700 * time.Millisecond) // past the purchase timeout
+	e.sim.SetPurchaseHang(false)
+	waitLevel(t, p, 17, 1)
+	time.Sleep(100 * time.Millisecond)
+	require.EqualValues(t, 1, e.sim.Stats().Purchases, "a timed-out purchase was bought again")
+}
+
+func TestNoPurchaseWhileBeeSyncingOrDown(t *testing.T) {
+	e := newEnv(t, beesim.Options{})
+	e.sim.Restart(time.Hour)
+	p := e.start(t, fastConfig(map[int]int{17: 2}))
+	time.Sleep(300 * time.Millisecond)
+	require.Zero(t, e.sim.Stats().Purchases)
+	require.NotEmpty(t, p.Status().Errors)
+	e.sim.ClearFaults()
+	p.TriggerCheck()
+	waitLevel(t, p, 17, 2)
+}
+
+func TestCorruptLedgerStopsSpending(t *testing.T) {
+	e := newEnv(t, beesim.Options{})
+	key, _ := ledgerKeys("http://bee")
+	require.NoError(t, e.storage.Store(context.Background(), key, []byte(`{"version":1,"batches":[{"id":`)))
+	p := e.start(t, fastConfig(map[int]int{17: 1}))
+	time.Sleep(300 * time.Millisecond)
+	require.Zero(t, e.sim.Stats().Purchases)
+	st := p.Status()
+	require.NotEmpty(t, st.Errors)
+	require.Contains(t, st.Errors[0], "corrupt")
+	_, _, err := p.Acquire(context.Background(), 17, false)
+	require.ErrorIs(t, err, ErrLedgerUnavailable)
+	raw, _ := e.storage.Load(context.Background(), key)
+	require.Equal(t, `{"version":1,"batches":[{"id":`, string(raw), "a corrupt ledger must never be overwritten")
+}
+
+func TestOutOfFundsBacksOff(t *testing.T) {
+	e := newEnv(t, beesim.Options{})
+	e.sim.SetPurchaseFailure(beesim.PurchaseOutOfFunds)
+	p := e.start(t, fastConfig(map[int]int{17: 1}))
+	time.Sleep(700 * time.Millisecond)
+	n := e.sim.Stats().Requests["POST stamps"]
+	require.GreaterOrEqual(t, n, int64(1))
+	require.LessOrEqual(t, n, int64(4), "hot loop on out of funds: %d attempts", n)
+	require.NotEmpty(t, p.Status().Errors)
+}
+
+func TestRestartKeepsLedgerAndIssuedStayIssued(t *testing.T) {
+	e := newEnv(t, beesim.Options{})
+	cfg := fastConfig(map[int]int{17: 2})
+	p := e.start(t, cfg)
+	waitLevel(t, p, 17, 2)
+	issued, _, err := p.Acquire(context.Background(), 17, false)
+	require.NoError(t, err)
+	waitLevel(t, p, 17, 2)
+	p.Stop()
+	bought := e.sim.Stats().Purchases
+
+	p2 := e.start(t, cfg)
+	waitLevel(t, p2, 17, 2)
+	time.Sleep(100 * time.Millisecond)
+	require.Equal(t, bought, e.sim.Stats().Purchases, "restart re-bought the reserve")
+	for _, b := range p2.Available() {
+		require.NotEqual(t, issued.ID, b.ID, "an issued batch came back to the reserve")
+	}
+}
+
+func TestHourlyCapHoldsAcrossRestart(t *testing.T) {
+	e := newEnv(t, beesim.Options{})
+	cfg := fastConfig(map[int]int{17: 5})
+	cfg.MaxPurchasesPerHour = 2
+	p := e.start(t, cfg)
+	require.Eventually(t, func() bool { return e.sim.Stats().Purchases == 2 }, 5*time.Second, 5*time.Millisecond)
+	p.Stop()
+	p2 := e.start(t, cfg)
+	time.Sleep(300 * time.Millisecond)
+	require.EqualValues(t, 2, e.sim.Stats().Purchases)
+	require.Equal(t, 2, p2.Status().PurchasesLastHour)
+}
+
+func TestReconfigureKeepsRuntime(t *testing.T) {
+	e := newEnv(t, beesim.Options{})
+	cfg := fastConfig(map[int]int{17: 1})
+	p := e.start(t, cfg)
+	waitLevel(t, p, 17, 1)
+	done := p.done
+	cfg.Reserve = map[int]int{17: 1, 20: 1}
+	require.NoError(t, p.Reconfigure(cfg))
+	waitLevel(t, p, 20, 1)
+	require.Equal(t, done, p.done, "same purchaser")
+	require.Equal(t, 2, ourBatches(e.sim))
+}
+
+func TestTopUpBelowMinTTLNeverIssued(t *testing.T) {
+	e := newEnv(t, beesim.Options{})
+	cfg := fastConfig(map[int]int{17: 2})
+	// Batches last duration+1h = 25h; a min_ttl just below makes them due at once.
+	cfg.Duration = 24 * time.Hour
+	cfg.MinTTL = 25*time.Hour - 500*time.Millisecond
+	p := e.start(t, cfg)
+	waitLevel(t, p, 17, 2)
+	issued, _, err := p.Acquire(context.Background(), 17, false)
+	require.NoError(t, err)
+	amountAt := func(id string) *big.Int {
+		for _, b := range e.sim.Batches() {
+			if b.BatchID == id {
+				return b.Amount
+			}
+		}
+		return nil
+	}
+	issuedAmount := amountAt(issued.ID)
+	topUpsBefore := e.sim.Stats().TopUps
+	// The replacement gets topped up like every reserve batch; the issued one never.
+	require.Eventually(t, func() bool { return e.sim.Stats().TopUps >= topUpsBefore+1 }, 10*time.Second, 5*time.Millisecond)
+	require.Equal(t, 0, issuedAmount.Cmp(amountAt(issued.ID)), "an issued batch was topped up")
+}
+
+func TestTwoPoolsShareStorageWithoutDoubleSpend(t *testing.T) {
+	e := newEnv(t, beesim.Options{})
+	cfg := fastConfig(map[int]int{17: 3})
+	a := e.start(t, cfg)
+	b := e.start(t, cfg)
+	waitLevel(t, a, 17, 3)
+	time.Sleep(200 * time.Millisecond)
+	require.Equal(t, 3, ourBatches(e.sim), "two instances bought the same shortfall")
+	ids := map[string]bool{}
+	for i := 0; i < 6; i++ {
+		p := a
+		if i%2 == 1 {
+			p = b
+		}
+		got, _, err := p.Acquire(context.Background(), 17, false)
+		if errors.Is(err, ErrEmpty) {
+			continue
+		}
+		require.NoError(t, err)
+		require.False(t, ids[got.ID], "issued twice across instances")
+		ids[got.ID] = true
+	}
+}
+
+func TestForeignBatchesWithOurPrefixAreNotAdopted(t *testing.T) {
+	e := newEnv(t, beesim.Options{})
+	price := big.NewInt(24000)
+	e.sim.CreateBatch(17, new(big.Int).Mul(price, big.NewInt(1_000_000)), "caddy-bee-17-foreign", true, true)
+	p := e.start(t, fastConfig(map[int]int{17: 1}))
+	waitLevel(t, p, 17, 1)
+	for _, b := range p.Available() {
+		require.NotEqual(t, "caddy-bee-17-foreign", b.Label)
+	}
+}
+
+func TestActiveForPromotesAndRetire(t *testing.T) {
+	e := newEnv(t, beesim.Options{})
+	p := e.start(t, fastConfig(map[int]int{17: 1, 20: 1}))
+	waitLevel(t, p, 17, 1)
+	waitLevel(t, p, 20, 1)
+	small, err := p.ActiveFor(context.Background(), 1000)
+	require.NoError(t, err)
+	require.Equal(t, 17, small.Depth)
+	again, err := p.ActiveFor(context.Background(), 1000)
+	require.NoError(t, err)
+	require.Equal(t, small.ID, again.ID)
+	big, err := p.ActiveFor(context.Background(), 100<<20)
+	require.NoError(t, err)
+	require.Equal(t, 20, big.Depth, "a 100 MB upload goes to the larger depth")
+	require.NoError(t, p.Retire(context.Background(), small.ID, "bee answered 402 to an upload"))
+	waitLevel(t, p, 17, 1)
+	next, err := p.ActiveFor(context.Background(), 1000)
+	require.NoError(t, err)
+	require.NotEqual(t, small.ID, next.ID)
+}
+
+func TestCapacityEstimate(t *testing.T) {
+	c17 := capacityBytes(17)
+	require.Greater(t, c17, int64(5<<20))
+	require.Less(t, c17, int64(20<<20), "a depth-17 batch holds a few MB")
+	require.Greater(t, capacityBytes(20), 8*c17)
+}
+
+func TestAmountArithmetic(t *testing.T) {
+	price := big.NewInt(24000)
+	got := amountFor(price, 169*time.Hour, 5*time.Second)
+	require.Equal(t, new(big.Int).Mul(price, big.NewInt(121680)).String(), got.String())
+	minimum := amountFor(price, time.Minute, 5*time.Second)
+	require.Equal(t, new(big.Int).Add(new(big.Int).Mul(price, big.NewInt(17280)), big.NewInt(1)).String(), minimum.String())
+}
+
+var _ = fs.ErrNotExist

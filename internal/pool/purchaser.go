@@ -1,0 +1,401 @@
+package pool
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"math/big"
+	"strconv"
+	"time"
+
+	"go.uber.org/zap"
+
+	"github.com/swarmgate/caddy-bee/internal/bee"
+)
+
+// run is the pool's single purchaser: it syncs with Bee, tops up, and buys for any shortfall,
+// on every signal and every check interval (sooner while batches are pending).
+func (p *Pool) run(ctx context.Context) {
+	defer close(p.done)
+	for {
+		p.maintain(ctx)
+		wait := p.nextWait()
+		p.mu.Lock()
+		p.nextCheck = p.deps.Clock.Now().Add(wait)
+		p.mu.Unlock()
+		timer := time.NewTimer(wait)
+		select {
+		case <-p.stop:
+			timer.Stop()
+			return
+		case <-p.wake:
+		case <-timer.C:
+		}
+		timer.Stop()
+	}
+}
+
+// nextWait: the check interval, or the poll interval while something is pending or short.
+func (p *Pool) nextWait() time.Duration {
+	cfg := p.config()
+	p.mu.RLock()
+	defer p.mu.RUnlock()
+	if p.doc != nil && p.ledgerErr == nil {
+		for _, d := range cfg.depths() {
+			if p.doc.count(d, Pending) > 0 || p.doc.openIntents(d) > 0 {
+				return cfg.pollInterval()
+			}
+		}
+		for _, b := range p.backoff {
+			if b.until.After(p.deps.Clock.Now()) {
+				return min(cfg.CheckInterval, time.Until(b.until)+time.Millisecond)
+			}
+		}
+	}
+	if p.beeErr != nil {
+		return min(cfg.CheckInterval, max(cfg.pollInterval(), time.Second))
+	}
+	return cfg.CheckInterval
+}
+
+func (p *Pool) maintain(ctx context.Context) {
+	if err := p.sync(ctx); err != nil {
+		return
+	}
+	p.topUps(ctx)
+	for ctx.Err() == nil {
+		if bought := p.buyOne(ctx); !bought {
+			return
+		}
+	}
+}
+
+// sync reads Bee's batches and brings the ledger up to date: adopts intents by label, marks
+// pending batches usable, refreshes TTL and utilisation, retires full or vanished batches.
+// Until it succeeds the inventory is unknown and nothing is spent.
+func (p *Pool) sync(ctx context.Context) error {
+	cfg := p.config()
+	readCtx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	stamps, err := p.deps.Bee.Stamps(readCtx)
+	var chain bee.ChainState
+	if err == nil {
+		chain, err = p.deps.Bee.ChainState(readCtx)
+	}
+	cancel()
+	now := p.deps.Clock.Now()
+	p.mu.Lock()
+	p.lastCheck = now
+	if err != nil {
+		if p.beeErr == nil {
+			p.deps.Logger.Warn("bee unreachable or syncing: pool inventory unknown, no spending", zap.Error(err))
+		}
+		p.beeErr = err
+		p.mu.Unlock()
+		return err
+	}
+	p.beeErr = nil
+	p.price = chain.CurrentPrice
+	p.mu.Unlock()
+
+	byLabel := map[string]bee.Stamp{}
+	byID := map[string]bee.Stamp{}
+	for _, s := range stamps {
+		byID[s.BatchID] = s
+		if s.Label != "" {
+			byLabel[s.Label] = s
+		}
+	}
+	err = p.update(ctx, func(doc *ledgerDoc) error {
+		kept := doc.Intents[:0]
+		for _, in := range doc.Intents {
+			s, found := byLabel[in.Label]
+			if found && doc.find(s.BatchID) == nil {
+				doc.Batches = append(doc.Batches, &record{ID: s.BatchID, Label: in.Label, Depth: s.Depth, State: Pending,
+					Amount: in.Amount, BoughtAt: in.StartedAt})
+				p.deps.Logger.Info("adopted batch of an unfinished purchase", zap.String("label", in.Label), zap.String("batch_id", s.BatchID))
+				p.observePurchase(in.Depth, "adopted", nil)
+				continue
+			}
+			if found {
+				continue // already recorded
+			}
+			if !in.Abandoned && now.Sub(in.StartedAt) > cfg.IntentGrace {
+				in.Abandoned = true
+				p.deps.Logger.Warn("purchase never appeared on chain; no longer counted as pending (still adopted if it shows up)",
+					zap.String("label", in.Label), zap.Int("depth", in.Depth))
+			}
+			kept = append(kept, in)
+		}
+		doc.Intents = kept
+		for _, r := range doc.Batches {
+			s, found := byID[r.ID]
+			switch r.State {
+			case Pending:
+				if found && s.Usable {
+					r.State, r.UsableAt = Reserve, now
+					r.SeenOnChain = true
+					p.deps.Logger.Info("batch usable, in reserve", zap.String("batch_id", r.ID), zap.Int("depth", r.Depth))
+					if p.deps.Observer != nil {
+						p.deps.Observer.TimeUntilUsable(r.Depth, now.Sub(r.BoughtAt))
+					}
+				}
+			case Reserve, Active:
+				if !found {
+					if r.SeenOnChain {
+						p.retireRecord(r, "expired: gone from Bee's batch list")
+					}
+					continue
+				}
+				r.SeenOnChain = true
+			default:
+				continue
+			}
+			if found {
+				r.TTLSeconds, r.Utilization = s.BatchTTL, s.UtilizationRatio
+				if r.State == Active && s.UtilizationRatio >= cfg.UsageMax {
+					p.retireRecord(r, fmt.Sprintf("utilization %.2f reached usage_max %.2f", s.UtilizationRatio, cfg.UsageMax))
+				}
+				if (r.State == Reserve || r.State == Active) && s.BatchTTL == 0 {
+					p.retireRecord(r, "expired: TTL ran out")
+				}
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	p.mu.Lock()
+	p.synced = true
+	p.localBytes = map[string]int64{}
+	p.mu.Unlock()
+	return nil
+}
+
+func (p *Pool) observePurchase(depth int, result string, plur *big.Int) {
+	if p.deps.Observer != nil {
+		p.deps.Observer.Purchase(depth, result, plur)
+	}
+}
+
+// canSpend applies the no-unknown-inventory rule, the hourly cap and the spacing.
+func (p *Pool) canSpend(doc *ledgerDoc, cfg Config) error {
+	now := p.deps.Clock.Now()
+	if n := doc.operationsSince(now.Add(-time.Hour)); n >= cfg.MaxPurchasesPerHour {
+		return fmt.Errorf("max_purchases_per_hour %d reached", cfg.MaxPurchasesPerHour)
+	}
+	if last := doc.lastOperation(); now.Sub(last) < cfg.PurchaseSpacing {
+		return errSpacing{wait: cfg.PurchaseSpacing - now.Sub(last)}
+	}
+	return nil
+}
+
+type errSpacing struct{ wait time.Duration }
+
+func (e errSpacing) Error() string {
+	return "purchase_spacing: next on-chain operation in " + e.wait.String()
+}
+
+// amountFor: price x ceil(d / block_time), never below Bee's 24 h minimum.
+func amountFor(price *big.Int, d, blockTime time.Duration) *big.Int {
+	blocks := (d + blockTime - 1) / blockTime
+	amount := new(big.Int).Mul(price, big.NewInt(int64(blocks)))
+	minimum := new(big.Int).Mul(price, big.NewInt(17280))
+	minimum.Add(minimum, big.NewInt(1))
+	if amount.Cmp(minimum) < 0 {
+		amount = minimum
+	}
+	return amount
+}
+
+func newLabel(prefix string, depth int) string {
+	raw := make([]byte, 6)
+	_, _ = rand.Read(raw)
+	return prefix + "-" + strconv.Itoa(depth) + "-" + hex.EncodeToString(raw)
+}
+
+// buyOne buys one batch for the first depth short of its target. It reports whether it
+// bought (so the caller may look for more).
+func (p *Pool) buyOne(ctx context.Context) bool {
+	if p.spendingBlocked() != nil {
+		return false
+	}
+	cfg := p.config()
+	p.mu.RLock()
+	price := p.price
+	p.mu.RUnlock()
+	if price == nil || price.Sign() <= 0 {
+		return false
+	}
+	amount := amountFor(price, cfg.Duration+time.Hour, cfg.BlockTime)
+	var in *intent
+	var wait time.Duration
+	err := p.update(ctx, func(doc *ledgerDoc) error {
+		now := p.deps.Clock.Now()
+		for _, d := range cfg.depths() {
+			if doc.count(d, Reserve)+doc.count(d, Pending)+doc.openIntents(d) >= cfg.Reserve[d] {
+				continue
+			}
+			p.mu.RLock()
+			b := p.backoff[d]
+			p.mu.RUnlock()
+			if b.until.After(now) {
+				continue
+			}
+			if err := p.canSpend(doc, cfg); err != nil {
+				var sp errSpacing
+				if errors.As(err, &sp) {
+					wait = sp.wait
+				}
+				return err
+			}
+			// The intent goes to the ledger before Bee is called.
+			in = &intent{Label: newLabel(cfg.LabelPrefix, d), Depth: d, Amount: amount.String(), StartedAt: now}
+			doc.Intents = append(doc.Intents, in)
+			doc.Operations = append(doc.Operations, now)
+			return nil
+		}
+		return errNoChange
+	})
+	if err != nil {
+		if wait > 0 {
+			select {
+			case <-time.After(wait):
+				return ctx.Err() == nil
+			case <-p.stop:
+			}
+		}
+		return false
+	}
+	plur := new(big.Int).Lsh(amount, uint(in.Depth))
+	p.deps.Logger.Info("buying batch", zap.Int("depth", in.Depth), zap.String("label", in.Label), zap.String("amount", amount.String()))
+	buyCtx, cancel := context.WithTimeout(ctx, cfg.PurchaseTimeout)
+	id, err := p.deps.Bee.BuyStamp(buyCtx, amount, in.Depth, in.Label, cfg.Immutable)
+	cancel()
+	switch {
+	case err == nil:
+		p.resetBackoff(in.Depth)
+		_ = p.update(context.WithoutCancel(ctx), func(doc *ledgerDoc) error {
+			doc.Intents = removeIntent(doc.Intents, in.Label)
+			if doc.find(id) == nil {
+				doc.Batches = append(doc.Batches, &record{ID: id, Label: in.Label, Depth: in.Depth, State: Pending,
+					Amount: in.Amount, BoughtAt: in.StartedAt})
+			}
+			return nil
+		})
+		p.deps.Logger.Info("batch bought", zap.String("batch_id", id), zap.Int("depth", in.Depth), zap.String("label", in.Label))
+		p.observePurchase(in.Depth, "ok", plur)
+		return true
+	case bee.IsTimeout(err) || ctx.Err() != nil:
+		// Outcome unknown: the intent stays; the batch is adopted when it shows up.
+		p.deps.Logger.Warn("purchase outcome unknown; will reconcile by label", zap.String("label", in.Label), zap.Error(err))
+		p.observePurchase(in.Depth, "timeout", nil)
+		return false
+	default:
+		_ = p.update(context.WithoutCancel(ctx), func(doc *ledgerDoc) error {
+			doc.Intents = removeIntent(doc.Intents, in.Label)
+			return nil
+		})
+		delay := p.failBackoff(in.Depth)
+		p.deps.Logger.Error("purchase failed; backing off", zap.Int("depth", in.Depth), zap.String("label", in.Label),
+			zap.Duration("retry_in", delay), zap.Error(err))
+		p.observePurchase(in.Depth, "failed", nil)
+		return false
+	}
+}
+
+func removeIntent(list []*intent, label string) []*intent {
+	out := list[:0]
+	for _, in := range list {
+		if in.Label != label {
+			out = append(out, in)
+		}
+	}
+	return out
+}
+
+func (p *Pool) failBackoff(depth int) time.Duration {
+	cfg := p.config()
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	b := p.backoff[depth]
+	if b.delay == 0 {
+		b.delay = cfg.BackoffBase
+	} else {
+		b.delay = min(b.delay*2, cfg.BackoffMax)
+	}
+	b.until = p.deps.Clock.Now().Add(b.delay)
+	p.backoff[depth] = b
+	return b.delay
+}
+
+func (p *Pool) resetBackoff(depth int) {
+	p.mu.Lock()
+	delete(p.backoff, depth)
+	p.mu.Unlock()
+}
+
+// topUps extends reserve and active batches whose TTL fell below min_ttl. Issued batches are
+// the client's; depths no longer configured are left alone.
+func (p *Pool) topUps(ctx context.Context) {
+	cfg := p.config()
+	p.mu.RLock()
+	price := p.price
+	var due []*record
+	if p.doc != nil {
+		for _, r := range p.doc.Batches {
+			_, configured := cfg.Reserve[r.Depth]
+			if configured && (r.State == Reserve || r.State == Active) && r.TTLSeconds > 0 &&
+				time.Duration(r.TTLSeconds)*time.Second < cfg.MinTTL {
+				due = append(due, r)
+			}
+		}
+	}
+	p.mu.RUnlock()
+	if price == nil || p.spendingBlocked() != nil {
+		return
+	}
+	amount := amountFor(price, cfg.TopUp, cfg.BlockTime)
+	for _, r := range due {
+		if ctx.Err() != nil {
+			return
+		}
+		err := p.update(ctx, func(doc *ledgerDoc) error {
+			fresh := doc.find(r.ID)
+			if fresh == nil || (fresh.State != Reserve && fresh.State != Active) {
+				return errNoChange
+			}
+			if err := p.canSpend(doc, cfg); err != nil {
+				return err
+			}
+			doc.Operations = append(doc.Operations, p.deps.Clock.Now())
+			p.mu.Lock()
+			p.toppingUp[r.ID] = true
+			p.mu.Unlock()
+			return nil
+		})
+		if err != nil {
+			return
+		}
+		plur := new(big.Int).Lsh(amount, uint(r.Depth))
+		opCtx, cancel := context.WithTimeout(ctx, cfg.PurchaseTimeout)
+		err = p.deps.Bee.TopUp(opCtx, r.ID, amount)
+		cancel()
+		p.mu.Lock()
+		delete(p.toppingUp, r.ID)
+		p.mu.Unlock()
+		if err != nil {
+			p.deps.Logger.Error("top-up failed", zap.String("batch_id", r.ID), zap.Int("depth", r.Depth), zap.Error(err))
+			if p.deps.Observer != nil {
+				p.deps.Observer.TopUp(r.Depth, "failed", nil)
+			}
+			continue
+		}
+		p.deps.Logger.Info("batch topped up", zap.String("batch_id", r.ID), zap.Int("depth", r.Depth), zap.String("amount", amount.String()))
+		if p.deps.Observer != nil {
+			p.deps.Observer.TopUp(r.Depth, "ok", plur)
+		}
+	}
+}
