@@ -4,7 +4,7 @@ GO       ?= go
 BIN      := $(CURDIR)/bin
 FUZZTIME ?= 5s
 
-.PHONY: all build run test vet fmt-check e2e-deps unit fuzz clean
+.PHONY: all build run crash-check test vet fmt-check e2e-deps unit fuzz clean
 
 all: build
 
@@ -14,6 +14,10 @@ build:
 
 run: build
 	BIN=$(BIN) ./scripts/run.sh
+
+# SIGKILL Caddy mid-purchase, restart, and compare the ledger with the chain.
+crash-check: build
+	BIN=$(BIN) ./scripts/crash-check.sh
 
 test: fmt-check vet e2e-deps unit fuzz
 
