@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/swarmgate/caddy-bee/internal/beesim"
 )
 
 // slowUpstream serves a fixed body after a delay and counts the requests that reach it.
@@ -39,15 +41,29 @@ func newSlowUpstream(t *testing.T, delay time.Duration, body []byte, cutAfter in
 	return u
 }
 
+func syntheticBody(t *testing.T, simURL, ref string) []byte {
+	t.Helper()
+	resp, err := http.Get(simURL + "/bytes/" + ref)
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	require.NoError(t, err)
+	return body
+}
+
 func manyClients(n int) *http.Client {
 	return &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: n, MaxConnsPerHost: 0}, Timeout: time.Minute}
 }
 
-// 1000 concurrent identical GETs cost one upstream request, and every client gets the body.
+// 1000 concurrent identical GETs against a slow simulator cost one upstream request, and
+// every client gets the same body.
 func TestStampedeCoalescesThroughCaddy(t *testing.T) {
-	body := bytes.Repeat([]byte("swarm!"), 200_000) // 1.2 MB
-	up := newSlowUpstream(t, 2*time.Second, body, 0)
-	gw := startGateway(t, "http://{addr} {\n\tbee "+up.URL+"\n}")
+	sim := startSimulator(t)
+	ref := sim.AddSynthetic(64<<10, 42)
+	body := syntheticBody(t, sim.URL, ref)
+	sim.SetClassFault(beesim.ClassDownload, beesim.ClassFault{Latency: 3 * time.Second})
+	sim.ResetStats()
+	gw := startGateway(t, "http://{addr} {\n\tbee "+sim.URL+"\n}")
 	client := manyClients(1000)
 
 	const n = 1000
@@ -59,7 +75,7 @@ func TestStampedeCoalescesThroughCaddy(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			<-start
-			resp, err := client.Get(gw.URL + "/bytes/" + testRef)
+			resp, err := client.Get(gw.URL + "/bytes/" + ref)
 			if err != nil {
 				wrong.Add(1)
 				return
@@ -77,8 +93,9 @@ func TestStampedeCoalescesThroughCaddy(t *testing.T) {
 	wg.Wait()
 	require.Zero(t, wrong.Load())
 	require.EqualValues(t, n, ok.Load())
-	// The upstream takes 2s, far longer than 1000 clients need to connect: all share one flight.
-	require.EqualValues(t, 1, up.hits.Load(), "upstream requests for %d clients", n)
+	// The simulator answers after 3s, far longer than 1000 clients need to connect: all share
+	// one flight.
+	require.EqualValues(t, 1, sim.Stats().Downloads, "upstream requests for %d clients", n)
 
 	resp, err := http.Get(gw.URL + "/api/v1/coalescer")
 	require.NoError(t, err)
@@ -86,8 +103,8 @@ func TestStampedeCoalescesThroughCaddy(t *testing.T) {
 	require.NoError(t, json.NewDecoder(resp.Body).Decode(&stats))
 	resp.Body.Close()
 	require.EqualValues(t, n, stats["total_requests"])
-	require.EqualValues(t, up.hits.Load(), stats["upstream_requests"])
-	require.EqualValues(t, int64(n)-up.hits.Load(), stats["coalesced_requests"])
+	require.EqualValues(t, 1, stats["upstream_requests"])
+	require.EqualValues(t, n-1, stats["coalesced_requests"])
 	require.Contains(t, []any{"healthy", "warning", "degraded"}, stats["status"])
 }
 

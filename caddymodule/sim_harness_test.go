@@ -28,19 +28,20 @@ func startSimulator(t testing.TB) *simulator {
 	return &simulator{Sim: sim, URL: srv.URL}
 }
 
-// poolSite is a gateway site with a fast pool in front of the simulator at simURL.
+// poolSite is a gateway site with a fast pool in front of the simulator at simURL; poolLines
+// come last, so they override the fast defaults.
 func poolSite(simURL, token, poolLines string) string {
 	return fmt.Sprintf(`http://{addr} {
 	bee %s {
 		pool {
-			%s
 			block_time %s
 			purchase_spacing 1ms
 			check_interval 2s
+			%s
 		}
 		admin_token %s
 	}
-}`, simURL, poolLines, testBlockTime, token)
+}`, simURL, testBlockTime, poolLines, token)
 }
 
 type poolStatus struct {
