@@ -7,6 +7,7 @@ import (
 	"net/http/httptest"
 	"net/http/httputil"
 	"net/url"
+	"runtime"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -82,6 +83,7 @@ func BenchmarkFanOut(b *testing.B) {
 			b.ReportAllocs()
 			b.SetBytes(int64(len(body)) * int64(n))
 			r := benchRequest("/bytes/fan")
+			key, _ := Key(r)
 			for b.Loop() {
 				release := make(chan struct{})
 				up := func(w http.ResponseWriter, r *http.Request) error {
@@ -94,20 +96,15 @@ func BenchmarkFanOut(b *testing.B) {
 					return nil
 				}
 				var wg sync.WaitGroup
-				var joined atomic.Int32
 				for range n {
 					wg.Go(func() {
-						joined.Add(1)
 						if err := g.ServeHTTP(&discardWriter{header: http.Header{}}, r, up); err != nil {
 							b.Error(err)
 						}
 					})
 				}
-				for g.waitersOn(r) < n {
-					// spin until every waiter joined, so the flight is shared by all n
-					if joined.Load() == int32(n) && g.waitersOn(r) == n {
-						break
-					}
+				for g.waitersOnKey(key) < n {
+					runtime.Gosched() // until every waiter joined, so all n share the flight
 				}
 				close(release)
 				wg.Wait()

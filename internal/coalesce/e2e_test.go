@@ -126,7 +126,10 @@ func streamingOrigin(body []byte, firstHalfSent chan<- struct{}, secondHalf <-ch
 		_, _ = w.Write(body[:half])
 		w.(http.Flusher).Flush()
 		firstHalfSent <- struct{}{}
-		<-secondHalf
+		select { // never outlive the test, whatever the gateway does
+		case <-secondHalf:
+		case <-r.Context().Done():
+		}
 		originCtxErr.Store(errorString(r.Context().Err()))
 		_, _ = w.Write(body[half:])
 	}
@@ -183,7 +186,7 @@ func TestEndToEndCutBodyBreaksEveryClient(t *testing.T) {
 		<-release
 		w.Header().Set("Content-Length", "100000")
 		w.WriteHeader(http.StatusOK)
-		_, _ = w.Write(pattern(5000))
+		_, _ = w.Write(pattern(1500)) // less than net/http's response buffer: lost unless flushed
 		w.(http.Flusher).Flush()
 		panic(http.ErrAbortHandler) // the origin drops the connection mid-body
 	})
@@ -196,7 +199,7 @@ func TestEndToEndCutBodyBreaksEveryClient(t *testing.T) {
 	for _, ch := range clients {
 		f := awaitFetch(t, ch)
 		require.ErrorIs(t, f.err, io.ErrUnexpectedEOF, "a cut body is a broken response, never a short 200")
-		require.Equal(t, pattern(5000), f.body)
+		require.Equal(t, pattern(1500), f.body, "every byte that arrived reaches the client")
 	}
 	require.Equal(t, int32(1), gw.origins.Load())
 }

@@ -93,25 +93,25 @@ func (fw *flightWriter) Flush() {
 }
 
 // callUpstream runs upstream and turns a panic into an error wrapping ErrUpstreamAborted.
-func callUpstream(upstream Upstream, w http.ResponseWriter, r *http.Request) (err error, panicked any) {
+func callUpstream(upstream Upstream, w http.ResponseWriter, r *http.Request) (panicked any, err error) {
 	defer func() {
 		if p := recover(); p != nil {
 			panicked = p
 			err = fmt.Errorf("%w: upstream panicked: %v", ErrUpstreamAborted, p)
 		}
 	}()
-	return upstream(w, r), nil
+	return nil, upstream(w, r)
 }
 
 // outcome settles what the waiters see once the upstream returned err: the same error
-// before headers; after headers, a complete body or a cut one. It returns the body error
-// and whether the flight failed (for health stats).
-func (fw *flightWriter) outcome(err error) (bodyErr error, failed bool) {
+// before headers; after headers, a complete body or a cut one. It returns whether the
+// flight failed (for health stats) and the error that ends the body.
+func (fw *flightWriter) outcome(err error) (failed bool, bodyErr error) {
 	if !fw.wroteHeader {
 		if err != nil {
 			fw.f.headErr = err
 			close(fw.f.headersReady)
-			return err, true
+			return true, err
 		}
 		// Like net/http: a handler that wrote nothing sent an empty 200.
 		fw.WriteHeader(http.StatusOK)
@@ -122,7 +122,7 @@ func (fw *flightWriter) outcome(err error) (bodyErr error, failed bool) {
 	if err == nil {
 		err = fw.shortBody()
 	}
-	return aborted(err), err != nil
+	return err != nil, aborted(err)
 }
 
 // shortBody reports a body shorter than its declared Content-Length.

@@ -63,7 +63,7 @@ func (g *Group) ServeHTTP(w http.ResponseWriter, r *http.Request, upstream Upstr
 	}
 	f, leader := g.join(key, r, upstream)
 	g.opts.Observer.Request(!leader)
-	err, fallback := g.wait(w, r, f, leader)
+	fallback, err := g.wait(w, r, f, leader)
 	if !fallback {
 		return err
 	}
@@ -134,7 +134,7 @@ func (g *Group) leave(f *flight) {
 // run performs the flight's upstream request and settles its outcome for every waiter.
 func (g *Group) run(f *flight, upstream Upstream, req *http.Request) {
 	fw := &flightWriter{f: f, method: req.Method, header: make(http.Header)}
-	err, panicked := callUpstream(upstream, fw, req)
+	panicked, err := callUpstream(upstream, fw, req)
 	if panicked != nil && !isAbortHandler(panicked) {
 		g.opts.Logger.Error("coalesced upstream panicked; every waiter gets an aborted response",
 			zap.String("method", req.Method), zap.String("uri", req.RequestURI), zap.Any("panic", panicked), zap.Stack("stack"))
@@ -149,7 +149,7 @@ func (g *Group) run(f *flight, upstream Upstream, req *http.Request) {
 	}
 	g.mu.Unlock()
 
-	bodyErr, failed := fw.outcome(err)
+	failed, bodyErr := fw.outcome(err)
 	f.body.finish(bodyErr)
 	f.cancel(nil)
 	f.body.release()
@@ -160,7 +160,7 @@ func (g *Group) run(f *flight, upstream Upstream, req *http.Request) {
 
 // wait serves one waiter from flight f. fallback=true means the follower gave up after
 // MaxWait without headers and nothing was written to w.
-func (g *Group) wait(w http.ResponseWriter, r *http.Request, f *flight, leader bool) (err error, fallback bool) {
+func (g *Group) wait(w http.ResponseWriter, r *http.Request, f *flight, leader bool) (fallback bool, err error) {
 	defer g.leave(f) // also when w panics: the other waiters carry on
 	ctx := r.Context()
 	joined := g.opts.Now()
@@ -174,9 +174,9 @@ func (g *Group) wait(w http.ResponseWriter, r *http.Request, f *flight, leader b
 	case <-f.headersReady:
 	case <-timeout:
 		g.stats.recordFollower(g.opts.Now(), true)
-		return nil, true
+		return true, nil
 	case <-ctx.Done():
-		return fmt.Errorf("client gone while waiting for the coalesced response: %w", context.Cause(ctx)), false
+		return false, fmt.Errorf("client gone while waiting for the coalesced response: %w", context.Cause(ctx))
 	}
 	if !leader {
 		now := g.opts.Now()
@@ -185,7 +185,7 @@ func (g *Group) wait(w http.ResponseWriter, r *http.Request, f *flight, leader b
 		g.stats.recordFollower(now, false)
 	}
 	if f.headErr != nil {
-		return f.headErr, false
+		return false, f.headErr
 	}
 
 	header := w.Header()
@@ -203,19 +203,22 @@ func (g *Group) wait(w http.ResponseWriter, r *http.Request, f *flight, leader b
 		data, err := reader.next(ctx, flush)
 		if err != nil {
 			if err == io.EOF {
-				return nil, false
+				return false, nil
 			}
 			if ctx.Err() != nil {
-				return fmt.Errorf("client gone during the coalesced response: %w", err), false
+				return false, fmt.Errorf("client gone during the coalesced response: %w", err)
 			}
-			return err, false
+			// Cut upstream: push out everything we have before the caller breaks the
+			// connection, so the client sees exactly the bytes that arrived.
+			flush()
+			return false, err
 		}
 		n, werr := w.Write(data)
 		if !leader && n > 0 {
 			g.opts.Observer.BytesShared(int64(n))
 		}
 		if werr != nil {
-			return fmt.Errorf("write coalesced response to client: %w", werr), false
+			return false, fmt.Errorf("write coalesced response to client: %w", werr)
 		}
 	}
 }

@@ -101,6 +101,10 @@ func (g *Group) waitersOn(r *http.Request) int {
 	if !ok {
 		return 0
 	}
+	return g.waitersOnKey(key)
+}
+
+func (g *Group) waitersOnKey(key string) int {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	if f := g.flights[key]; f != nil {
