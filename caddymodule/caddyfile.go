@@ -81,7 +81,9 @@ func parseBeeDirective(h httpcaddyfile.Helper) ([]httpcaddyfile.ConfigValue, err
 
 // UnmarshalCaddyfile reads the bee directive's arguments and block.
 func (h *Handler) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
-	d.Next() // directive name
+	if !d.Next() { // directive name
+		return d.Err("bee: empty directive; want `bee <bee-api-url>`")
+	}
 	args := d.RemainingArgs()
 	// A matcher token, if any, was already consumed by the helper.
 	if len(args) != 1 {

@@ -24,8 +24,8 @@ func FuzzUnmarshalCaddyfile(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, input string) {
 		tokens, err := caddyfile.Tokenize([]byte(input), "Fuzzfile")
-		if err != nil {
-			return
+		if err != nil || len(tokens) == 0 {
+			return // Caddy never hands a directive no tokens
 		}
 		var h Handler
 		if err := h.UnmarshalCaddyfile(caddyfile.NewDispenser(tokens)); err != nil {
