@@ -27,12 +27,17 @@ curl -s -X DELETE "$sim/_beesim/stats"
 
 ( while kill -0 "$caddy" 2>/dev/null; do grep VmHWM /proc/$caddy/status | awk '{print $2}' >"$work/hwm"; sleep 0.2; done ) &
 pids+=($!)
-start=$(date +%s.%N)
+# Every client blocks on a FIFO, so all of them start together once it is opened and closed.
+mkfifo "$work/go"
 clients=()
 for i in $(seq "$N"); do
-	( curl -s "http://127.0.0.1:$port/bytes/$ref" | md5sum | cut -d' ' -f1 >"$work/sum.$i" ) &
+	( cat "$work/go" >/dev/null; curl -s "http://127.0.0.1:$port/bytes/$ref" | md5sum | cut -d' ' -f1 >"$work/sum.$i" ) &
 	clients+=($!)
 done
+sleep 2
+start=$(date +%s.%N)
+exec 3>"$work/go"
+exec 3>&-
 wait "${clients[@]}"
 end=$(date +%s.%N)
 downloads=$(curl -s "$sim/_beesim/stats" | python3 -c 'import json,sys;print(json.load(sys.stdin)["downloads"])')

@@ -16,7 +16,7 @@ const (
 	// maxHintedChunkSize caps the first chunk sized from Content-Length.
 	maxHintedChunkSize = 1 << 20
 	// fileReadSize is each reader's own buffer for the spilled part.
-	fileReadSize = 64 << 10
+	fileReadSize = 32 << 10
 )
 
 // spool is the append-only body of one flight: one writer (the upstream), any number of
