@@ -44,16 +44,8 @@ func poolSite(simURL, token, poolLines string) string {
 }`, simURL, testBlockTime, poolLines, token)
 }
 
-type poolStatus struct {
-	Enabled           bool                       `json:"enabled"`
-	ReserveConfig     map[string]int             `json:"reserve_config"`
-	CurrentLevels     map[string]int             `json:"current_levels"`
-	Pending           map[string]int             `json:"pending"`
-	Active            map[string]activeBatchBody `json:"active"`
-	LowReserveWarning bool                       `json:"low_reserve_warning"`
-	PurchasesLastHour int                        `json:"purchases_last_hour"`
-	Errors            []string                   `json:"errors"`
-}
+// poolStatus is what GET /pool/status answers.
+type poolStatus = poolStatusBody
 
 func getPoolStatus(t testing.TB, gw *gateway, token string) poolStatus {
 	t.Helper()
