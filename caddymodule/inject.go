@@ -22,8 +22,8 @@ const (
 	stampHeader = "Swarm-Postage-Stamp"
 	pinHeader   = "Swarm-Pin"
 
-	// replayLimit is the largest upload body kept so it can be sent again with another
-	// batch when Bee rejects the injected one. Larger bodies stream and are never buffered.
+	// replayLimit is how much of an injected upload is kept while it streams, so it can be
+	// sent again with another batch when Bee rejects the injected one.
 	replayLimit = 1 << 20
 
 	// batchIDPlaceholder lets access logs record the injected batch: {http.bee.batch_id}.
@@ -46,16 +46,14 @@ func wantsInjection(header http.Header) bool {
 }
 
 // serveInjected uploads r with a pool batch, and when Bee rejects that batch (402, 404, 422)
-// retires it and, for a body that fitted in replayLimit, sends it once more with another.
+// retires it and, if Bee had read no more than replayLimit bytes of the body, sends it once
+// more with another batch.
 func (h *Handler) serveInjected(w http.ResponseWriter, r *http.Request, next caddyhttp.Handler) error {
 	p := h.stampPool()
-	body, replayable, err := bufferForReplay(r)
-	if err != nil {
-		return writeBeeError(w, http.StatusBadRequest, "reading the upload body failed: "+err.Error())
-	}
-	attempts := 1
-	if replayable {
-		attempts = 2
+	var body *replayableBody
+	if r.Body != nil && r.Body != http.NoBody {
+		body = newReplayableBody(r.Body)
+		r.Body = body
 	}
 	for attempt := 1; ; attempt++ {
 		batch, err := p.ActiveFor(r.Context(), r.ContentLength)
@@ -64,15 +62,10 @@ func (h *Handler) serveInjected(w http.ResponseWriter, r *http.Request, next cad
 			return h.writeNoBatch(w, err)
 		}
 		setInjectedBatch(r, batch.ID)
-		if replayable {
-			r.Body = io.NopCloser(bytes.NewReader(body))
-			r.ContentLength = int64(len(body))
-			r.TransferEncoding = nil
-		}
 		counted := &countingReader{ReadCloser: r.Body}
 		r.Body = counted
 
-		last := attempt == attempts
+		last := attempt == 2
 		// A buffered (rejected) attempt still wrote its headers into w's map: keep a copy
 		// to start the retry clean.
 		headerBefore := w.Header().Clone()
@@ -80,28 +73,44 @@ func (h *Handler) serveInjected(w http.ResponseWriter, r *http.Request, next cad
 			return !last && batchRejected(status)
 		})
 		err = next.ServeHTTP(rec, r)
+		r.Body = counted.ReadCloser
 		if rec.Status() != 0 && batchRejected(rec.Status()) && rejectionNamesBatch(rec) {
 			h.retireRejected(r, p, batch, rec.Status())
 		}
 		if !rec.Buffered() {
-			if err == nil && rec.Status() < 300 {
-				p.RecordUpload(batch.ID, counted.n)
-				result := "ok"
-				if attempt > 1 {
-					result = "retried"
-				}
-				metrics.injections.WithLabelValues(result).Inc()
-			} else if batchRejected(rec.Status()) {
-				metrics.injections.WithLabelValues("rejected").Inc()
-			}
+			h.countInjection(p, batch, rec.Status(), counted.n, attempt, err)
 			return err
 		}
 		if err != nil {
 			return err
 		}
+		// Bee refused the batch. Send the body again, unless too much of it is gone.
+		again := io.ReadCloser(http.NoBody)
+		if body != nil {
+			var ok bool
+			if again, ok = body.replay(); !ok {
+				metrics.injections.WithLabelValues("rejected").Inc()
+				return rec.WriteResponse()
+			}
+		}
+		r.Body = again
 		clear(w.Header())
 		maps.Copy(w.Header(), headerBefore)
 		h.logger.Info("retrying upload with another batch", zap.Int("rejected_status", rec.Status()))
+	}
+}
+
+func (h *Handler) countInjection(p *pool.Pool, batch pool.Batch, status int, n int64, attempt int, err error) {
+	switch {
+	case err == nil && status < 300:
+		p.RecordUpload(batch.ID, n)
+		result := "ok"
+		if attempt > 1 {
+			result = "retried"
+		}
+		metrics.injections.WithLabelValues(result).Inc()
+	case batchRejected(status):
+		metrics.injections.WithLabelValues("rejected").Inc()
 	}
 }
 
@@ -146,30 +155,6 @@ func setInjectedBatch(r *http.Request, id string) {
 	if repl, ok := r.Context().Value(caddy.ReplacerCtxKey).(*caddy.Replacer); ok {
 		repl.Set(batchIDPlaceholder, id)
 	}
-}
-
-// bufferForReplay reads a body of at most replayLimit bytes into memory. A larger or
-// unknown-length body that turns out larger is left streaming (its head re-attached).
-func bufferForReplay(r *http.Request) ([]byte, bool, error) {
-	if r.Body == nil || r.Body == http.NoBody {
-		return nil, true, nil
-	}
-	if r.ContentLength > replayLimit {
-		return nil, false, nil
-	}
-	head, err := io.ReadAll(io.LimitReader(r.Body, replayLimit+1))
-	if err != nil {
-		return nil, false, err
-	}
-	if len(head) > replayLimit {
-		r.Body = struct {
-			io.Reader
-			io.Closer
-		}{io.MultiReader(bytes.NewReader(head), r.Body), r.Body}
-		return nil, false, nil
-	}
-	r.Body.Close()
-	return head, true, nil
 }
 
 type countingReader struct {

@@ -305,17 +305,25 @@ func TestRejectedBatchIsRetiredAndUploadReplayed(t *testing.T) {
 	got.Body.Close()
 	require.Equal(t, data, back)
 
-	// A body over the 1 MiB replay limit is not buffered: Bee's 402 reaches the client as is,
-	// or, since Bee answers mid-body and closes, the client sees its upload cut off.
+	// A body over the 1 MiB replay limit streams (it is never buffered whole), and Bee
+	// refuses the batch before reading far into it: it is replayed too, with the last batch.
 	require.True(t, sim.FillBatch(next))
-	req, _ := http.NewRequest(http.MethodPost, gw.URL+"/bytes", bytes.NewReader(randomBytes(2<<20)))
-	if resp, err := http.DefaultClient.Do(req); err == nil {
-		body, _ := io.ReadAll(resp.Body)
-		resp.Body.Close()
-		require.Equal(t, http.StatusPaymentRequired, resp.StatusCode, "%s", body)
-		require.Contains(t, string(body), "batch is overissued")
-	}
+	big := randomBytes(2 << 20)
+	resp, body = post(t, gw.URL+"/bytes", big, nil)
+	require.Equal(t, http.StatusCreated, resp.StatusCode, "the 2 MiB upload is replayed: %s", body)
 	require.Contains(t, retiredReason(t, gw, next), "402")
+	require.NoError(t, json.Unmarshal(body, &res))
+	got, err = http.Get(gw.URL + "/bytes/" + res.Reference)
+	require.NoError(t, err)
+	back, _ = io.ReadAll(got.Body)
+	got.Body.Close()
+	require.Equal(t, big, back)
+
+	// With every batch refused, the client gets Bee's answer, not a hang or a cut.
+	third := getPoolStatus(t, gw, adminToken).Active["17"].BatchID
+	require.True(t, sim.FillBatch(third))
+	resp, body = post(t, gw.URL+"/bytes", randomBytes(100_000), nil)
+	require.Contains(t, []int{http.StatusPaymentRequired, http.StatusServiceUnavailable}, resp.StatusCode, "%s", body)
 }
 
 // retiredReason reads the pool ledger from the gateway's storage.

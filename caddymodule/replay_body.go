@@ -1,0 +1,70 @@
+package caddymodule
+
+import (
+	"errors"
+	"io"
+	"sync"
+)
+
+// errReplayed ends the first attempt's read of an upload body that is being sent again.
+var errReplayed = errors.New("upload body handed to a retry with another batch")
+
+// replayableBody streams an injected upload to Bee as it arrives while keeping a copy of the
+// first replayLimit bytes read. When Bee refuses the batch before it has read more than that
+// (it checks the batch before reading, except for a batch that fills mid-upload), the upload
+// can be sent once more with another batch: the kept head, then the rest of the client's
+// stream. Nothing beyond replayLimit is ever held, and the upload is never delayed to fill a
+// buffer first.
+type replayableBody struct {
+	mu       sync.Mutex // the proxy's transport may still read after it has answered
+	src      io.Reader
+	kept     []byte
+	overflow bool // more than replayLimit bytes were read: no replay
+	detached bool // replay() took over the stream
+}
+
+func newReplayableBody(src io.Reader) *replayableBody { return &replayableBody{src: src} }
+
+func (b *replayableBody) Read(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.detached {
+		return 0, errReplayed
+	}
+	n, err := b.src.Read(p)
+	if !b.overflow {
+		if len(b.kept)+n > replayLimit {
+			b.overflow, b.kept = true, nil
+		} else {
+			b.kept = append(b.kept, p[:n]...)
+		}
+	}
+	return n, err
+}
+
+// Close leaves the client's body open for a replay; the server closes it after the handler.
+func (b *replayableBody) Close() error { return nil }
+
+// replay detaches the first attempt and returns the whole body again, or false when more
+// than replayLimit bytes of it have been read already.
+func (b *replayableBody) replay() (io.ReadCloser, bool) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.overflow || b.detached {
+		return nil, false
+	}
+	b.detached = true
+	return io.NopCloser(io.MultiReader(&byteReader{b: b.kept}, b.src)), true
+}
+
+// byteReader reads a kept head that nobody appends to any more.
+type byteReader struct{ b []byte }
+
+func (r *byteReader) Read(p []byte) (int, error) {
+	if len(r.b) == 0 {
+		return 0, io.EOF
+	}
+	n := copy(p, r.b)
+	r.b = r.b[n:]
+	return n, nil
+}

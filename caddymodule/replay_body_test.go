@@ -1,0 +1,51 @@
+package caddymodule
+
+import (
+	"bytes"
+	"io"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+)
+
+func TestReplayableBodyReplaysWhatWasReadAndTheRest(t *testing.T) {
+	data := randomBytes(3 << 20) // larger than replayLimit: only what was read is kept
+	b := newReplayableBody(bytes.NewReader(data))
+	head := make([]byte, 100<<10)
+	_, err := io.ReadFull(b, head)
+	require.NoError(t, err)
+	require.NoError(t, b.Close(), "the proxy's Close must not end the client's body")
+
+	again, ok := b.replay()
+	require.True(t, ok)
+	all, err := io.ReadAll(again)
+	require.NoError(t, err)
+	require.Equal(t, data, all, "kept head + unread rest = the whole body")
+
+	_, err = b.Read(make([]byte, 10))
+	require.ErrorIs(t, err, errReplayed, "the first attempt no longer reads once replayed")
+	_, ok = b.replay()
+	require.False(t, ok, "one replay only")
+}
+
+func TestReplayableBodyGivesUpPastTheLimit(t *testing.T) {
+	data := randomBytes(replayLimit + 1)
+	b := newReplayableBody(bytes.NewReader(data))
+	n, err := io.Copy(io.Discard, b)
+	require.NoError(t, err)
+	require.EqualValues(t, len(data), n)
+	_, ok := b.replay()
+	require.False(t, ok, "more than replayLimit was read: nothing is kept to replay")
+	require.Nil(t, b.kept)
+}
+
+func TestReplayableBodyKeepsASmallBodyWhole(t *testing.T) {
+	data := randomBytes(replayLimit) // exactly the limit
+	b := newReplayableBody(bytes.NewReader(data))
+	_, err := io.Copy(io.Discard, b)
+	require.NoError(t, err)
+	again, ok := b.replay()
+	require.True(t, ok)
+	all, _ := io.ReadAll(again)
+	require.Equal(t, data, all)
+}
