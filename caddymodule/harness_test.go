@@ -61,11 +61,17 @@ func freeAddr(t testing.TB) string {
 // under Caddy, with admin off and storage in a temp dir. It stops at the end of the test.
 func startGateway(t testing.TB, site string) *gateway {
 	t.Helper()
+	return startGatewayWithGlobals(t, "", site)
+}
+
+// startGatewayWithGlobals is startGateway with more global options (e.g. a log).
+func startGatewayWithGlobals(t testing.TB, globals, site string) *gateway {
+	t.Helper()
 	gatewayMu.Lock()
 	g := &gateway{Addr: freeAddr(t), Storage: t.TempDir()}
 	g.URL = "http://" + g.Addr
-	caddyfile := fmt.Sprintf("{\n\tadmin off\n\tauto_https off\n\tpersist_config off\n\tstorage file_system %s\n}\n\n%s\n",
-		g.Storage, strings.ReplaceAll(site, "{addr}", g.Addr))
+	caddyfile := fmt.Sprintf("{\n\tadmin off\n\tauto_https off\n\tpersist_config off\n\tstorage file_system %s\n%s\n}\n\n%s\n",
+		g.Storage, globals, strings.ReplaceAll(site, "{addr}", g.Addr))
 	cfg, warnings, err := caddyconfig.GetAdapter("caddyfile").Adapt([]byte(caddyfile), nil)
 	if err != nil {
 		gatewayMu.Unlock()
