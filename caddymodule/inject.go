@@ -52,7 +52,8 @@ func (h *Handler) serveInjected(w http.ResponseWriter, r *http.Request, next cad
 	p := h.stampPool()
 	var body *replayableBody
 	if r.Body != nil && r.Body != http.NoBody {
-		body = newReplayableBody(r.Body)
+		body = newReplayableBody(r.Body, r.ContentLength)
+		defer body.release()
 		r.Body = body
 	}
 	for attempt := 1; ; attempt++ {

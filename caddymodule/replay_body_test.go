@@ -10,7 +10,7 @@ import (
 
 func TestReplayableBodyReplaysWhatWasReadAndTheRest(t *testing.T) {
 	data := randomBytes(3 << 20) // larger than replayLimit: only what was read is kept
-	b := newReplayableBody(bytes.NewReader(data))
+	b := newReplayableBody(bytes.NewReader(data), int64(len(data)))
 	head := make([]byte, 100<<10)
 	_, err := io.ReadFull(b, head)
 	require.NoError(t, err)
@@ -30,22 +30,38 @@ func TestReplayableBodyReplaysWhatWasReadAndTheRest(t *testing.T) {
 
 func TestReplayableBodyGivesUpPastTheLimit(t *testing.T) {
 	data := randomBytes(replayLimit + 1)
-	b := newReplayableBody(bytes.NewReader(data))
+	b := newReplayableBody(bytes.NewReader(data), int64(len(data)))
 	n, err := io.Copy(io.Discard, b)
 	require.NoError(t, err)
 	require.EqualValues(t, len(data), n)
 	_, ok := b.replay()
 	require.False(t, ok, "more than replayLimit was read: nothing is kept to replay")
-	require.Nil(t, b.kept)
+	require.Empty(t, b.kept)
 }
 
 func TestReplayableBodyKeepsASmallBodyWhole(t *testing.T) {
 	data := randomBytes(replayLimit) // exactly the limit
-	b := newReplayableBody(bytes.NewReader(data))
+	b := newReplayableBody(bytes.NewReader(data), int64(len(data)))
 	_, err := io.Copy(io.Discard, b)
 	require.NoError(t, err)
 	again, ok := b.replay()
 	require.True(t, ok)
 	all, _ := io.ReadAll(again)
 	require.Equal(t, data, all)
+}
+
+func TestReplayableBodyReleaseStopsLateReads(t *testing.T) {
+	for _, size := range []int64{10, 2 << 20, -1} { // exact buffer, pooled, unknown length
+		b := newReplayableBody(bytes.NewReader(randomBytes(3000)), size)
+		_, err := b.Read(make([]byte, 100))
+		require.NoError(t, err)
+		b.release()
+		// A transport still reading after the handler returned must not touch the buffer,
+		// which may already serve another upload.
+		_, err = b.Read(make([]byte, 100))
+		require.ErrorIs(t, err, errReplayed)
+		_, ok := b.replay()
+		require.False(t, ok)
+		b.release() // twice is harmless
+	}
 }
