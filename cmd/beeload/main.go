@@ -8,12 +8,12 @@ package main
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/binary"
+	cryptorand "crypto/rand"
 	"encoding/json"
 	"flag"
 	"fmt"
 	"io"
+	"math/rand/v2"
 	"net/http"
 	"os"
 	"os/signal"
@@ -55,20 +55,19 @@ func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
 
-	var body []byte
-	if *bodySize > 0 {
-		body = make([]byte, *bodySize)
-		_, _ = rand.Read(body)
-	}
+	// A random run id, so two runs never upload the same content.
+	var runID [1]byte
+	_, _ = cryptorand.Read(runID[:])
+	run := runID[0]
 	plan := loadgen.Plan{
 		Concurrency: *concurrency, Total: *total, Duration: *duration, StartTogether: *together,
 		Next: func(i int) loadgen.Request {
 			rq := loadgen.Request{Method: *method, URL: strings.ReplaceAll(*url, "{i}", fmt.Sprint(i)), Header: http.Header(headers)}
-			if body != nil {
-				// Distinct content per request, so content addressing cannot dedupe the uploads.
-				b := append([]byte(nil), body...)
-				binary.BigEndian.PutUint64(b, uint64(i))
-				rq.Body = b
+			if *bodySize > 0 {
+				// Every chunk of every upload distinct, as real uploads are: repeated chunks
+				// land in the same buckets again and fill a batch early.
+				rq.Body = make([]byte, *bodySize)
+				_, _ = rand.NewChaCha8([32]byte{byte(i), byte(i >> 8), byte(i >> 16), byte(i >> 24), byte(run)}).Read(rq.Body)
 			}
 			return rq
 		},
