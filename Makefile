@@ -4,7 +4,7 @@ GO       ?= go
 BIN      := $(CURDIR)/bin
 FUZZTIME ?= 5s
 
-.PHONY: all build run crash-check test vet fmt-check e2e-deps unit fuzz clean
+.PHONY: all build run crash-check test vet fmt-check e2e-deps unit bench bench-quick fuzz clean
 
 all: build
 
@@ -19,7 +19,7 @@ run: build
 crash-check: build
 	BIN=$(BIN) ./scripts/crash-check.sh
 
-test: fmt-check vet e2e-deps unit fuzz
+test: fmt-check vet e2e-deps build unit bench-quick fuzz
 
 fmt-check:
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
@@ -32,8 +32,18 @@ vet:
 e2e-deps:
 	npm ci --prefix test/e2e --no-audit --no-fund --loglevel=error
 
-unit:
-	$(GO) test -race -count=1 -timeout 30m ./...
+# test/reliability drives the built binaries (CADDY_BEE_BIN) as separate processes.
+unit: build
+	CADDY_BEE_BIN=$(BIN) $(GO) test -race -count=1 -timeout 40m ./...
+
+# Side-by-side load test: plain reverse_proxy vs caddy-bee (and nginx, Varnish when
+# installed) on one Bee simulator; writes BENCHMARKS.md. About 10 minutes on 2 cores.
+bench: build
+	$(GO) run ./cmd/benchrun -caddy $(BIN)/caddy -beesim $(BIN)/beesim -out BENCHMARKS.md
+
+# The same harness in seconds, so it never rots; fails on any failed request.
+bench-quick: build
+	$(GO) run ./cmd/benchrun -caddy $(BIN)/caddy -beesim $(BIN)/beesim -quick -out $(BIN)/bench-quick.md
 
 # Each fuzz target runs for FUZZTIME on top of its seed corpus.
 fuzz:
@@ -41,6 +51,8 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzUnmarshalCaddyfile$$' -fuzztime $(FUZZTIME) ./caddymodule
 	$(GO) test -run '^$$' -fuzz '^FuzzReadAPIBody$$' -fuzztime $(FUZZTIME) ./caddymodule
 	$(GO) test -run '^$$' -fuzz '^FuzzWantsInjection$$' -fuzztime $(FUZZTIME) ./caddymodule
+	$(GO) test -run '^$$' -fuzz '^FuzzValidateBatchID$$' -fuzztime $(FUZZTIME) ./internal/bee
+	$(GO) test -run '^$$' -fuzz '^FuzzAPIErrorDecoding$$' -fuzztime $(FUZZTIME) ./internal/bee
 
 clean:
 	rm -rf $(BIN)

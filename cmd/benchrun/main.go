@@ -1,0 +1,219 @@
+// Command benchrun measures caddy-bee against plain Caddy reverse_proxy (and nginx and
+// Varnish when installed) on one Bee simulator, in the same run, on loopback, and writes
+// BENCHMARKS.md. `make bench` runs it; `make bench-quick` runs a small smoke version.
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"net/url"
+	"os"
+	"os/exec"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/swarmgate/caddy-bee/internal/loadgen"
+)
+
+type options struct {
+	caddyBin, simBin, out string
+	quick                 bool
+	peers                 string
+
+	latency   time.Duration
+	sizes     []int64
+	stampedeN []int
+
+	distinctLatencies   []time.Duration
+	distinctSize        int64
+	distinctRequests    int
+	distinctRounds      int
+	distinctConcurrency int
+
+	uploads    int
+	uploadSize int
+
+	acquires int
+	reserve  int
+}
+
+func main() {
+	var o options
+	flag.StringVar(&o.caddyBin, "caddy", "bin/caddy", "Caddy built with the plugin (make build)")
+	flag.StringVar(&o.simBin, "beesim", "bin/beesim", "the Bee simulator binary (make build)")
+	flag.StringVar(&o.out, "out", "BENCHMARKS.md", "where to write the report")
+	flag.BoolVar(&o.quick, "quick", false, "a small smoke run (seconds): tiny sizes and counts")
+	flag.StringVar(&o.peers, "peers", "auto", "auto: add nginx and Varnish when installed; none: A and B only")
+	flag.DurationVar(&o.latency, "latency", 200*time.Millisecond, "simulator download latency for the stampede")
+	distinctLatency := flag.String("distinct-latency", "0s,20ms", "simulator download latencies for the distinct workload, comma-separated")
+	uploads := flag.Int("uploads", 0, "uploads per mode (0: 10 with -quick, else 100)")
+	flag.Parse()
+	for _, v := range strings.Split(*distinctLatency, ",") {
+		d, err := time.ParseDuration(strings.TrimSpace(v))
+		if err != nil || d < 0 {
+			fmt.Fprintf(os.Stderr, "benchrun: -distinct-latency %q: want durations like 0s,20ms\n", *distinctLatency)
+			os.Exit(2)
+		}
+		o.distinctLatencies = append(o.distinctLatencies, d)
+	}
+
+	o.distinctSize = 4 << 10
+	o.uploadSize = 1 << 20
+	if o.quick {
+		o.sizes = []int64{4 << 10, 1 << 20}
+		o.stampedeN = []int{10, 50}
+		o.distinctRequests, o.distinctRounds, o.distinctConcurrency = 300, 2, 8
+		o.uploads, o.acquires, o.reserve = 10, 5, 3
+	} else {
+		o.sizes = []int64{4 << 10, 1 << 20, 100 << 20}
+		o.stampedeN = []int{10, 100, 1000}
+		o.distinctRequests, o.distinctRounds, o.distinctConcurrency = 5000, 3, 32
+		o.uploads, o.acquires, o.reserve = 100, 100, 4
+	}
+	if *uploads > 0 {
+		o.uploads = *uploads
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	start := time.Now()
+	rep, err := run(ctx, o)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "benchrun:", err)
+		os.Exit(1)
+	}
+	rep.Duration = time.Since(start)
+	if err := os.WriteFile(o.out, []byte(rep.markdown()), 0o644); err != nil {
+		fmt.Fprintln(os.Stderr, "benchrun: write report:", err)
+		os.Exit(1)
+	}
+	fmt.Printf("report written to %s (%v)\n", o.out, rep.Duration.Round(time.Second))
+	if failed := rep.failures(); len(failed) > 0 {
+		fmt.Fprintln(os.Stderr, "benchrun: requests failed:\n  "+strings.Join(failed, "\n  "))
+		os.Exit(1)
+	}
+}
+
+func run(ctx context.Context, o options) (*report, error) {
+	for _, bin := range []*string{&o.caddyBin, &o.simBin} {
+		abs, err := filepath.Abs(*bin)
+		if err != nil {
+			return nil, err
+		}
+		if _, err := os.Stat(abs); err != nil {
+			return nil, fmt.Errorf("%s not found: run `make build` first, or pass -caddy/-beesim", *bin)
+		}
+		*bin = abs
+	}
+	raiseFileLimit()
+	work, err := os.MkdirTemp("", "benchrun-")
+	if err != nil {
+		return nil, err
+	}
+	defer os.RemoveAll(work)
+	ps := &procs{}
+	defer ps.stopAll()
+	logf := func(format string, args ...any) {
+		fmt.Printf("%s  "+format+"\n", append([]any{time.Now().Format("15:04:05")}, args...)...)
+	}
+
+	simProc, err := ps.start("beesim", filepath.Join(work, "beesim.out"), nil, o.simBin,
+		"-listen", "127.0.0.1:0", "-block-time", benchBlockTime.String(), "-balance", "10000000",
+		// Uploads need not be downloadable here; keeping them would grow the simulator's heap.
+		"-max-stored-bytes", fmt.Sprint(int64(64)<<20))
+	if err != nil {
+		return nil, err
+	}
+	simURL, err := simProc.firstLine(15 * time.Second)
+	if err != nil {
+		return nil, err
+	}
+	u, err := url.Parse(simURL)
+	if err != nil || u.Host == "" {
+		return nil, fmt.Errorf("the simulator printed %q, not its URL", simURL)
+	}
+	bn := &bench{ctx: ctx, opts: o, sim: &simClient{url: simURL, http: loadgen.NewClient(4)}, log: logf}
+
+	portA, err := freePort()
+	if err != nil {
+		return nil, err
+	}
+	portB, err := freePort()
+	if err != nil {
+		return nil, err
+	}
+	if bn.a, err = startCaddy(ps, o.caddyBin, "A", "Caddy reverse_proxy", filepath.Join(work, "a"),
+		caddyfileA(filepath.Join(work, "a"), portA, simURL), portA); err != nil {
+		return nil, err
+	}
+	if bn.b, err = startCaddy(ps, o.caddyBin, "B", "caddy-bee", filepath.Join(work, "b"),
+		caddyfileB(filepath.Join(work, "b"), portB, simURL, o.reserve), portB); err != nil {
+		return nil, err
+	}
+	bn.targets = []*target{bn.a, bn.b}
+	var notes []string
+	if o.peers == "auto" {
+		for _, peer := range []struct {
+			bin   string
+			start func(*procs, string, int, string) (*target, error)
+		}{{"nginx", startNginx}, {"varnishd", startVarnish}} {
+			if _, err := exec.LookPath(peer.bin); err != nil {
+				notes = append(notes, fmt.Sprintf("%s is not installed: its configuration was not run (apt-get install nginx varnish).", peer.bin))
+				continue
+			}
+			port, err := freePort()
+			if err != nil {
+				return nil, err
+			}
+			t, err := peer.start(ps, filepath.Join(work, peer.bin), port, u.Host)
+			if err != nil {
+				return nil, fmt.Errorf("start %s: %w", peer.bin, err)
+			}
+			bn.targets = append(bn.targets, t)
+		}
+	}
+	logf("simulator %s; %d configurations: %s", simURL, len(bn.targets), targetNames(bn.targets))
+	if err := bn.waitReserve(60 * time.Second); err != nil {
+		return nil, err
+	}
+
+	rep := &report{opts: o, targets: bn.targets, notes: notes, started: time.Now()}
+	if rep.stampede, err = bn.stampede(); err != nil {
+		return nil, fmt.Errorf("stampede: %w", err)
+	}
+	for _, lat := range o.distinctLatencies {
+		rows, err := bn.distinct(lat)
+		if err != nil {
+			return nil, fmt.Errorf("distinct: %w", err)
+		}
+		rep.distinct = append(rep.distinct, rows...)
+	}
+	if rep.uploads, err = bn.uploads(); err != nil {
+		return nil, fmt.Errorf("uploads: %w", err)
+	}
+	if rep.acquire, err = bn.acquire(); err != nil {
+		return nil, fmt.Errorf("acquire: %w", err)
+	}
+	return rep, nil
+}
+
+func targetNames(ts []*target) string {
+	var names []string
+	for _, t := range ts {
+		names = append(names, t.key+" = "+t.name)
+	}
+	return strings.Join(names, ", ")
+}
+
+// raiseFileLimit lifts the soft open-file limit to the hard one: a 1000-client stampede needs
+// 1000 sockets here and up to 2000 in a proxy (children inherit the limit).
+func raiseFileLimit() {
+	var l syscall.Rlimit
+	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &l); err == nil && l.Cur < l.Max {
+		l.Cur = l.Max
+		_ = syscall.Setrlimit(syscall.RLIMIT_NOFILE, &l)
+	}
+}

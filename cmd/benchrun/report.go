@@ -1,0 +1,381 @@
+package main
+
+import (
+	"fmt"
+	"net/http"
+	"os"
+	"os/exec"
+	"runtime"
+	"strings"
+	"time"
+
+	"github.com/swarmgate/caddy-bee/internal/loadgen"
+)
+
+type report struct {
+	opts     options
+	targets  []*target
+	notes    []string
+	started  time.Time
+	Duration time.Duration
+
+	stampede []stampedeRow
+	distinct []distinctRow
+	uploads  []uploadRow
+	acquire  acquireResult
+}
+
+// failures lists workloads with failed requests; a bench with failures exits non-zero.
+// An acquire answered 409 (reserve empty) is the pool saying so, not a failure.
+func (r *report) failures() []string {
+	var out []string
+	for _, row := range r.stampede {
+		if row.Summary.Requests > 0 && row.Summary.Failed() > 0 {
+			out = append(out, fmt.Sprintf("stampede %s x %d via %s: %s (%s)", human(row.Size), row.N, row.Target, row.Summary.StatusLine(), row.Summary.FirstError))
+		}
+	}
+	for _, row := range r.distinct {
+		for i, s := range row.Rounds {
+			if s.Failed() > 0 {
+				out = append(out, fmt.Sprintf("distinct round %d via %s: %s (%s)", i+1, row.Target, s.StatusLine(), s.FirstError))
+			}
+		}
+	}
+	for _, row := range r.uploads {
+		if row.Summary.Failed() > 0 {
+			out = append(out, fmt.Sprintf("uploads %s: %s (%s)", row.Mode, row.Summary.StatusLine(), row.Summary.FirstError))
+		}
+	}
+	a := r.acquire.Summary
+	if a.Requests-a.Statuses[http.StatusOK]-a.Statuses[http.StatusConflict] > 0 {
+		out = append(out, fmt.Sprintf("acquire: %s (%s)", a.StatusLine(), a.FirstError))
+	}
+	return out
+}
+
+func (r *report) markdown() string {
+	var b strings.Builder
+	w := func(format string, args ...any) { fmt.Fprintf(&b, format+"\n", args...) }
+	cmd := "make bench"
+	if r.opts.quick {
+		cmd = "make bench-quick"
+	}
+	w("# Benchmarks")
+	w("")
+	w("Written by `%s` (`go run ./cmd/benchrun %s`) on %s, in %v.", cmd, strings.Join(os.Args[1:], " "),
+		r.started.UTC().Format("2006-01-02 15:04 MST"), r.Duration.Round(time.Second))
+	w("Machine: %s. %s.", machine(), versions())
+	w("")
+	w("Every configuration runs in front of the **same Bee simulator** (`cmd/beesim`), on loopback, in the")
+	w("same run; configurations take turns, in a rotating order. Absolute times drift between runs on a")
+	w("shared 2-core machine (the load generator, the proxy and the simulator share the cores), so read")
+	w("the ratios, which are measured side by side.")
+	w("")
+	for _, t := range r.targets {
+		w("- **%s**: %s", t.key, describe(t.key))
+	}
+	for _, n := range r.notes {
+		w("- %s", n)
+	}
+	w("")
+	r.targetsTable(w)
+	r.stampedeTable(w)
+	r.distinctTable(w)
+	r.uploadsTable(w)
+	r.acquireTable(w)
+	return b.String()
+}
+
+func describe(key string) string {
+	switch key {
+	case "A":
+		return "plain Caddy `reverse_proxy` to the simulator (the same `bin/caddy`)."
+	case "B":
+		return "caddy-bee: `bee <sim> { pool { reserve large N } }`, coalescing on (defaults: 8 MiB memory window), injection on."
+	case "C":
+		return "nginx with `proxy_cache` and `proxy_cache_lock on` (generated config, 2 workers)."
+	case "D":
+		return "Varnish with its built-in VCL (`varnishd -b <sim>`, malloc storage)."
+	}
+	return ""
+}
+
+func machine() string {
+	model := "unknown CPU"
+	if b, err := os.ReadFile("/proc/cpuinfo"); err == nil {
+		for line := range strings.SplitSeq(string(b), "\n") {
+			if v, ok := strings.CutPrefix(line, "model name"); ok {
+				model = strings.TrimSpace(strings.TrimPrefix(strings.TrimSpace(v), ":"))
+				break
+			}
+		}
+	}
+	return fmt.Sprintf("%d cores (%s), %s/%s", runtime.NumCPU(), model, runtime.GOOS, runtime.GOARCH)
+}
+
+func versions() string {
+	parts := []string{runtime.Version(), "Caddy v2.11.9"}
+	if out, err := exec.Command("nginx", "-v").CombinedOutput(); err == nil {
+		parts = append(parts, strings.TrimSpace(strings.TrimPrefix(string(out), "nginx version: ")))
+	}
+	if out, err := exec.Command("varnishd", "-V").CombinedOutput(); err == nil {
+		first, _, _ := strings.Cut(string(out), "\n")
+		if i := strings.Index(first, "("); i >= 0 {
+			first = first[i+1:]
+			first, _, _ = strings.Cut(first, " ")
+		}
+		parts = append(parts, first)
+	}
+	return strings.Join(parts, ", ")
+}
+
+func yes(ok bool) string {
+	if ok {
+		return "**met**"
+	}
+	return "**missed**"
+}
+
+func (r *report) targetsTable(w func(string, ...any)) {
+	w("## Targets")
+	w("")
+	w("| Target | Measured | |")
+	w("|---|---|---|")
+
+	// Stampede upstream requests for B.
+	maxUp, cases := int64(0), 0
+	upByTarget := map[string]int64{}
+	worst, worstCase := 0.0, ""
+	var bwNotes []string
+	for _, row := range r.stampede {
+		if row.Summary.Requests == 0 {
+			continue
+		}
+		upByTarget[row.Target] += row.Upstream
+		if row.Target != "B" {
+			continue
+		}
+		cases++
+		maxUp = max(maxUp, row.Upstream)
+		ratio := ratio(row.Summary.Latency.P99, row.Single)
+		if ratio > worst {
+			worst, worstCase = ratio, fmt.Sprintf("%s x %d", human(row.Size), row.N)
+		}
+		if ratio > 1.2 {
+			bytes := float64(row.Size) * float64(row.N)
+			bwNotes = append(bwNotes, fmt.Sprintf("%s x %d: %.2fx (%s delivered in %v, %s/s)", human(row.Size), row.N, ratio,
+				human(int64(bytes)), row.Summary.Wall.Round(time.Millisecond), human(int64(row.Summary.BytesPerS))))
+		}
+	}
+	w("| Stampede: upstream requests = 1 for every N (B) | max %d over %d cases | %s |", maxUp, cases, yes(maxUp == 1 && cases > 0))
+	w("| Stampede: B's p99 within 1.2x of a single request | worst %.2fx (%s) | %s |", worst, worstCase, yes(worst <= 1.2))
+
+	var explainDistinct []string
+	for _, lat := range r.opts.distinctLatencies {
+		a, bRow := r.distinctRow(lat, "A"), r.distinctRow(lat, "B")
+		if a == nil || bRow == nil {
+			continue
+		}
+		tput := bRow.median(throughput) / a.median(throughput)
+		p50a := time.Duration(a.median(latencyP50))
+		p50b := time.Duration(bRow.median(latencyP50))
+		p50 := ratio(p50b, p50a)
+		w("| Distinct (Bee latency %v): B throughput >= 0.95x A | %.3fx | %s |", lat, tput, yes(tput >= 0.95))
+		w("| Distinct (Bee latency %v): B/A p50 latency <= 1.05 | %.3fx (%s vs %s) | %s |", lat, p50, ms(p50b), ms(p50a), yes(p50 <= 1.05))
+		if tput < 0.95 || p50 > 1.05 {
+			// With C clients always busy, throughput = C / latency: the CPU B spends per request.
+			perReq := time.Duration(float64(time.Second) * (1/bRow.median(throughput) - 1/a.median(throughput)))
+			explainDistinct = append(explainDistinct, fmt.Sprintf("at %v, B costs %v more machine time per request", lat, perReq))
+		}
+	}
+
+	inj, exp := r.uploadByPrefix("B injected"), r.uploadByPrefix("B explicit")
+	overhead := pairedOverhead(inj, exp)
+	w("| Injection overhead < 100 µs per upload | %s (median of paired differences; p50s differ by %s) | %s |",
+		signed(overhead), signed(inj.Summary.Latency.P50-exp.Summary.Latency.P50), yes(overhead < 100*time.Microsecond))
+	acq := r.acquire.Summary.Latency.P99
+	w("| Acquire p99 < 5 ms | %s | %s |", ms(acq), yes(acq > 0 && acq < 5*time.Millisecond))
+	var peers []string
+	peerOK := true
+	for _, t := range r.targets {
+		if t.key == "C" || t.key == "D" {
+			peers = append(peers, fmt.Sprintf("%s %d", t.key, upByTarget[t.key]))
+			peerOK = peerOK && upByTarget["B"] <= upByTarget[t.key]
+		}
+	}
+	if len(peers) == 0 {
+		w("| B's stampede upstream requests <= nginx's and Varnish's | not measured: neither is installed | - |")
+	} else {
+		w("| B's stampede upstream requests <= nginx's and Varnish's | totals: B %d, %s | %s |", upByTarget["B"], strings.Join(peers, ", "), yes(peerOK))
+	}
+	w("")
+	if len(bwNotes) > 0 {
+		w("Where B's stampede p99 exceeds 1.2x a single request, the cause is bandwidth, not waiting: every")
+		w("client receives the whole body, so N x size bytes cross loopback through one process on a shared")
+		w("2-core machine, while a single request moves size bytes once. " + strings.Join(bwNotes, "; ") + ".")
+		w("The upstream was asked once in each case (table below), and the TTFB columns show that followers")
+		w("get their headers as soon as the leader does.")
+		w("")
+	}
+	if len(explainDistinct) > 0 {
+		w("Where the distinct targets are missed: the load generator, the proxy and the simulator share two")
+		w("cores, so the run is CPU-bound and throughput measures CPU per request: " + strings.Join(explainDistinct, "; ") + ".")
+		w("That is B's own work on a request that shares nothing (route policy, coalescing key, a flight")
+		w("with its own goroutine, and the response relayed through the flight's buffer). With a 4 KiB")
+		w("download answered in well under a millisecond it shows; against a Bee retrieval of tens of")
+		w("milliseconds or more it disappears into the noise, as the row at a Bee latency of 20 ms shows.")
+		w("")
+	}
+}
+
+func throughput(s loadgen.Summary) float64 { return s.Throughput }
+func latencyP50(s loadgen.Summary) float64 { return float64(s.Latency.P50) }
+
+func ratio(a, b time.Duration) float64 {
+	if b <= 0 {
+		return 0
+	}
+	return float64(a) / float64(b)
+}
+
+func (r *report) distinctRow(latency time.Duration, target string) *distinctRow {
+	for i := range r.distinct {
+		if r.distinct[i].Latency == latency && r.distinct[i].Target == target {
+			return &r.distinct[i]
+		}
+	}
+	return nil
+}
+
+func (r *report) uploadByPrefix(prefix string) uploadRow {
+	for _, u := range r.uploads {
+		if strings.HasPrefix(u.Mode, prefix) {
+			return u
+		}
+	}
+	return uploadRow{}
+}
+
+func ms(d time.Duration) string {
+	switch {
+	case d == 0:
+		return "-"
+	case d < time.Millisecond:
+		return fmt.Sprintf("%.0f µs", float64(d)/float64(time.Microsecond))
+	case d < 10*time.Second:
+		return fmt.Sprintf("%.1f ms", float64(d)/float64(time.Millisecond))
+	}
+	return d.Round(10 * time.Millisecond).String()
+}
+
+func (r *report) stampedeTable(w func(string, ...any)) {
+	w("## 1. Stampede")
+	w("")
+	w("N clients GET the same fresh `/bytes/{ref}` at the same instant; the simulator waits %v", r.opts.latency)
+	w("before answering each download (a Bee retrieval). *Upstream* is the downloads the simulator")
+	w("served. *Single* is one lone request of the same size through the same configuration (median")
+	w("of 3). *Peak RSS* is the proxy's resident memory high-water mark during the case (VmHWM, reset")
+	w("before each case; summed over worker processes for nginx and Varnish).")
+	w("")
+	w("| Size | N | Config | Upstream | p50 | p90 | p99 | max | TTFB p50 | TTFB p99 | Single | p99 / single | Peak RSS | Answers |")
+	w("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
+	for _, row := range r.stampede {
+		s := row.Summary
+		answers := s.StatusLine()
+		if s.Bodies > 1 {
+			answers += fmt.Sprintf(", %d different bodies", s.Bodies)
+		}
+		w("| %s | %d | %s | %d | %s | %s | %s | %s | %s | %s | %s | %.2f | %s | %s |", human(row.Size), row.N, row.Target,
+			row.Upstream, ms(s.Latency.P50), ms(s.Latency.P90), ms(s.Latency.P99), ms(s.Latency.Max),
+			ms(s.TTFB.P50), ms(s.TTFB.P99), ms(row.Single), ratio(s.Latency.P99, row.Single), human(row.PeakRSS), answers)
+	}
+	w("")
+}
+
+func (r *report) distinctTable(w func(string, ...any)) {
+	w("## 2. Distinct")
+	w("")
+	w("%d clients GET %d different %s refs per round (every request a different ref, nothing to", r.opts.distinctConcurrency, r.opts.distinctRequests, human(r.opts.distinctSize))
+	w("share); %d rounds per configuration after an unreported warm-up. Figures are the median over", r.opts.distinctRounds)
+	w("rounds. Run once with the simulator answering at once (the worst case for a proxy's own")
+	w("overhead) and once with a Bee-like latency.")
+	w("")
+	w("| Bee latency | Config | Throughput | vs A | p50 | vs A | p90 | p99 | Answers (per round) |")
+	w("|---|---|---|---|---|---|---|---|---|")
+	for _, row := range r.distinct {
+		a := r.distinctRow(row.Latency, "A")
+		var statuses []string
+		for _, s := range row.Rounds {
+			statuses = append(statuses, s.StatusLine())
+		}
+		tp := row.median(throughput)
+		p50 := time.Duration(row.median(latencyP50))
+		p90 := time.Duration(row.median(func(s loadgen.Summary) float64 { return float64(s.Latency.P90) }))
+		p99 := time.Duration(row.median(func(s loadgen.Summary) float64 { return float64(s.Latency.P99) }))
+		vsT, vsL := 0.0, 0.0
+		if a != nil {
+			vsT = tp / a.median(throughput)
+			vsL = ratio(p50, time.Duration(a.median(latencyP50)))
+		}
+		w("| %v | %s | %.0f req/s | %.3f | %s | %.3f | %s | %s | %s |", row.Latency, row.Target, tp, vsT, ms(p50), vsL, ms(p90), ms(p99), strings.Join(statuses, "; "))
+	}
+	w("")
+}
+
+func (r *report) uploadsTable(w func(string, ...any)) {
+	w("## 3. Uploads")
+	w("")
+	w("%d sequential %s uploads (`POST /bytes`, distinct content) per mode, the modes interleaved.", r.opts.uploads, human(int64(r.opts.uploadSize)))
+	w("*Explicit* sends a batch acquired from B's pool in `Swarm-Postage-Batch-Id`; *injected* sends")
+	w("none and B injects one of its depth-22 batches.")
+	w("")
+	w("| Mode | p50 | p90 | p99 | mean | Answers |")
+	w("|---|---|---|---|---|---|")
+	for _, u := range r.uploads {
+		s := u.Summary
+		w("| %s | %s | %s | %s | %s | %s |", u.Mode, ms(s.Latency.P50), ms(s.Latency.P90), ms(s.Latency.P99), ms(u.Mean), s.StatusLine())
+	}
+	inj, exp := r.uploadByPrefix("B injected"), r.uploadByPrefix("B explicit")
+	w("")
+	w("Injection overhead (B injected - B explicit): %s as the median of paired differences (upload i\n"+
+		"injected minus upload i explicit, sent back to back), %s between the p50s, %s between the means.",
+		signed(pairedOverhead(inj, exp)), signed(inj.Summary.Latency.P50-exp.Summary.Latency.P50), signed(inj.Mean-exp.Mean))
+	w("B's explicit uploads against A's (the cost of the bee handler on an upload it does not touch):")
+	w("%s median of paired differences.", signed(pairedOverhead(exp, r.uploadByPrefix("A explicit"))))
+	w("")
+}
+
+func (r *report) acquireTable(w func(string, ...any)) {
+	a := r.acquire
+	w("## 4. Acquire")
+	w("")
+	w("%d sequential `POST /api/v1/pool/acquire {\"size\":\"large\"}`, each against a full reserve of %d.", r.opts.acquires, r.opts.reserve)
+	w("*Replacement* is the time from sending the acquire to the simulator receiving the replacement")
+	w("purchase (`POST /stamps`), polled every 200 µs.")
+	w("")
+	w("| | p50 | p90 | p99 | max | Answers |")
+	w("|---|---|---|---|---|---|")
+	s := a.Summary
+	w("| Acquire latency | %s | %s | %s | %s | %s |", ms(s.Latency.P50), ms(s.Latency.P90), ms(s.Latency.P99), ms(s.Latency.Max), s.StatusLine())
+	w("| Acquire -> replacement purchase | %s | %s | %s | %s | %d not seen within 5 s |", ms(a.Replacement.P50), ms(a.Replacement.P90), ms(a.Replacement.P99), ms(a.Replacement.Max), a.Missed)
+	w("")
+}
+
+func signed(d time.Duration) string {
+	if d < 0 {
+		return "-" + ms(-d)
+	}
+	return "+" + ms(d)
+}
+
+func human(n int64) string {
+	switch {
+	case n >= 1<<30:
+		return fmt.Sprintf("%.1f GiB", float64(n)/(1<<30))
+	case n >= 1<<20:
+		return fmt.Sprintf("%.0f MiB", float64(n)/(1<<20))
+	case n >= 1<<10:
+		return fmt.Sprintf("%.0f KiB", float64(n)/(1<<10))
+	}
+	return fmt.Sprintf("%d B", n)
+}

@@ -1,0 +1,428 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"math/rand/v2"
+	"net/http"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/swarmgate/caddy-bee/internal/loadgen"
+)
+
+// bench holds what every workload needs.
+type bench struct {
+	ctx     context.Context
+	opts    options
+	sim     *simClient
+	targets []*target // A, B, then the optional peers
+	a, b    *target
+	seeds   int64
+	log     func(format string, args ...any)
+}
+
+func (bn *bench) nextSeed() int64 { bn.seeds++; return bn.seeds }
+
+// rotated returns the targets starting at a different one each time, so no configuration
+// always runs first (or last) on a machine whose speed drifts.
+func (bn *bench) rotated(i int) []*target {
+	n := len(bn.targets)
+	out := make([]*target, 0, n)
+	for j := range n {
+		out = append(out, bn.targets[(i+j)%n])
+	}
+	return out
+}
+
+func get(url string) loadgen.Request { return loadgen.Request{Method: http.MethodGet, URL: url} }
+
+// --- stampede ---
+
+type stampedeRow struct {
+	Size     int64
+	N        int
+	Target   string
+	Single   time.Duration // one request alone, same size, same configuration
+	Summary  loadgen.Summary
+	Upstream int64 // downloads that reached the simulator
+	PeakRSS  int64
+}
+
+func (bn *bench) stampede() ([]stampedeRow, error) {
+	if err := bn.sim.setDownloadLatency(bn.opts.latency); err != nil {
+		return nil, err
+	}
+	var rows []stampedeRow
+	round := 0
+	for _, size := range bn.opts.sizes {
+		single := map[string]time.Duration{}
+		for _, t := range bn.targets {
+			d, err := bn.singleLatency(t, size)
+			if err != nil {
+				return nil, err
+			}
+			single[t.key] = d
+		}
+		for _, n := range bn.opts.stampedeN {
+			round++
+			for _, t := range bn.rotated(round) {
+				if err := bn.ctx.Err(); err != nil {
+					return nil, err
+				}
+				ref, err := bn.sim.synthetic(size, bn.nextSeed())
+				if err != nil {
+					return nil, err
+				}
+				before, err := bn.sim.stats()
+				if err != nil {
+					return nil, err
+				}
+				client, err := bn.warmClient(t, n)
+				if err != nil {
+					return nil, err
+				}
+				meter := startRSS(t.proc)
+				res, wall, err := loadgen.Run(bn.ctx, loadgen.Plan{
+					Concurrency: n, Total: n, StartTogether: true, Client: client,
+					Next: func(int) loadgen.Request { return get(t.url + "/bytes/" + ref) },
+				})
+				client.CloseIdleConnections()
+				peak := meter.stop()
+				if err != nil {
+					return nil, err
+				}
+				after, err := bn.sim.stats()
+				if err != nil {
+					return nil, err
+				}
+				s, err := loadgen.Summarize(res, wall)
+				if err != nil {
+					return nil, err
+				}
+				row := stampedeRow{Size: size, N: n, Target: t.key, Single: single[t.key], Summary: s,
+					Upstream: after.Downloads - before.Downloads, PeakRSS: peak}
+				rows = append(rows, row)
+				bn.log("stampede %-6s x %-4d %s: upstream %d, p50 %v p99 %v, %s, bodies %d, peak RSS %s",
+					human(size), n, t.key, row.Upstream, s.Latency.P50.Round(time.Millisecond),
+					s.Latency.P99.Round(time.Millisecond), s.StatusLine(), s.Bodies, human(peak))
+			}
+		}
+	}
+	return rows, nil
+}
+
+// warmClient opens n keep-alive connections to the target before a stampede. Opening 1000
+// TCP connections on a 2-core machine takes longer than the 200 ms upstream latency, and a
+// request that arrives after the flight has ended starts a new one (nothing is cached), so
+// without this the "stampede" would partly be a sequence of smaller ones.
+func (bn *bench) warmClient(t *target, n int) (*http.Client, error) {
+	client := loadgen.NewClient(n)
+	res, _, err := loadgen.Run(bn.ctx, loadgen.Plan{
+		Concurrency: n, Total: n, StartTogether: true, Client: client,
+		Next: func(int) loadgen.Request { return get(t.url + "/health") },
+	})
+	if err != nil {
+		return nil, err
+	}
+	for _, r := range res {
+		if r.Err != nil {
+			return nil, fmt.Errorf("open connections to %s: %w", t.name, r.Err)
+		}
+	}
+	return client, nil
+}
+
+// singleLatency is the median of three lone requests for fresh content of that size.
+func (bn *bench) singleLatency(t *target, size int64) (time.Duration, error) {
+	client := loadgen.NewClient(1)
+	var ds []time.Duration
+	for range 3 {
+		ref, err := bn.sim.synthetic(size, bn.nextSeed())
+		if err != nil {
+			return 0, err
+		}
+		r := loadgen.Do(bn.ctx, client, get(t.url+"/bytes/"+ref))
+		if r.Err != nil || r.Status != http.StatusOK {
+			return 0, fmt.Errorf("single request through %s: status %d: %v", t.name, r.Status, r.Err)
+		}
+		ds = append(ds, r.Latency)
+	}
+	slices.Sort(ds)
+	return ds[1], nil
+}
+
+// --- distinct ---
+
+type distinctRow struct {
+	Latency time.Duration // the simulator's download latency
+	Target  string
+	Rounds  []loadgen.Summary
+}
+
+// median of a per-round figure.
+func (r distinctRow) median(f func(loadgen.Summary) float64) float64 {
+	vs := make([]float64, 0, len(r.Rounds))
+	for _, s := range r.Rounds {
+		vs = append(vs, f(s))
+	}
+	slices.Sort(vs)
+	if len(vs) == 0 {
+		return 0
+	}
+	return vs[len(vs)/2]
+}
+
+func (bn *bench) distinct(latency time.Duration) ([]distinctRow, error) {
+	if err := bn.sim.setDownloadLatency(latency); err != nil {
+		return nil, err
+	}
+	rows := map[string]*distinctRow{}
+	for _, t := range bn.targets {
+		rows[t.key] = &distinctRow{Latency: latency, Target: t.key}
+	}
+	// A warm-up round per target opens connections and faults pages in; it is not reported.
+	for round := -1; round < bn.opts.distinctRounds; round++ {
+		for _, t := range bn.rotated(round + 1) {
+			total := bn.opts.distinctRequests
+			if round < 0 {
+				total = min(total, 500)
+			}
+			refs := make([]string, total)
+			for i := range refs {
+				ref, err := bn.sim.synthetic(bn.opts.distinctSize, bn.nextSeed())
+				if err != nil {
+					return nil, err
+				}
+				refs[i] = ref
+			}
+			res, wall, err := loadgen.Run(bn.ctx, loadgen.Plan{
+				Concurrency: bn.opts.distinctConcurrency, Total: total,
+				Next: func(i int) loadgen.Request { return get(t.url + "/bytes/" + refs[i]) },
+			})
+			if err != nil {
+				return nil, err
+			}
+			s, err := loadgen.Summarize(res, wall)
+			if err != nil {
+				return nil, err
+			}
+			if round < 0 {
+				continue
+			}
+			rows[t.key].Rounds = append(rows[t.key].Rounds, s)
+			bn.log("distinct (%v) round %d %s: %.0f req/s, p50 %v p99 %v, %s", latency, round+1, t.key, s.Throughput,
+				s.Latency.P50, s.Latency.P99, s.StatusLine())
+		}
+	}
+	out := make([]distinctRow, 0, len(bn.targets))
+	for _, t := range bn.targets {
+		out = append(out, *rows[t.key])
+	}
+	return out, nil
+}
+
+// --- uploads ---
+
+type uploadRow struct {
+	Mode    string
+	Summary loadgen.Summary
+	Mean    time.Duration
+	Results []loadgen.Result // in order: upload i of every mode ran back to back
+}
+
+// pairedOverhead is the median over i of (upload i of a) - (upload i of b): uploads i of
+// both modes ran back to back, so drift and noise that hit both cancel out.
+func pairedOverhead(a, b uploadRow) time.Duration {
+	n := min(len(a.Results), len(b.Results))
+	if n == 0 {
+		return 0
+	}
+	d := make([]time.Duration, n)
+	for i := range n {
+		d[i] = a.Results[i].Latency - b.Results[i].Latency
+	}
+	slices.Sort(d)
+	return d[n/2]
+}
+
+func (bn *bench) uploads() ([]uploadRow, error) {
+	if err := bn.sim.setDownloadLatency(0); err != nil {
+		return nil, err
+	}
+	batch, err := bn.acquireOne()
+	if err != nil {
+		return nil, fmt.Errorf("acquire the explicit batch: %w", err)
+	}
+	if err := bn.waitReserve(60 * time.Second); err != nil {
+		return nil, err
+	}
+	type mode struct {
+		name   string
+		url    string
+		header http.Header
+	}
+	modes := []mode{
+		{"B explicit batch", bn.b.url, http.Header{"Swarm-Postage-Batch-Id": {batch}}},
+		{"B injected", bn.b.url, http.Header{}},
+		{"A explicit batch (plain reverse_proxy)", bn.a.url, http.Header{"Swarm-Postage-Batch-Id": {batch}}},
+	}
+	client := loadgen.NewClient(1)
+	results := make([][]loadgen.Result, len(modes))
+	body := make([]byte, bn.opts.uploadSize)
+	// Interleaved and sequential: each upload alone on the machine, modes alternating so
+	// drift hits all of them alike.
+	for i := range bn.opts.uploads {
+		for j := range modes {
+			k := (i + j) % len(modes)
+			m := modes[k]
+			if err := bn.ctx.Err(); err != nil {
+				return nil, err
+			}
+			// Every chunk of every upload distinct, as real uploads are: identical chunks
+			// would hit the same buckets again and fill a batch early.
+			rnd := rand.NewChaCha8([32]byte{byte(i), byte(i >> 8), byte(i >> 16), byte(k)})
+			_, _ = rnd.Read(body)
+			h := m.header.Clone()
+			h.Set("Content-Type", "application/octet-stream")
+			results[k] = append(results[k], loadgen.Do(bn.ctx, client,
+				loadgen.Request{Method: http.MethodPost, URL: m.url + "/bytes", Header: h, Body: body}))
+		}
+	}
+	var rows []uploadRow
+	for k, m := range modes {
+		s, err := loadgen.Summarize(results[k], 0)
+		if err != nil {
+			return nil, err
+		}
+		var sum time.Duration
+		for _, r := range results[k] {
+			sum += r.Latency
+		}
+		rows = append(rows, uploadRow{Mode: m.name, Summary: s, Mean: sum / time.Duration(len(results[k])), Results: results[k]})
+		bn.log("uploads %s: p50 %v p90 %v mean %v, %s", m.name, s.Latency.P50, s.Latency.P90,
+			sum/time.Duration(len(results[k])), s.StatusLine())
+	}
+	return rows, nil
+}
+
+// --- acquire ---
+
+type acquireResult struct {
+	Summary     loadgen.Summary
+	Replacement loadgen.Percentiles // acquire sent -> the simulator sees the replacement purchase
+	Missed      int                 // replacements not seen within 5 s
+}
+
+func (bn *bench) acquire() (acquireResult, error) {
+	if err := bn.waitReserve(60 * time.Second); err != nil {
+		return acquireResult{}, err
+	}
+	client := loadgen.NewClient(1)
+	var res []loadgen.Result
+	var repl []time.Duration
+	missed := 0
+	for i := range bn.opts.acquires {
+		if err := bn.ctx.Err(); err != nil {
+			return acquireResult{}, err
+		}
+		// Each acquire meets a full reserve, and the previous replacement's bookkeeping (and
+		// this harness's polling) is out of the way.
+		if err := bn.waitReserve(60 * time.Second); err != nil {
+			return acquireResult{}, err
+		}
+		time.Sleep(50 * time.Millisecond)
+		before, err := bn.sim.stats()
+		if err != nil {
+			return acquireResult{}, err
+		}
+		began := time.Now()
+		r := loadgen.Do(bn.ctx, client, bn.acquireRequest())
+		res = append(res, r)
+		if r.Err == nil && r.Status == http.StatusOK {
+			seen := false
+			for time.Since(began) < 5*time.Second {
+				st, err := bn.sim.stats()
+				if err != nil {
+					return acquireResult{}, err
+				}
+				if st.Requests["POST stamps"] > before.Requests["POST stamps"] {
+					repl = append(repl, time.Since(began))
+					seen = true
+					break
+				}
+				time.Sleep(200 * time.Microsecond)
+			}
+			if !seen {
+				missed++
+			}
+		}
+		if i%10 == 9 {
+			bn.log("acquire %d/%d", i+1, bn.opts.acquires)
+		}
+	}
+	s, err := loadgen.Summarize(res, 0)
+	if err != nil {
+		return acquireResult{}, err
+	}
+	out := acquireResult{Summary: s, Replacement: loadgen.PercentilesOf(repl), Missed: missed}
+	bn.log("acquire: p50 %v p99 %v max %v, %s; replacement purchase seen p50 %v p99 %v (missed %d)",
+		s.Latency.P50, s.Latency.P99, s.Latency.Max, s.StatusLine(), out.Replacement.P50, out.Replacement.P99, missed)
+	return out, nil
+}
+
+func (bn *bench) acquireRequest() loadgen.Request {
+	return loadgen.Request{Method: http.MethodPost, URL: bn.b.url + "/api/v1/pool/acquire",
+		Header: http.Header{"Authorization": {"Bearer " + benchToken}, "Content-Type": {"application/json"}},
+		Body:   []byte(`{"size":"large"}`)}
+}
+
+func (bn *bench) acquireOne() (string, error) {
+	if err := bn.waitReserve(60 * time.Second); err != nil {
+		return "", err
+	}
+	rq := bn.acquireRequest()
+	req, err := http.NewRequestWithContext(bn.ctx, rq.Method, rq.URL, strings.NewReader(string(rq.Body)))
+	if err != nil {
+		return "", err
+	}
+	req.Header = rq.Header
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return "", err
+	}
+	defer resp.Body.Close()
+	var out struct {
+		BatchID string `json:"batch_id"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&out); err != nil || resp.StatusCode != http.StatusOK || out.BatchID == "" {
+		return "", fmt.Errorf("acquire: %s %v", resp.Status, err)
+	}
+	return out.BatchID, nil
+}
+
+// waitReserve waits until B's pool holds its whole reserve of usable batches.
+func (bn *bench) waitReserve(timeout time.Duration) error {
+	deadline := time.Now().Add(timeout)
+	for time.Now().Before(deadline) {
+		var st struct {
+			CurrentLevels map[string]int `json:"current_levels"`
+			Errors        []string       `json:"errors"`
+		}
+		resp, err := http.Get(bn.b.url + "/api/v1/pool/status")
+		if err == nil {
+			err = json.NewDecoder(resp.Body).Decode(&st)
+			resp.Body.Close()
+		}
+		if err == nil && st.CurrentLevels["22"] >= bn.opts.reserve {
+			return nil
+		}
+		if err := bn.ctx.Err(); err != nil {
+			return err
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	return fmt.Errorf("the pool did not reach its reserve of %d within %v (see %s)", bn.opts.reserve, timeout, bn.b.proc.log)
+}
