@@ -250,6 +250,8 @@ func unmarshalPool(d *caddyfile.Dispenser) (*PoolConfig, error) {
 			p.BlockTime, err = parseDuration(d, name, value)
 		case "purchase_timeout":
 			p.PurchaseTimeout, err = parseDuration(d, name, value)
+		case "purchase_backoff":
+			p.PurchaseBackoff, err = parseDuration(d, name, value)
 		case "immediate_replenish":
 			p.ImmediateReplenish, err = parseOnOff(d, name, value)
 		case "acquire_fallback":
@@ -274,7 +276,7 @@ func unmarshalPool(d *caddyfile.Dispenser) (*PoolConfig, error) {
 		default:
 			return nil, d.Errf("unknown pool option %q: want reserve, duration, min_ttl, topup, check_interval, "+
 				"immediate_replenish, usage_max, max_purchases_per_hour, purchase_spacing, block_time, "+
-				"label_prefix, acquire_fallback or purchase_timeout", option)
+				"label_prefix, acquire_fallback, purchase_timeout or purchase_backoff", option)
 		}
 		if err != nil {
 			return nil, err

@@ -57,6 +57,11 @@ type PoolConfig struct {
 	// PurchaseTimeout is how long one purchase call to Bee may take before its outcome
 	// counts as unknown and is reconciled through Bee's batch list. Default: 10m.
 	PurchaseTimeout caddy.Duration `json:"purchase_timeout,omitempty"`
+
+	// PurchaseBackoff is how long a depth waits after a failed purchase (out of funds, Bee
+	// busy or refusing) before the next try; it doubles on every further failure, up to an
+	// hour. Default: 1m.
+	PurchaseBackoff caddy.Duration `json:"purchase_backoff,omitempty"`
 }
 
 // sizeDepths are the size names the pool API and the Caddyfile accept.

@@ -142,6 +142,7 @@ func (c *PoolConfig) poolConfig() (pool.Config, error) {
 	setDuration(&cfg.PurchaseSpacing, c.PurchaseSpacing)
 	setDuration(&cfg.BlockTime, c.BlockTime)
 	setDuration(&cfg.PurchaseTimeout, c.PurchaseTimeout)
+	setDuration(&cfg.BackoffBase, c.PurchaseBackoff)
 	if c.ImmediateReplenish != nil {
 		cfg.ImmediateReplenish = *c.ImmediateReplenish
 	}
