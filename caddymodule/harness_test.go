@@ -70,8 +70,12 @@ func startGatewayWithGlobals(t testing.TB, globals, site string) *gateway {
 	gatewayMu.Lock()
 	g := &gateway{Addr: freeAddr(t), Storage: t.TempDir()}
 	g.URL = "http://" + g.Addr
-	caddyfile := fmt.Sprintf("{\n\tadmin off\n\tauto_https off\n\tpersist_config off\n\tstorage file_system %s\n%s\n}\n\n%s\n",
-		g.Storage, globals, strings.ReplaceAll(site, "{addr}", g.Addr))
+	admin := "\tadmin off\n"
+	if strings.Contains(globals, "admin ") {
+		admin = ""
+	}
+	caddyfile := fmt.Sprintf("{\n%s\tauto_https off\n\tpersist_config off\n\tstorage file_system %s\n%s\n}\n\n%s\n",
+		admin, g.Storage, globals, strings.ReplaceAll(site, "{addr}", g.Addr))
 	cfg, warnings, err := caddyconfig.GetAdapter("caddyfile").Adapt([]byte(caddyfile), nil)
 	if err != nil {
 		gatewayMu.Unlock()
