@@ -59,6 +59,10 @@ type Config struct {
 	BackoffBase         time.Duration
 	BackoffMax          time.Duration
 	IntentGrace         time.Duration
+	// HistoryRetention: issued and retired records older than this leave the ledger. They
+	// are never used again (and a batch without a record or intent is never adopted), and
+	// keeping them all would make every ledger write, and so every acquire, slower forever.
+	HistoryRetention time.Duration
 }
 
 // DefaultConfig is SPEC section 1's defaults.
@@ -81,6 +85,7 @@ func DefaultConfig() Config {
 		BackoffBase:         time.Minute,
 		BackoffMax:          time.Hour,
 		IntentGrace:         30 * time.Minute,
+		HistoryRetention:    30 * 24 * time.Hour,
 	}
 }
 

@@ -182,6 +182,19 @@ func (d *ledgerDoc) pruneOperations(before time.Time) {
 	d.Operations = kept
 }
 
+// pruneHistory drops issued and retired records that left service before the cutoff.
+func (d *ledgerDoc) pruneHistory(before time.Time) {
+	kept := d.Batches[:0]
+	for _, r := range d.Batches {
+		gone := r.State == Issued && !r.IssuedAt.IsZero() && r.IssuedAt.Before(before) ||
+			r.State == Retired && !r.RetiredAt.IsZero() && r.RetiredAt.Before(before)
+		if !gone {
+			kept = append(kept, r)
+		}
+	}
+	d.Batches = kept
+}
+
 func (d *ledgerDoc) lastOperation() time.Time {
 	var last time.Time
 	for _, op := range d.Operations {

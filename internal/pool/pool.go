@@ -230,7 +230,11 @@ func (p *Pool) update(ctx context.Context, fn func(*ledgerDoc) error) error {
 		p.remember(doc.clone(), nil)
 		return err
 	}
-	doc.pruneOperations(p.deps.Clock.Now().Add(-2 * time.Hour))
+	now := p.deps.Clock.Now()
+	doc.pruneOperations(now.Add(-2 * time.Hour))
+	if keep := p.config().HistoryRetention; keep > 0 {
+		doc.pruneHistory(now.Add(-keep))
+	}
 	raw, err := doc.encode()
 	if err != nil {
 		return fmt.Errorf("encode pool ledger: %w", err)

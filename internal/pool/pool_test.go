@@ -8,6 +8,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -369,3 +370,40 @@ func TestAmountArithmetic(t *testing.T) {
 }
 
 var _ = fs.ErrNotExist
+
+// Issued and retired records leave the ledger after HistoryRetention, so the ledger (written
+// on every acquire) does not grow forever; a pruned batch still on chain is never adopted
+// back or handed out again.
+func TestHistoryIsPrunedAndNeverReadopted(t *testing.T) {
+	e := newEnv(t, beesim.Options{})
+	cfg := fastConfig(map[int]int{17: 1})
+	cfg.HistoryRetention = 300 * time.Millisecond
+	p := e.start(t, cfg)
+	waitLevel(t, p, 17, 1)
+	issued, _, err := p.Acquire(context.Background(), 17, false)
+	require.NoError(t, err)
+	waitLevel(t, p, 17, 1)
+
+	inLedger := func(id string) bool {
+		key, _ := ledgerKeys("http://bee")
+		raw, err := e.storage.Load(context.Background(), key)
+		require.NoError(t, err)
+		return strings.Contains(string(raw), id)
+	}
+	require.True(t, inLedger(issued.ID), "kept while recent")
+	time.Sleep(400 * time.Millisecond)
+	second, _, err := p.Acquire(context.Background(), 17, false) // any write prunes
+	require.NoError(t, err)
+	require.False(t, inLedger(issued.ID), "pruned after the retention")
+	require.True(t, inLedger(second.ID))
+
+	// Several syncs later the old batch, still on chain, is neither adopted nor handed out.
+	waitLevel(t, p, 17, 1)
+	p.TriggerCheck()
+	time.Sleep(300 * time.Millisecond)
+	require.False(t, inLedger(issued.ID), "a pruned batch came back")
+	for _, b := range p.Available() {
+		require.NotEqual(t, issued.ID, b.ID)
+	}
+	require.Len(t, e.sim.Batches(), 3, "one batch per acquire plus the reserve, nothing more")
+}
