@@ -76,7 +76,9 @@ func (h *Handler) provisionPool(ctx caddy.Context) error {
 	return nil
 }
 
-// releasePool gives back only what provisionPool took.
+// releasePool gives back only what provisionPool took. h.pool stays set: on a reload Caddy
+// cleans up the old handler while its server may still be finishing requests, which go on
+// using the pool (the race detector caught the old version clearing it under them).
 func (h *Handler) releasePool() {
 	if h.poolKey == "" {
 		return
@@ -84,7 +86,7 @@ func (h *Handler) releasePool() {
 	if _, err := pools.Delete(h.poolKey); err != nil {
 		h.logger.Error("releasing stamp pool", zap.Error(err))
 	}
-	h.poolKey, h.pool = "", nil
+	h.poolKey = ""
 }
 
 func (h *Handler) stampPool() *pool.Pool { return h.pool }
