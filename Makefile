@@ -4,7 +4,7 @@ GO       ?= go
 BIN      := $(CURDIR)/bin
 FUZZTIME ?= 5s
 
-.PHONY: all build run crash-check test vet fmt-check e2e-deps unit bench bench-quick fuzz clean
+.PHONY: all build run crash-check soak test vet fmt-check e2e-deps unit bench bench-quick fuzz clean
 
 all: build
 
@@ -18,6 +18,10 @@ run: build
 # SIGKILL Caddy mid-purchase, restart, and compare the ledger with the chain.
 crash-check: build
 	BIN=$(BIN) ./scripts/crash-check.sh
+
+# Steady load for SOAK_DURATION (default 2m) with RSS and goroutines sampled; see RELIABILITY.md.
+soak: build
+	BIN=$(BIN) ./scripts/soak.sh
 
 test: fmt-check vet e2e-deps build unit bench-quick fuzz
 

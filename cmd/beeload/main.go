@@ -42,6 +42,7 @@ func main() {
 	concurrency := flag.Int("c", 10, "concurrent clients")
 	total := flag.Int("n", 100, "requests in all")
 	duration := flag.Duration("duration", 0, "stop after this long even if -n is not reached (0: no limit)")
+	interval := flag.Duration("interval", 0, "each client waits this long between its requests (0: back to back)")
 	together := flag.Bool("together", false, "release the first -c requests at the same instant (a stampede)")
 	bodySize := flag.Int("body-size", 0, "send a random body of this many bytes (distinct per request)")
 	sim := flag.String("sim", "", "Bee simulator URL: report the requests it received during the run")
@@ -60,7 +61,7 @@ func main() {
 	_, _ = cryptorand.Read(runID[:])
 	run := runID[0]
 	plan := loadgen.Plan{
-		Concurrency: *concurrency, Total: *total, Duration: *duration, StartTogether: *together,
+		Concurrency: *concurrency, Total: *total, Duration: *duration, StartTogether: *together, Pace: *interval,
 		Next: func(i int) loadgen.Request {
 			rq := loadgen.Request{Method: *method, URL: strings.ReplaceAll(*url, "{i}", fmt.Sprint(i)), Header: http.Header(headers)}
 			if *bodySize > 0 {

@@ -36,6 +36,8 @@ type Plan struct {
 	// StartTogether holds every worker until all are ready, so the first Concurrency requests
 	// leave at once (a stampede).
 	StartTogether bool
+	// Pace makes each worker wait this long between its requests (0: back to back).
+	Pace time.Duration
 	// Client sends the requests; nil means NewClient(Concurrency).
 	Client *http.Client
 }
@@ -48,6 +50,7 @@ type Result struct {
 	Latency time.Duration
 	TTFB    time.Duration
 	Err     error // transport error, or a body shorter than its Content-Length
+	Cut     bool  // interrupted by the plan's own end (Duration or the caller's ctx), not a fault
 }
 
 var castagnoli = crc32.MakeTable(crc32.Castagnoli)
@@ -119,7 +122,16 @@ func Run(ctx context.Context, p Plan) ([]Result, time.Duration, error) {
 				if !ok {
 					return
 				}
-				results[i] = Do(ctx, client, p.Next(i))
+				r := Do(ctx, client, p.Next(i))
+				r.Cut = r.Err != nil && ctx.Err() != nil
+				results[i] = r
+				if p.Pace > 0 {
+					select {
+					case <-ctx.Done():
+						return
+					case <-time.After(p.Pace):
+					}
+				}
 			}
 		}()
 	}

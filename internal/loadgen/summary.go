@@ -21,6 +21,7 @@ type Percentiles struct {
 type Summary struct {
 	Requests   int
 	Errors     int            // transport errors and short bodies
+	Cut        int            // requests interrupted by the run's own end (not in Errors)
 	Statuses   map[int]int    // answered requests per status code
 	Wall       time.Duration  // from the first request out to the last body byte in
 	Throughput float64        // requests per second over Wall
@@ -43,6 +44,10 @@ func Summarize(results []Result, wall time.Duration) (Summary, error) {
 	sums := map[uint32]bool{}
 	var total int64
 	for _, r := range results {
+		if r.Cut {
+			s.Cut++
+			continue
+		}
 		lat = append(lat, r.Latency)
 		total += r.Bytes
 		if r.TTFB > 0 {
@@ -83,8 +88,8 @@ func (s Summary) OK() int {
 }
 
 // Failed counts requests that were not a 2xx answer: transport errors, short bodies, and
-// answers with any other status.
-func (s Summary) Failed() int { return s.Requests - s.OK() }
+// answers with any other status. Requests cut by the run's end are not failures.
+func (s Summary) Failed() int { return s.Requests - s.Cut - s.OK() }
 
 // StatusLine lists the statuses like "200x98 503x2".
 func (s Summary) StatusLine() string {
@@ -99,6 +104,9 @@ func (s Summary) StatusLine() string {
 	}
 	if s.Errors > 0 {
 		parts = append(parts, fmt.Sprintf("errx%d", s.Errors))
+	}
+	if s.Cut > 0 {
+		parts = append(parts, fmt.Sprintf("cut-at-endx%d", s.Cut))
 	}
 	return strings.Join(parts, " ")
 }
