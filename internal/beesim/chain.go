@@ -19,6 +19,7 @@ type batch struct {
 	Immutable   bool
 	BoughtBlock uint64
 	buckets     map[uint16]uint32
+	stamped     map[[32]byte]struct{} // chunk addresses stamped with this batch
 	maxBucket   uint32
 }
 
@@ -109,7 +110,7 @@ func (s *Sim) newBatchLocked(depth int, amount *big.Int, label string, immutable
 	raw := make([]byte, 32)
 	_, _ = rand.Read(raw)
 	b := &batch{ID: hex.EncodeToString(raw), Label: label, Depth: depth, Amount: new(big.Int).Set(amount),
-		Immutable: immutable, BoughtBlock: s.block(), buckets: map[uint16]uint32{}}
+		Immutable: immutable, BoughtBlock: s.block(), buckets: map[uint16]uint32{}, stamped: map[[32]byte]struct{}{}}
 	s.balance.Sub(s.balance, cost(amount, depth))
 	s.batches[b.ID] = b
 	s.order = append(s.order, b.ID)

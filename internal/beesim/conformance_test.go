@@ -2,6 +2,7 @@ package beesim
 
 import (
 	"bytes"
+	crand "crypto/rand"
 	"encoding/json"
 	"io"
 	"math/big"
@@ -149,8 +150,7 @@ func TestBucketFillTo402(t *testing.T) {
 	chunk := make([]byte, 4096*64)
 	var got402 bool
 	for i := 0; i < 400 && !got402; i++ {
-		copy(chunk, []byte(time.Now().String()+string(rune(i))))
-		chunk[0], chunk[1], chunk[2] = byte(i), byte(i>>8), 7
+		_, _ = crand.Read(chunk) // distinct chunks: repeated ones take no new slot
 		status, _, body := do(t, http.MethodPost, url+"/bytes", chunk, "Swarm-Postage-Batch-Id", immutable)
 		if status == 402 {
 			require.JSONEq(t, `{"code":402,"message":"batch is overissued"}`, body)
@@ -166,6 +166,35 @@ func TestBucketFillTo402(t *testing.T) {
 		if b.BatchID == immutable {
 			require.EqualValues(t, 2, b.Utilization, "fullest bucket of a depth-17 batch holds 2 chunks")
 		}
+	}
+}
+
+// Like Bee's stamper, a chunk the batch already stamped keeps its index: uploading the same
+// content again, or content made of one repeated chunk, takes no new bucket slots.
+func TestRestampedChunksTakeNoNewSlot(t *testing.T) {
+	sim, url := newServer(t, Options{})
+	batch := sim.CreateBatch(17, amount(sim, 1_000_000), "imm", true, true)
+	utilization := func() uint32 {
+		for _, b := range sim.Batches() {
+			if b.BatchID == batch {
+				return b.Utilization
+			}
+		}
+		t.Fatal("batch gone")
+		return 0
+	}
+	repetitive := bytes.Repeat([]byte("same chunk again "), 4096*64/17) // ~64 identical chunks
+	for range 20 {
+		status, _, body := do(t, http.MethodPost, url+"/bytes", repetitive, "Swarm-Postage-Batch-Id", batch)
+		require.Equal(t, 201, status, body)
+	}
+	require.LessOrEqual(t, utilization(), uint32(2), "repeated chunks filled the batch")
+
+	random := make([]byte, 4096*8)
+	_, _ = crand.Read(random)
+	for range 50 {
+		status, _, body := do(t, http.MethodPost, url+"/bytes", random, "Swarm-Postage-Batch-Id", batch)
+		require.Equal(t, 201, status, "the same upload again never overissues: %s", body)
 	}
 }
 

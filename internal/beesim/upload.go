@@ -62,6 +62,12 @@ func (st *stamper) stamp(addr []byte) error {
 	st.sim.mu.Lock()
 	defer st.sim.mu.Unlock()
 	b := st.batch
+	// Like Bee's stamper: a chunk this batch already stamped keeps its index and takes no
+	// new slot in its bucket.
+	key := [32]byte(addr[:32])
+	if _, ok := b.stamped[key]; ok {
+		return nil
+	}
 	bucket := binary.BigEndian.Uint16(addr[:2])
 	capacity := uint32(1) << (b.Depth - bucketDepth)
 	n := b.buckets[bucket]
@@ -72,6 +78,7 @@ func (st *stamper) stamp(addr []byte) error {
 		return nil // a mutable batch overwrites the bucket's oldest chunk
 	}
 	b.buckets[bucket] = n + 1
+	b.stamped[key] = struct{}{}
 	if n+1 > b.maxBucket {
 		b.maxBucket = n + 1
 	}

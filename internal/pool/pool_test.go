@@ -407,3 +407,18 @@ func TestHistoryIsPrunedAndNeverReadopted(t *testing.T) {
 	}
 	require.Len(t, e.sim.Batches(), 3, "one batch per acquire plus the reserve, nothing more")
 }
+
+// Bee's 429 (another on-chain operation in flight, e.g. our own purchase still being mined
+// after a crash) is retried within seconds, not after the escalating failure backoff.
+func TestBusyBeeIsRetriedSoonNotBackedOff(t *testing.T) {
+	e := newEnv(t, beesim.Options{})
+	cfg := fastConfig(map[int]int{17: 1})
+	cfg.BackoffBase, cfg.BackoffMax = time.Hour, 2*time.Hour // a real failure would stop this test cold
+	e.sim.SetPurchaseFailure(beesim.PurchaseBusy)
+	p := e.start(t, cfg)
+	require.Eventually(t, func() bool { return e.sim.Stats().Requests["POST stamps"] >= 1 }, 10*time.Second, 10*time.Millisecond)
+	e.sim.SetPurchaseFailure("")
+	began := time.Now()
+	waitLevel(t, p, 17, 1)
+	require.Less(t, time.Since(began), 15*time.Second)
+}

@@ -298,7 +298,7 @@ func (p *Pool) buyOne(ctx context.Context) bool {
 			doc.Intents = removeIntent(doc.Intents, in.Label)
 			return nil
 		})
-		delay := p.failBackoff(in.Depth)
+		delay := p.failBackoff(in.Depth, errors.Is(err, bee.ErrBusy))
 		p.deps.Logger.Error("purchase failed; backing off", zap.Int("depth", in.Depth), zap.String("label", in.Label),
 			zap.Duration("retry_in", delay), zap.Error(err))
 		p.observePurchase(in.Depth, "failed", nil)
@@ -316,11 +316,22 @@ func removeIntent(list []*intent, label string) []*intent {
 	return out
 }
 
-func (p *Pool) failBackoff(depth int) time.Duration {
+// busyRetry caps the wait after Bee's 429: another on-chain operation (often our own
+// purchase, still being mined after a crash) is in flight, which ends in seconds; it is no
+// reason to escalate the backoff.
+const busyRetry = 5 * time.Second
+
+func (p *Pool) failBackoff(depth int, busy bool) time.Duration {
 	cfg := p.config()
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	b := p.backoff[depth]
+	if busy {
+		wait := min(cfg.BackoffBase, busyRetry)
+		b.until = p.deps.Clock.Now().Add(wait)
+		p.backoff[depth] = b
+		return wait
+	}
 	if b.delay == 0 {
 		b.delay = cfg.BackoffBase
 	} else {
