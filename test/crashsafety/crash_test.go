@@ -38,6 +38,14 @@ func newWorld(t *testing.T) *world {
 		"-listen", "127.0.0.1:0", "-block-time", "50ms", "-purchase-latency", "300ms", "-balance", "10000000")
 	w := &world{dir: dir, sim: simProc.firstLine(t), port: freePort(t), storage: filepath.Join(dir, "storage")}
 	w.gw = fmt.Sprintf("http://127.0.0.1:%d", w.port)
+	w.writeCaddyfile(t, "Caddyfile", w.port)
+	return w
+}
+
+// writeCaddyfile writes a gateway config on port; every config of a world shares its
+// storage and its simulator.
+func (w *world) writeCaddyfile(t *testing.T, name string, port int) {
+	t.Helper()
 	caddyfile := fmt.Sprintf(`{
 	admin off
 	storage file_system %s
@@ -54,18 +62,22 @@ http://127.0.0.1:%d {
 		}
 	}
 }
-`, w.storage, w.port, w.sim, token, target)
-	if err := os.WriteFile(filepath.Join(dir, "Caddyfile"), []byte(caddyfile), 0o644); err != nil {
+`, w.storage, port, w.sim, token, target)
+	if err := os.WriteFile(filepath.Join(w.dir, name), []byte(caddyfile), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	return w
 }
 
 func (w *world) startCaddy(t *testing.T) *process {
 	t.Helper()
+	return w.startCaddyWith(t, "Caddyfile", "caddy.log", w.gw)
+}
+
+func (w *world) startCaddyWith(t *testing.T, caddyfile, log, gw string) *process {
+	t.Helper()
 	env := []string{"HOME=" + w.dir, "XDG_CONFIG_HOME=" + filepath.Join(w.dir, "config"), "XDG_DATA_HOME=" + filepath.Join(w.dir, "data")}
-	p := startProcess(t, filepath.Join(w.dir, "caddy.log"), env, "caddy", "run", "--config", filepath.Join(w.dir, "Caddyfile"), "--adapter", "caddyfile")
-	waitHTTP(t, w.gw+"/health", p)
+	p := startProcess(t, filepath.Join(w.dir, log), env, "caddy", "run", "--config", filepath.Join(w.dir, caddyfile), "--adapter", "caddyfile")
+	waitHTTP(t, gw+"/health", p)
 	return p
 }
 

@@ -1,6 +1,8 @@
-// Package crashsafety kills the real Caddy binary with SIGKILL in the middle of purchases,
-// acquires and injected uploads, and checks after every restart that the pool's ledger and
-// the Bee simulator agree: no paid batch orphaned, none bought twice, none issued twice.
+// Package crashsafety runs the real binaries as separate processes to check the stamp
+// pool's money safety where only processes will do: Caddy killed with SIGKILL in the middle
+// of purchases, acquires and injected uploads, and two Caddy instances sharing one storage.
+// Afterwards the pool's ledger and the Bee simulator must agree: no paid batch orphaned,
+// none bought twice, none issued twice.
 package crashsafety
 
 import (
