@@ -1,14 +1,15 @@
 package pool
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io/fs"
 	"math/big"
+	"slices"
 	"strings"
 	"time"
 )
@@ -121,15 +122,46 @@ func decodeLedger(raw []byte, key string) (*ledgerDoc, error) {
 	return &d, nil
 }
 
+// encode sets the checksum and returns the stored form. The checksum covers the encoding
+// with an empty checksum field, which is the last field: one Marshal serves for both.
 func (d *ledgerDoc) encode() ([]byte, error) {
-	d.Checksum = d.checksum()
-	return json.MarshalIndent(d, "", " ")
+	d.Checksum = ""
+	raw, err := json.Marshal(d)
+	if err != nil {
+		return nil, err
+	}
+	sum := sha256.Sum256(raw)
+	d.Checksum = hex.EncodeToString(sum[:])
+	const emptyTail = `"checksum":""}`
+	if !bytes.HasSuffix(raw, []byte(emptyTail)) {
+		return json.Marshal(d) // not the expected layout: take the slow, sure way
+	}
+	out := make([]byte, 0, len(raw)+len(d.Checksum))
+	out = append(out, raw[:len(raw)-len(emptyTail)]...)
+	return append(out, `"checksum":"`+d.Checksum+`"}`...), nil
 }
 
-func (d *ledgerDoc) clone() *ledgerDoc {
-	raw, _ := json.Marshal(d)
-	var c ledgerDoc
-	_ = json.Unmarshal(raw, &c)
+// deepCopy copies the document and every record and intent (they hold only values).
+func (d *ledgerDoc) deepCopy() *ledgerDoc {
+	if d == nil {
+		return nil
+	}
+	c := *d
+	if d.Batches != nil {
+		c.Batches = make([]*record, len(d.Batches))
+		for i, r := range d.Batches {
+			rc := *r
+			c.Batches[i] = &rc
+		}
+	}
+	if d.Intents != nil {
+		c.Intents = make([]*intent, len(d.Intents))
+		for i, in := range d.Intents {
+			ic := *in
+			c.Intents[i] = &ic
+		}
+	}
+	c.Operations = slices.Clone(d.Operations)
 	return &c
 }
 
@@ -206,13 +238,3 @@ func (d *ledgerDoc) lastOperation() time.Time {
 }
 
 // load reads the ledger; a missing one is a first run.
-func load(ctx context.Context, st Storage, key, node string) (*ledgerDoc, error) {
-	raw, err := st.Load(ctx, key)
-	if errors.Is(err, fs.ErrNotExist) {
-		return &ledgerDoc{Version: ledgerV1, Node: node}, nil
-	}
-	if err != nil {
-		return nil, fmt.Errorf("load pool ledger %s: %w", key, err)
-	}
-	return decodeLedger(raw, key)
-}

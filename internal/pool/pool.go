@@ -4,9 +4,11 @@
 package pool
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"maps"
 	"math/big"
 	"sort"
@@ -93,6 +95,11 @@ type Pool struct {
 	// updateMu serialises ledger writes in this process before the storage lock, so local
 	// contention never waits on the storage's (polling) lock.
 	updateMu sync.Mutex
+	// lastRaw is the ledger as this process last read or wrote it, and lastDoc its decoded
+	// form (a private copy): when the stored bytes are unchanged, the next update skips
+	// decoding and verifying them again. Any other writer changes the bytes. Under updateMu.
+	lastRaw []byte
+	lastDoc *ledgerDoc
 
 	mu         sync.RWMutex
 	cfg        Config
@@ -215,7 +222,7 @@ func (p *Pool) update(ctx context.Context, fn func(*ledgerDoc) error) error {
 			p.deps.Logger.Error("unlock pool ledger", zap.String("lock", p.lock), zap.Error(err))
 		}
 	}()
-	doc, err := load(ctx, p.deps.Storage, p.key, p.deps.NodeKey)
+	doc, err := p.loadLedger(ctx)
 	if err != nil {
 		p.mu.Lock()
 		first := p.ledgerErr == nil
@@ -227,7 +234,7 @@ func (p *Pool) update(ctx context.Context, fn func(*ledgerDoc) error) error {
 		return fmt.Errorf("%w: %v", ErrLedgerUnavailable, err)
 	}
 	if err := fn(doc); err != nil {
-		p.remember(doc.clone(), nil)
+		p.remember(p.lastDoc.deepCopy(), nil)
 		return err
 	}
 	now := p.deps.Clock.Now()
@@ -240,10 +247,34 @@ func (p *Pool) update(ctx context.Context, fn func(*ledgerDoc) error) error {
 		return fmt.Errorf("encode pool ledger: %w", err)
 	}
 	if err := p.deps.Storage.Store(ctx, p.key, raw); err != nil {
+		p.lastRaw, p.lastDoc = nil, nil // what the storage holds now is unknown
 		return fmt.Errorf("%w: store %s: %v", ErrLedgerUnavailable, p.key, err)
 	}
+	p.lastRaw, p.lastDoc = raw, doc.deepCopy()
 	p.remember(doc, nil)
 	return nil
+}
+
+// loadLedger reads the stored ledger and returns a copy the caller may change. Bytes equal
+// to the last ones this process read or wrote are not decoded and verified again.
+func (p *Pool) loadLedger(ctx context.Context) (*ledgerDoc, error) {
+	raw, err := p.deps.Storage.Load(ctx, p.key)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		p.lastRaw, p.lastDoc = nil, &ledgerDoc{Version: ledgerV1, Node: p.deps.NodeKey}
+		return p.lastDoc.deepCopy(), nil
+	case err != nil:
+		return nil, fmt.Errorf("load pool ledger %s: %w", p.key, err)
+	case p.lastDoc != nil && p.lastRaw != nil && bytes.Equal(raw, p.lastRaw):
+		return p.lastDoc.deepCopy(), nil
+	}
+	doc, err := decodeLedger(raw, p.key)
+	if err != nil {
+		p.lastRaw, p.lastDoc = nil, nil
+		return nil, err
+	}
+	p.lastRaw, p.lastDoc = raw, doc.deepCopy()
+	return doc, nil
 }
 
 func (p *Pool) remember(doc *ledgerDoc, err error) {

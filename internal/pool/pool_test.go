@@ -2,12 +2,14 @@ package pool
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"io/fs"
 	"math/big"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"sync"
 	"testing"
@@ -421,4 +423,39 @@ func TestBusyBeeIsRetriedSoonNotBackedOff(t *testing.T) {
 	began := time.Now()
 	waitLevel(t, p, 17, 1)
 	require.Less(t, time.Since(began), 15*time.Second)
+}
+
+// The stored form decodes and verifies (the checksum trick in encode matches checksum()),
+// and a deep copy is equal but shares nothing.
+func TestLedgerEncodeAndDeepCopy(t *testing.T) {
+	now := time.Now().UTC()
+	doc := &ledgerDoc{Version: ledgerV1, Node: "http://bee", Operations: []time.Time{now},
+		Batches: []*record{{ID: strings.Repeat("a", 64), Label: "caddy-bee-17-x", Depth: 17, State: Reserve, Amount: "123", BoughtAt: now}},
+		Intents: []*intent{{Label: "caddy-bee-17-y", Depth: 17, Amount: "123", StartedAt: now}}}
+	raw, err := doc.encode()
+	require.NoError(t, err)
+	back, err := decodeLedger(raw, "k")
+	require.NoError(t, err, "%s", raw)
+	require.Equal(t, doc.Checksum, back.Checksum)
+
+	c := doc.deepCopy()
+	a, _ := json.Marshal(doc)
+	b, _ := json.Marshal(c)
+	require.JSONEq(t, string(a), string(b))
+	c.Batches[0].State, c.Intents[0].Label, c.Operations[0] = Issued, "other", time.Time{}
+	require.Equal(t, Reserve, doc.Batches[0].State, "the copy shares a record")
+	require.Equal(t, "caddy-bee-17-y", doc.Intents[0].Label, "the copy shares an intent")
+	require.Equal(t, now, doc.Operations[0], "the copy shares operations")
+
+	// deepCopy copies records and intents by value: that stays right only while they hold
+	// no pointers, slices or maps.
+	for _, v := range []any{record{}, intent{}} {
+		typ := reflect.TypeOf(v)
+		for i := range typ.NumField() {
+			switch typ.Field(i).Type.Kind() {
+			case reflect.Pointer, reflect.Slice, reflect.Map, reflect.Interface:
+				t.Errorf("%s.%s is a reference: teach deepCopy to copy it", typ.Name(), typ.Field(i).Name)
+			}
+		}
+	}
 }
