@@ -50,7 +50,7 @@ func main() {
 	flag.StringVar(&o.peers, "peers", "auto", "auto: add nginx and Varnish when installed; none: A and B only")
 	flag.DurationVar(&o.latency, "latency", 200*time.Millisecond, "simulator download latency for the stampede")
 	distinctLatency := flag.String("distinct-latency", "0s,20ms", "simulator download latencies for the distinct workload, comma-separated")
-	uploads := flag.Int("uploads", 0, "uploads per mode (0: 10 with -quick, else 100)")
+	uploads := flag.Int("uploads", 0, "uploads per mode (0: 10 with -quick, else 300)")
 	flag.Parse()
 	for _, v := range strings.Split(*distinctLatency, ",") {
 		d, err := time.ParseDuration(strings.TrimSpace(v))
@@ -72,7 +72,7 @@ func main() {
 		o.sizes = []int64{4 << 10, 1 << 20, 100 << 20}
 		o.stampedeN = []int{10, 100, 1000}
 		o.distinctRequests, o.distinctRounds, o.distinctConcurrency = 5000, 3, 32
-		o.uploads, o.acquires, o.reserve = 100, 100, 4
+		o.uploads, o.acquires, o.reserve = 300, 100, 4
 	}
 	if *uploads > 0 {
 		o.uploads = *uploads

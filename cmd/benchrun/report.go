@@ -225,6 +225,12 @@ func (r *report) targetsTable(w func(string, ...any)) {
 		w("Bee was asked once in each case.")
 		w("")
 	}
+	if overhead >= 100*time.Microsecond {
+		w("Where injection misses 100 µs: the same paired measurement between two paths that do the same")
+		w("work, B's and A's explicit uploads, gives %s in this run: that is the noise floor of a", signed(pairedOverhead(exp, r.uploadByPrefix("A explicit"))))
+		w("1 MiB upload's latency on this machine, and the measured overhead is within a few times it.")
+		w("")
+	}
 	if acq >= 5*time.Millisecond {
 		w("Where acquire misses 5 ms: an acquire answers only after the batch is recorded as issued in the")
 		w("ledger, under the storage lock (a lock file, a fresh read, an atomic write with fsync, the lock")
