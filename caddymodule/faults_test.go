@@ -8,8 +8,6 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"os"
-	"path/filepath"
 	"runtime"
 	"sync"
 	"sync/atomic"
@@ -336,18 +334,8 @@ func tryPoolStatus(gw *gateway, token string) (poolStatus, bool) {
 // readLedgerIDs returns the ids of every batch in the gateway's pool ledger.
 func readLedgerIDs(t *testing.T, gw *gateway) map[string]bool {
 	t.Helper()
-	files, _ := filepath.Glob(filepath.Join(gw.Storage, "caddy-bee", "pool", "*.json"))
-	require.Len(t, files, 1)
-	raw, err := os.ReadFile(files[0])
-	require.NoError(t, err)
-	var doc struct {
-		Batches []struct {
-			ID string `json:"id"`
-		} `json:"batches"`
-	}
-	require.NoError(t, json.Unmarshal(raw, &doc))
 	ids := map[string]bool{}
-	for _, b := range doc.Batches {
+	for _, b := range readLedger(t, gw) {
 		ids[b.ID] = true
 	}
 	return ids

@@ -338,22 +338,31 @@ func TestRejectedBatchIsRetiredAndUploadReplayed(t *testing.T) {
 	require.Contains(t, []int{http.StatusPaymentRequired, http.StatusServiceUnavailable}, resp.StatusCode, "%s", body)
 }
 
-// retiredReason reads the pool ledger from the gateway's storage.
-func retiredReason(t *testing.T, gw *gateway, id string) string {
+// ledgerRecord is a batch as the pool's ledger file stores it.
+type ledgerRecord struct {
+	ID            string `json:"id"`
+	State         string `json:"state"`
+	RetiredReason string `json:"retired_reason"`
+}
+
+// readLedger reads the batches of the gateway's pool ledger from its storage.
+func readLedger(t testing.TB, gw *gateway) []ledgerRecord {
 	t.Helper()
 	files, _ := filepath.Glob(filepath.Join(gw.Storage, "caddy-bee", "pool", "*.json"))
 	require.Len(t, files, 1)
 	raw, err := os.ReadFile(files[0])
 	require.NoError(t, err)
 	var doc struct {
-		Batches []struct {
-			ID            string `json:"id"`
-			State         string `json:"state"`
-			RetiredReason string `json:"retired_reason"`
-		} `json:"batches"`
+		Batches []ledgerRecord `json:"batches"`
 	}
 	require.NoError(t, json.Unmarshal(raw, &doc))
-	for _, b := range doc.Batches {
+	return doc.Batches
+}
+
+// retiredReason is why the ledger says batch id was retired.
+func retiredReason(t *testing.T, gw *gateway, id string) string {
+	t.Helper()
+	for _, b := range readLedger(t, gw) {
 		if b.ID == id {
 			require.Equal(t, "retired", b.State)
 			return b.RetiredReason
