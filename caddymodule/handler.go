@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/caddyserver/caddy/v2"
@@ -123,12 +124,23 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 	}
 	if h.Coalesce == nil || !h.Coalesce.Disabled {
 		h.coalescer = coalesce.New(h.coalesceOptions())
+		removeStaleSpillsOnce.Do(func() {
+			// Left by a crashed process: nothing else removes them.
+			if n, err := coalesce.RemoveStaleSpills("", time.Hour); err != nil {
+				h.logger.Warn("could not remove stale coalescer spill files", zap.Error(err))
+			} else if n > 0 {
+				h.logger.Info("removed stale coalescer spill files", zap.Int("files", n))
+			}
+		})
 	}
 	if err := h.Validate(); err != nil {
 		return err
 	}
 	return h.provisionPool(ctx)
 }
+
+// removeStaleSpillsOnce: once per process, not on every config reload.
+var removeStaleSpillsOnce sync.Once
 
 func (h *Handler) coalesceOptions() coalesce.Options {
 	opts := coalesce.Options{Observer: coalescerMetrics{}}

@@ -106,7 +106,7 @@ func (s *spool) appendMemory(p []byte) int {
 
 func (s *spool) appendFile(p []byte) (int, error) {
 	if s.file == nil {
-		f, err := os.CreateTemp(s.dir, "caddy-bee-coalesce-*")
+		f, err := os.CreateTemp(s.dir, spillPrefix+"*")
 		if err != nil {
 			return 0, fmt.Errorf("%w: spill body beyond the memory window to a temp file in %q: %w (free disk space or set a writable temp dir)",
 				ErrUpstreamAborted, s.dir, err)
