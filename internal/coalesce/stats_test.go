@@ -3,6 +3,7 @@ package coalesce
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"sort"
 	"sync"
@@ -87,13 +88,15 @@ func TestStatusFollowsRecentProblems(t *testing.T) {
 	}
 	assert.Equal(t, StatusHealthy, g.Stats().Status)
 
-	for range 3 {
-		require.Error(t, g.ServeHTTP(newTestWriter(), get("http://gw/bzz/bad"), failing))
+	// A key per request: a flight ends just after its leader returns, and a request that
+	// arrived in between would join it instead of making its own upstream call.
+	for i := range 3 {
+		require.Error(t, g.ServeHTTP(newTestWriter(), get(fmt.Sprintf("http://gw/bzz/bad/%d", i)), failing))
 	}
 	assert.Equal(t, StatusWarning, g.Stats().Status, "3 problems in 23 outcomes")
 
-	for range 17 {
-		require.Error(t, g.ServeHTTP(newTestWriter(), get("http://gw/bzz/bad"), failing))
+	for i := range 17 {
+		require.Error(t, g.ServeHTTP(newTestWriter(), get(fmt.Sprintf("http://gw/bzz/bad/x%d", i)), failing))
 	}
 	assert.Equal(t, StatusDegraded, g.Stats().Status, "20 problems in 40 outcomes")
 

@@ -51,6 +51,9 @@ type record struct {
 	TTLSeconds    int64     `json:"ttl_seconds"`
 	Utilization   float64   `json:"utilization"`
 	SeenOnChain   bool      `json:"seen_on_chain,omitempty"`
+	// LastSeen is when a listing from Bee that showed the batch came back (by any instance
+	// sharing the ledger). Only a listing begun after it may call the batch gone.
+	LastSeen time.Time `json:"last_seen,omitzero"`
 }
 
 // intent is a purchase written down before Bee is called, so a crash or timeout can never

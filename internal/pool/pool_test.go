@@ -459,3 +459,56 @@ func TestLedgerEncodeAndDeepCopy(t *testing.T) {
 		}
 	}
 }
+
+// staleBee answers Stamps with an empty list, as Bee did a moment before a new batch was
+// listed, after running meanwhile (e.g. another instance's newer sync).
+type staleBee struct {
+	Bee
+	meanwhile func()
+}
+
+func (s staleBee) Stamps(context.Context) ([]bee.Stamp, error) {
+	if s.meanwhile != nil {
+		s.meanwhile()
+	}
+	return nil, nil
+}
+
+// Two instances share a ledger: one applies a listing older than what the other has already
+// recorded. A batch missing from that old listing is not "gone" - it was just not listed yet
+// when the listing was taken - and must not be retired (a paid batch lost). Found by the
+// two-instance test under CPU load.
+func TestStaleListingNeverRetiresABatchSeenSince(t *testing.T) {
+	e := newEnv(t, beesim.Options{})
+	cfg := fastConfig(map[int]int{17: 1})
+	p := e.start(t, cfg)
+	waitLevel(t, p, 17, 1)
+	id := p.Available()[0].ID
+	p.Stop()
+
+	newPool := func(b Bee) *Pool {
+		q, err := New(cfg, Deps{Bee: b, Storage: e.storage, NodeKey: "http://bee"})
+		require.NoError(t, err)
+		return q
+	}
+	other := newPool(e.client)
+	stale := newPool(staleBee{Bee: e.client, meanwhile: func() { require.NoError(t, other.sync(context.Background())) }})
+	require.NoError(t, stale.sync(context.Background()))
+	require.Equal(t, Reserve, stateOf(t, e, id), "retired on a listing older than the last sighting")
+
+	// A listing begun after the last sighting that lacks the batch does retire it.
+	require.NoError(t, newPool(staleBee{Bee: e.client}).sync(context.Background()))
+	require.Equal(t, Retired, stateOf(t, e, id))
+}
+
+func stateOf(t *testing.T, e *env, id string) State {
+	t.Helper()
+	key, _ := ledgerKeys("http://bee")
+	raw, err := e.storage.Load(context.Background(), key)
+	require.NoError(t, err)
+	doc, err := decodeLedger(raw, key)
+	require.NoError(t, err)
+	r := doc.find(id)
+	require.NotNil(t, r)
+	return r.State
+}

@@ -78,7 +78,12 @@ func (p *Pool) maintain(ctx context.Context) {
 func (p *Pool) sync(ctx context.Context) error {
 	cfg := p.config()
 	readCtx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	// A listing shows Bee as it was somewhere between these two instants. Another instance
+	// may record a newer one before this one is applied: a batch missing here counts as gone
+	// only if it was last seen before this listing began.
+	listedFrom := p.deps.Clock.Now()
 	stamps, err := p.deps.Bee.Stamps(readCtx)
+	listedBy := p.deps.Clock.Now()
 	var chain bee.ChainState
 	if err == nil {
 		chain, err = p.deps.Bee.ChainState(readCtx)
@@ -135,7 +140,7 @@ func (p *Pool) sync(ctx context.Context) error {
 			case Pending:
 				if found && s.Usable {
 					r.State, r.UsableAt = Reserve, now
-					r.SeenOnChain = true
+					r.SeenOnChain, r.LastSeen = true, laterOf(r.LastSeen, listedBy)
 					p.deps.Logger.Info("batch usable, in reserve", zap.String("batch_id", r.ID), zap.Int("depth", r.Depth))
 					if p.deps.Observer != nil {
 						p.deps.Observer.TimeUntilUsable(r.Depth, now.Sub(r.BoughtAt))
@@ -143,12 +148,12 @@ func (p *Pool) sync(ctx context.Context) error {
 				}
 			case Reserve, Active:
 				if !found {
-					if r.SeenOnChain {
+					if r.SeenOnChain && r.LastSeen.Before(listedFrom) {
 						p.retireRecord(r, "expired: gone from Bee's batch list")
 					}
 					continue
 				}
-				r.SeenOnChain = true
+				r.SeenOnChain, r.LastSeen = true, laterOf(r.LastSeen, listedBy)
 			default:
 				continue
 			}
@@ -304,6 +309,13 @@ func (p *Pool) buyOne(ctx context.Context) bool {
 		p.observePurchase(in.Depth, "failed", nil)
 		return false
 	}
+}
+
+func laterOf(a, b time.Time) time.Time {
+	if a.After(b) {
+		return a
+	}
+	return b
 }
 
 func removeIntent(list []*intent, label string) []*intent {

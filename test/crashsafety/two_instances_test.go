@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -99,8 +101,26 @@ func TestTwoInstancesShareOneLedger(t *testing.T) {
 		}
 	}
 	if want := int(ok.Load()) + target; len(chain) != want {
-		t.Errorf("bought %d batches for %d taken and a target of %d (want %d)", len(chain), ok.Load(), target, want)
+		states := map[string]int{}
+		for _, b := range doc.Batches {
+			states[b.State+" "+b.Reason]++
+		}
+		logs, _ := os.ReadFile(filepath.Join(w.dir, "caddy.log"))
+		logs2, _ := os.ReadFile(filepath.Join(w.dir, "caddy2.log"))
+		t.Errorf("bought %d batches for %d taken and a target of %d (want %d); ledger %v\n%s\n%s", len(chain), ok.Load(), target, want, states,
+			poolLines(logs), poolLines(logs2))
 	}
 	t.Logf("RESULT: two instances, 16 clients, 5 s: %d acquires answered (%d from an empty reserve), none twice; %d batches bought = %d taken + target %d",
 		ok.Load(), empty.Load(), len(chain), ok.Load(), target)
+}
+
+// poolLines keeps the pool's own log lines, for a failure message.
+func poolLines(log []byte) string {
+	var out []string
+	for _, l := range strings.Split(string(log), "\n") {
+		if strings.Contains(l, `"bee.pool"`) {
+			out = append(out, l)
+		}
+	}
+	return strings.Join(out, "\n")
 }
