@@ -66,13 +66,7 @@ func TestInjectionOnUploads(t *testing.T) {
 		data := randomBytes(10_000)
 		resp, body := post(t, gw.URL+"/bytes", data, headers)
 		require.Equal(t, http.StatusCreated, resp.StatusCode, "%s: %s", name, body)
-		var res uploadResult
-		require.NoError(t, json.Unmarshal(body, &res))
-		got, err := http.Get(gw.URL + "/bytes/" + res.Reference)
-		require.NoError(t, err)
-		back, _ := io.ReadAll(got.Body)
-		got.Body.Close()
-		require.Equal(t, data, back, name)
+		requireDownloadsBack(t, gw, body, data)
 	}
 	st := getPoolStatus(t, gw, adminToken)
 	require.NotEmpty(t, st.Active["17"].BatchID, "the injected batch became the active one: %+v", st)
@@ -297,13 +291,7 @@ func TestRejectedBatchIsRetiredAndUploadReplayed(t *testing.T) {
 	require.Contains(t, retiredReason(t, gw, full), "402")
 	next := getPoolStatus(t, gw, adminToken).Active["17"].BatchID
 	require.NotEqual(t, full, next)
-	var res uploadResult
-	require.NoError(t, json.Unmarshal(body, &res))
-	got, err := http.Get(gw.URL + "/bytes/" + res.Reference)
-	require.NoError(t, err)
-	back, _ := io.ReadAll(got.Body)
-	got.Body.Close()
-	require.Equal(t, data, back)
+	requireDownloadsBack(t, gw, body, data)
 
 	// A body over the 1 MiB replay limit streams (it is never buffered whole). If Bee refused
 	// the batch before more than 1 MiB had gone out, the upload is replayed with the last
@@ -314,12 +302,7 @@ func TestRejectedBatchIsRetiredAndUploadReplayed(t *testing.T) {
 	resp, body = post(t, gw.URL+"/bytes", big, nil)
 	switch resp.StatusCode {
 	case http.StatusCreated:
-		require.NoError(t, json.Unmarshal(body, &res))
-		got, err = http.Get(gw.URL + "/bytes/" + res.Reference)
-		require.NoError(t, err)
-		back, _ = io.ReadAll(got.Body)
-		got.Body.Close()
-		require.Equal(t, big, back)
+		requireDownloadsBack(t, gw, body, big)
 	case http.StatusPaymentRequired:
 		require.Contains(t, string(body), "batch is overissued")
 	default:
@@ -336,6 +319,21 @@ func TestRejectedBatchIsRetiredAndUploadReplayed(t *testing.T) {
 	require.True(t, sim.FillBatch(third))
 	resp, body = post(t, gw.URL+"/bytes", randomBytes(100_000), nil)
 	require.Contains(t, []int{http.StatusPaymentRequired, http.StatusServiceUnavailable}, resp.StatusCode, "%s", body)
+}
+
+// requireDownloadsBack reads the reference out of an upload's answer and checks that the
+// gateway serves exactly want under it.
+func requireDownloadsBack(t *testing.T, gw *gateway, uploadAnswer, want []byte) {
+	t.Helper()
+	var res uploadResult
+	require.NoError(t, json.Unmarshal(uploadAnswer, &res), "%s", uploadAnswer)
+	got, err := http.Get(gw.URL + "/bytes/" + res.Reference)
+	require.NoError(t, err)
+	back, err := io.ReadAll(got.Body)
+	got.Body.Close()
+	require.NoError(t, err)
+	require.Equal(t, http.StatusOK, got.StatusCode)
+	require.Equal(t, want, back)
 }
 
 // ledgerRecord is a batch as the pool's ledger file stores it.

@@ -16,6 +16,9 @@ var errReplayed = errors.New("upload body handed to a retry with another batch")
 // stream. Nothing beyond replayLimit is ever held, and the upload is never delayed to fill a
 // buffer first.
 type replayableBody struct {
+	// readMu serialises reads of src (held across the client's I/O); mu guards the fields
+	// below and is never held across I/O, so release never waits for a stalled client.
+	readMu   sync.Mutex
 	mu       sync.Mutex // the proxy's transport may still read after it has answered
 	src      io.Reader
 	kept     []byte
@@ -59,18 +62,25 @@ func (b *replayableBody) release() {
 }
 
 func (b *replayableBody) Read(p []byte) (int, error) {
+	b.readMu.Lock()
+	defer b.readMu.Unlock()
 	b.mu.Lock()
-	defer b.mu.Unlock()
-	if b.detached {
+	detached := b.detached
+	b.mu.Unlock()
+	if detached {
 		return 0, errReplayed
 	}
 	n, err := b.src.Read(p)
-	if !b.overflow {
-		if len(b.kept)+n > replayLimit {
-			b.overflow, b.kept = true, b.kept[:0]
-		} else {
-			b.kept = append(b.kept, p[:n]...)
-		}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	switch {
+	case b.detached:
+		// Released while this read waited on the client: the buffer may serve another upload.
+	case b.overflow:
+	case len(b.kept)+n > replayLimit:
+		b.overflow, b.kept = true, b.kept[:0]
+	default:
+		b.kept = append(b.kept, p[:n]...)
 	}
 	return n, err
 }
@@ -81,6 +91,9 @@ func (b *replayableBody) Close() error { return nil }
 // replay detaches the first attempt and returns the whole body again, or false when more
 // than replayLimit bytes of it have been read already.
 func (b *replayableBody) replay() (io.ReadCloser, bool) {
+	// Let a read in progress finish first: its bytes belong in the kept head.
+	b.readMu.Lock()
+	defer b.readMu.Unlock()
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	if b.overflow || b.detached {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"io"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 )
@@ -64,4 +65,27 @@ func TestReplayableBodyReleaseStopsLateReads(t *testing.T) {
 		require.False(t, ok)
 		b.release() // twice is harmless
 	}
+}
+
+// release must not wait for a read stalled on a slow client (the handler would hang), and
+// that read, once it returns, must leave the released buffer alone.
+func TestReplayableBodyReleaseDoesNotWaitForAStalledRead(t *testing.T) {
+	pr, pw := io.Pipe()
+	b := newReplayableBody(pr, 2<<20)
+	readDone := make(chan struct{})
+	go func() {
+		defer close(readDone)
+		_, _ = b.Read(make([]byte, 100))
+	}()
+	time.Sleep(20 * time.Millisecond) // let the read block on the client
+	released := make(chan struct{})
+	go func() { b.release(); close(released) }()
+	select {
+	case <-released:
+	case <-time.After(5 * time.Second):
+		t.Fatal("release waited for the client")
+	}
+	_, _ = pw.Write([]byte("late bytes"))
+	<-readDone
+	require.Nil(t, b.kept, "a read finishing after release touched the buffer")
 }

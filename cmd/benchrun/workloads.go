@@ -1,13 +1,13 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
 	"math/rand/v2"
 	"net/http"
 	"slices"
-	"strings"
 	"time"
 
 	"github.com/swarmgate/caddy-bee/internal/loadgen"
@@ -384,7 +384,7 @@ func (bn *bench) acquireOne() (string, error) {
 		return "", err
 	}
 	rq := bn.acquireRequest()
-	req, err := http.NewRequestWithContext(bn.ctx, rq.Method, rq.URL, strings.NewReader(string(rq.Body)))
+	req, err := http.NewRequestWithContext(bn.ctx, rq.Method, rq.URL, bytes.NewReader(rq.Body))
 	if err != nil {
 		return "", err
 	}
