@@ -104,13 +104,13 @@ func callUpstream(upstream Upstream, w http.ResponseWriter, r *http.Request) (pa
 }
 
 // outcome settles what the waiters see once the upstream returned err: the same error
-// before headers; after headers, a complete body or a cut one. It returns whether the
-// flight failed (for health stats) and the error that ends the body.
+// before headers (set as headErr; the caller releases the waiters); after headers, a
+// complete body or a cut one. It returns whether the flight failed (for health stats) and
+// the error that ends the body.
 func (fw *flightWriter) outcome(err error) (failed bool, bodyErr error) {
 	if !fw.wroteHeader {
 		if err != nil {
 			fw.f.headErr = err
-			close(fw.f.headersReady)
 			return true, err
 		}
 		// Like net/http: a handler that wrote nothing sent an empty 200.

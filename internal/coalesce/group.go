@@ -150,12 +150,17 @@ func (g *Group) run(f *flight, upstream Upstream, req *http.Request) {
 	g.mu.Unlock()
 
 	failed, bodyErr := fw.outcome(err)
-	f.body.finish(bodyErr)
-	f.cancel(nil)
-	f.body.release()
+	// Counted before any waiter is released, so Stats already shows the flight when its
+	// waiters' requests return.
 	if !abandoned {
 		g.stats.recordFlight(g.opts.Now(), failed)
 	}
+	if f.headErr != nil {
+		close(f.headersReady)
+	}
+	f.body.finish(bodyErr)
+	f.cancel(nil)
+	f.body.release()
 }
 
 // wait serves one waiter from flight f. fallback=true means the follower gave up after

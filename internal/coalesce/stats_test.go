@@ -88,8 +88,6 @@ func TestStatusFollowsRecentProblems(t *testing.T) {
 	}
 	assert.Equal(t, StatusHealthy, g.Stats().Status)
 
-	// A key per request: a flight ends just after its leader returns, and a request that
-	// arrived in between would join it instead of making its own upstream call.
 	for i := range 3 {
 		require.Error(t, g.ServeHTTP(newTestWriter(), get(fmt.Sprintf("http://gw/bzz/bad/%d", i)), failing))
 	}
