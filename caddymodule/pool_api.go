@@ -12,6 +12,7 @@ import (
 
 	"go.uber.org/zap"
 
+	"github.com/swarmgate/caddy-bee/internal/coalesce"
 	"github.com/swarmgate/caddy-bee/internal/pool"
 )
 
@@ -144,7 +145,7 @@ type acquireResponse struct {
 func (h *Handler) servePoolAcquire(w http.ResponseWriter, r *http.Request) error {
 	p := h.stampPool()
 	if p == nil {
-		return writeDetail(w, http.StatusNotFound, "the stamp pool is not configured on this gateway: add a pool block to the bee directive")
+		return writePoolDisabled(w)
 	}
 	if !h.requireToken(w, r) {
 		return nil
@@ -203,7 +204,7 @@ func (h *Handler) writeAcquireError(w http.ResponseWriter, depth int, err error)
 func (h *Handler) servePoolAvailable(w http.ResponseWriter, r *http.Request) error {
 	p := h.stampPool()
 	if p == nil {
-		return writeDetail(w, http.StatusNotFound, "the stamp pool is not configured on this gateway: add a pool block to the bee directive")
+		return writePoolDisabled(w)
 	}
 	if !h.requireToken(w, r) {
 		return nil
@@ -226,7 +227,7 @@ func (h *Handler) servePoolAvailable(w http.ResponseWriter, r *http.Request) err
 func (h *Handler) servePoolCheck(w http.ResponseWriter, r *http.Request) error {
 	p := h.stampPool()
 	if p == nil {
-		return writeDetail(w, http.StatusNotFound, "the stamp pool is not configured on this gateway: add a pool block to the bee directive")
+		return writePoolDisabled(w)
 	}
 	if !h.requireToken(w, r) {
 		return nil
@@ -273,6 +274,28 @@ func retryAfterSeconds(d time.Duration) string {
 		s = 1
 	}
 	return strconv.FormatInt(s, 10)
+}
+
+// writePoolDisabled answers a pool endpoint of a gateway without a pool as swarm_connect's
+// disabled pool does (503), so its clients retry or report instead of taking the gateway
+// for a missing one; 404 stays for endpoints that do not exist.
+func writePoolDisabled(w http.ResponseWriter) error {
+	return writeDetail(w, http.StatusServiceUnavailable,
+		"the stamp pool is not enabled on this gateway: its operator must add a pool block to the bee directive "+
+			"(e.g. pool { reserve small 1 }); clients can send uploads with their own postage batch meanwhile")
+}
+
+// serveCoalescerHealth is GET /health/coalescer: the coalescer stats in the request-coalescer
+// story's names. Public like /health: it reveals no batch id.
+func (h *Handler) serveCoalescerHealth(w http.ResponseWriter, r *http.Request) error {
+	w.Header().Set("Cache-Control", "no-store")
+	if !allowMethods(w, r, http.MethodGet, http.MethodHead) {
+		return nil
+	}
+	if h.coalescer == nil {
+		return writeJSON(w, http.StatusOK, coalesce.DisabledHealth())
+	}
+	return writeJSON(w, http.StatusOK, h.coalescer.Stats().Health())
 }
 
 func (h *Handler) serveCoalescerStats(w http.ResponseWriter) error {

@@ -125,7 +125,7 @@ func TestGatewayWithoutPoolIsPlainBee(t *testing.T) {
 	up, body := post(t, gw.URL+"/bytes", []byte("hello"), nil)
 	require.Equal(t, http.StatusBadRequest, up.StatusCode, "%s", body)
 	resp2, body2 := acquire(t, gw, "", `{}`)
-	require.Equal(t, http.StatusNotFound, resp2.StatusCode, "%s", body2)
+	require.Equal(t, http.StatusServiceUnavailable, resp2.StatusCode, "%s", body2)
 	require.Zero(t, sim.Stats().Purchases)
 }
 

@@ -11,11 +11,18 @@ import (
 	"github.com/swarmgate/caddy-bee/internal/routepolicy"
 )
 
+// coalescerHealthPath is where the request-coalescer story serves its stats; Bee has no such
+// route, so answering it here shadows nothing.
+const coalescerHealthPath = "/health/coalescer"
+
 // ServeHTTP applies the route policy, answers the plugin's own endpoints, injects pool
 // batches into uploads and coalesces downloads; everything else goes to next (reverse_proxy).
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyhttp.Handler) error {
 	if endpoint, ok := h.apiEndpoint(r.URL.Path); ok {
 		return h.serveAPI(w, r, endpoint)
+	}
+	if routepolicy.CleanPath(r.URL.Path) == coalescerHealthPath {
+		return h.serveCoalescerHealth(w, r)
 	}
 	decision := routepolicy.Check(h.mode, r.Method, r.URL.Path)
 	if !decision.Allowed {
