@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"math/big"
 	"strconv"
+	"strings"
 	"time"
 
 	"go.uber.org/zap"
@@ -463,7 +464,7 @@ func (p *Pool) topUpFailed(ctx context.Context, r *record, startedAt time.Time, 
 	cfg := p.config()
 	p.mu.Lock()
 	b := nextBackoff(p.topupBackoff[r.ID], cfg, p.deps.Clock.Now())
-	b.cause = err.Error()
+	b.cause = strings.ReplaceAll(err.Error(), r.ID, "<batch>") // /status shows ids to nobody
 	p.topupBackoff[r.ID] = b
 	p.mu.Unlock()
 	result := "failed"
