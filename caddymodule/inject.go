@@ -58,6 +58,11 @@ func (h *Handler) serveInjected(w http.ResponseWriter, r *http.Request, next cad
 		body = newReplayableBody(r.Body, r.ContentLength)
 		defer body.release()
 		r.Body = body
+		// Bee may answer before the body is all in (a refusal checks the batch first). Without
+		// full duplex, Go's HTTP/1 server would hold that answer back until it had read the
+		// rest of the body, which the proxy's transport may be waiting on: a client stalled
+		// mid-body would then never get it. (HTTP/2 is full duplex already: error ignored.)
+		_ = http.NewResponseController(w).EnableFullDuplex()
 	}
 	for attempt := 1; ; attempt++ {
 		batch, err := p.ActiveFor(r.Context(), r.ContentLength)
