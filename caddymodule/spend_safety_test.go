@@ -106,6 +106,8 @@ func TestRefusedTopUpsLeaveBudgetForReplacements(t *testing.T) {
 	require.Zero(t, sim.Stats().TopUps)
 	// Backoff per batch (1 min by default): a handful of tries, not one per 200 ms check.
 	require.LessOrEqual(t, sim.Stats().Requests["PATCH stamps"], int64(6))
+	t.Logf("top-ups refused: %d (501 each), purchases: %d (cap 3), /status errors: %q",
+		sim.Stats().Requests["PATCH stamps"], sim.Stats().Purchases, getPoolStatus(t, gw, adminToken).Errors)
 }
 
 // A reached cap is in /status with its end, in the log once, and in Retry-After on the 409
@@ -138,6 +140,8 @@ func TestReachedCapIsVisibleEverywhere(t *testing.T) {
 	raw, err := os.ReadFile(logFile)
 	require.NoError(t, err)
 	require.Equal(t, 1, strings.Count(string(raw), "pool spending blocked"), "%s", raw)
+	t.Logf("409 and 503 Retry-After %s s; %d maintenance reads of Bee, 1 log line; /status errors: %q",
+		resp.Header.Get("Retry-After"), sim.Stats().Requests["GET stamps"]-reads, st.Errors)
 }
 
 // A client that stalls mid-body while its upload is retried with another batch gets Bee's

@@ -94,11 +94,11 @@ func (p *Pool) spendingStopsLocked(now time.Time) []spendingStop {
 	}
 	switch {
 	case p.ledgerErr != nil:
-		out = append(out, spendingStop{kind: "ledger", text: p.ledgerErr.Error() + "; spending stopped (inventory unknown) until it can be read; next try", until: retry})
+		out = append(out, spendingStop{kind: "ledger", text: p.ledgerErr.Error() + "; inventory unknown: spending stopped at least", until: retry})
 	case p.beeErr != nil:
-		out = append(out, spendingStop{kind: "bee", text: "bee: " + p.beeErr.Error() + "; spending stopped (inventory unknown) until Bee answers; next try", until: retry})
+		out = append(out, spendingStop{kind: "bee", text: "bee: " + p.beeErr.Error() + "; inventory unknown: spending stopped at least", until: retry})
 	case !p.synced:
-		out = append(out, spendingStop{kind: "unsynced", text: "inventory unknown: no successful sync with Bee yet; spending stopped; next try", until: retry})
+		out = append(out, spendingStop{kind: "unsynced", text: "inventory unknown (no successful sync with Bee yet): spending stopped at least", until: retry})
 	}
 	if p.cfg.MaxPurchasesPerHour == 0 {
 		out = append(out, spendingStop{kind: "off", text: "spending off (max_purchases_per_hour 0): nothing is bought or topped up until the configuration changes"})
@@ -127,7 +127,7 @@ func (p *Pool) spendingStopsLocked(now time.Time) []spendingStop {
 			}
 			// Batch ids are for the admin token only: /status names the depth.
 			backoffs = append(backoffs, spendingStop{kind: "topup-" + id, until: b.until,
-				text: fmt.Sprintf("depth %d: top-up of a batch refused or failed (%s); next try", depth, b.cause)})
+				text: fmt.Sprintf("depth %d: top-up of a batch refused or failed (%s): its top-ups paused", depth, b.cause)})
 		}
 	}
 	sort.Slice(backoffs, func(i, j int) bool { return backoffs[i].String() < backoffs[j].String() })
