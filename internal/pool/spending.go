@@ -135,7 +135,9 @@ func (p *Pool) spendingStopsLocked(now time.Time) []spendingStop {
 }
 
 // purchaseBlockedUntil is when a purchase of depth (0: any) could start, and why not now
-// ("" when nothing stops it). A stop without an end is reported as an hour away.
+// ("" when nothing stops it). A stop without an end is reported as an hour away. The cause
+// goes into anonymous answers: Bee's and the ledger's own errors (addresses, paths) stay in
+// /status and the log.
 func (p *Pool) purchaseBlockedUntil(depth int, now time.Time) (time.Time, string) {
 	p.mu.RLock()
 	defer p.mu.RUnlock()
@@ -151,6 +153,9 @@ func (p *Pool) purchaseBlockedUntil(depth int, now time.Time) (time.Time, string
 		}
 		if end.After(until) {
 			until = end
+		}
+		if s.kind == "bee" || s.kind == "ledger" || s.kind == "unsynced" {
+			s.text = "inventory unknown (Bee or the ledger unreadable): spending stopped at least"
 		}
 		causes = append(causes, s.String())
 	}

@@ -264,3 +264,29 @@ func containsText(list []string, s string) bool {
 	}
 	return false
 }
+
+// Spending off and an unknown inventory are named in /status and in the empty pool's
+// answer, with the wait they imply.
+func TestSpendingOffAndUnknownInventoryAreNamed(t *testing.T) {
+	e := newEnv(t, beesim.Options{})
+	cfg := fastConfig(map[int]int{17: 1})
+	cfg.MaxPurchasesPerHour = 0
+	p := e.start(t, cfg)
+	require.Eventually(t, func() bool { return containsText(p.Status().Errors, "spending off (max_purchases_per_hour 0)") },
+		5*time.Second, 5*time.Millisecond, "%v", p.Status().Errors)
+	_, err := p.ActiveFor(context.Background(), 10)
+	var empty *EmptyError
+	require.ErrorAs(t, err, &empty)
+	require.Contains(t, empty.Cause, "spending off")
+	require.Greater(t, empty.RetryAfter, 59*time.Minute)
+	require.Zero(t, e.sim.Stats().Purchases)
+
+	e.sim.Restart(time.Hour)
+	p.TriggerCheck()
+	require.Eventually(t, func() bool { return containsText(p.Status().Errors, "inventory unknown: spending stopped at least until ") },
+		5*time.Second, 5*time.Millisecond, "%v", p.Status().Errors)
+	_, err = p.ActiveFor(context.Background(), 10)
+	require.ErrorAs(t, err, &empty)
+	require.Contains(t, empty.Cause, "inventory unknown (Bee or the ledger unreadable)")
+	require.NotContains(t, empty.Cause, "127.0.0.1", "Bee's address stays out of anonymous answers")
+}
