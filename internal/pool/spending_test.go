@@ -283,7 +283,9 @@ func TestSpendingOffAndUnknownInventoryAreNamed(t *testing.T) {
 
 	e.sim.Restart(time.Hour)
 	p.TriggerCheck()
-	require.Eventually(t, func() bool { return containsText(p.Status().Errors, "inventory unknown: spending stopped at least until ") },
+	require.Eventually(t, func() bool {
+		return containsText(p.Status().Errors, "inventory unknown: spending stopped at least until ")
+	},
 		5*time.Second, 5*time.Millisecond, "%v", p.Status().Errors)
 	_, err = p.ActiveFor(context.Background(), 10)
 	require.ErrorAs(t, err, &empty)
