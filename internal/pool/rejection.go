@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 
@@ -57,14 +58,16 @@ const (
 // retired now; an error means Bee could not confirm, and the batch stays.
 func (p *Pool) ConfirmRejection(ctx context.Context, id string, status int, message string) (bool, error) {
 	now := p.deps.Clock.Now()
+	// Per batch and status: a 402 after a 404 that Bee did not confirm gets its own lookup.
+	key := id + "/" + strconv.Itoa(status)
 	p.mu.RLock()
-	c, ok := p.rejectChecks[id]
+	c, ok := p.rejectChecks[key]
 	p.mu.RUnlock()
 	if ok && now.Sub(c.at) < rejectionRecheck {
 		return c.retired, nil
 	}
 	// Detached: the lookup and the retirement are shared and must outlive any one request.
-	v, err, _ := p.confirm.Do(id, func() (any, error) {
+	v, err, _ := p.confirm.Do(key, func() (any, error) {
 		lookupCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), rejectionTimeout)
 		defer cancel()
 		why, bad, err := p.batchUnusable(lookupCtx, id)
@@ -86,7 +89,7 @@ func (p *Pool) ConfirmRejection(ctx context.Context, id string, status int, mess
 				delete(p.rejectChecks, k)
 			}
 		}
-		p.rejectChecks[id] = rejectionCheck{at: p.deps.Clock.Now(), retired: bad}
+		p.rejectChecks[key] = rejectionCheck{at: p.deps.Clock.Now(), retired: bad}
 		p.mu.Unlock()
 		return bad, nil
 	})
