@@ -3,12 +3,13 @@ package caddymodule
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
-	"fmt"
 	"io"
 	"maps"
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/caddyserver/caddy/v2"
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
@@ -45,9 +46,11 @@ func wantsInjection(header http.Header) bool {
 	return true
 }
 
-// serveInjected uploads r with a pool batch, and when Bee rejects that batch (402, 404, 422)
-// retires it and, if Bee had read no more than replayLimit bytes of the body, sends it once
-// more with another batch.
+// serveInjected uploads r with a pool batch. Bee's refusals (402, 404, 422) are held back
+// until read: only one whose message names the batch, confirmed by Bee's own view of the
+// batch, retires it, and then, if Bee had read no more than replayLimit bytes of the body,
+// the upload goes once more with another batch. Every other answer reaches the client as
+// Bee gave it: an anonymous request can neither retire a batch nor make the pool buy one.
 func (h *Handler) serveInjected(w http.ResponseWriter, r *http.Request, next caddyhttp.Handler) error {
 	p := h.stampPool()
 	var body *replayableBody
@@ -55,6 +58,11 @@ func (h *Handler) serveInjected(w http.ResponseWriter, r *http.Request, next cad
 		body = newReplayableBody(r.Body, r.ContentLength)
 		defer body.release()
 		r.Body = body
+		// Bee may answer before the body is all in (a refusal checks the batch first). Without
+		// full duplex, Go's HTTP/1 server would hold that answer back until it had read the
+		// rest of the body, which the proxy's transport may be waiting on: a client stalled
+		// mid-body would then never get it. (HTTP/2 is full duplex already: error ignored.)
+		_ = http.NewResponseController(w).EnableFullDuplex()
 	}
 	for attempt := 1; ; attempt++ {
 		batch, err := p.ActiveFor(r.Context(), r.ContentLength)
@@ -66,18 +74,15 @@ func (h *Handler) serveInjected(w http.ResponseWriter, r *http.Request, next cad
 		counted := &countingReader{ReadCloser: r.Body}
 		r.Body = counted
 
-		last := attempt == 2
-		// A buffered (rejected) attempt still wrote its headers into w's map: keep a copy
+		// A buffered (refused) attempt still wrote its headers into w's map: keep a copy
 		// to start the retry clean.
 		headerBefore := w.Header().Clone()
+		// Refusals are small JSON bodies: hold them back, on every attempt, to read them.
 		rec := caddyhttp.NewResponseRecorder(w, new(bytes.Buffer), func(status int, _ http.Header) bool {
-			return !last && batchRejected(status)
+			return mayRefuseBatch(status)
 		})
 		err = next.ServeHTTP(rec, r)
 		r.Body = counted.ReadCloser
-		if rec.Status() != 0 && batchRejected(rec.Status()) && rejectionNamesBatch(rec) {
-			h.retireRejected(r, p, batch, rec.Status())
-		}
 		if !rec.Buffered() {
 			h.countInjection(p, batch, rec.Status(), counted.n, attempt, err)
 			return err
@@ -85,12 +90,14 @@ func (h *Handler) serveInjected(w http.ResponseWriter, r *http.Request, next cad
 		if err != nil {
 			return err
 		}
+		if !h.batchRefusalConfirmed(r, p, batch, rec) || attempt == 2 {
+			return rec.WriteResponse()
+		}
 		// Bee refused the batch. Send the body again, unless too much of it is gone.
 		again := io.ReadCloser(http.NoBody)
 		if body != nil {
 			var ok bool
-			if again, ok = body.replay(); !ok {
-				metrics.injections.WithLabelValues("rejected").Inc()
+			if again, ok = replayWithin(r.Context(), body, replayWait); !ok {
 				return rec.WriteResponse()
 			}
 		}
@@ -101,50 +108,85 @@ func (h *Handler) serveInjected(w http.ResponseWriter, r *http.Request, next cad
 	}
 }
 
+// replayWait bounds how long a retry waits for the first attempt's read of the client's
+// body to return: a client stalled mid-body gets Bee's refusal instead of a hung request.
+var replayWait = 10 * time.Second
+
+// replayWithin is body.replay(), given up after d or when ctx ends. A replay that completes
+// after that finds the body released and hands out nothing.
+func replayWithin(ctx context.Context, body *replayableBody, d time.Duration) (io.ReadCloser, bool) {
+	type replayed struct {
+		rc io.ReadCloser
+		ok bool
+	}
+	done := make(chan replayed, 1)
+	go func() {
+		rc, ok := body.replay()
+		done <- replayed{rc, ok}
+	}()
+	timer := time.NewTimer(d)
+	defer timer.Stop()
+	select {
+	case res := <-done:
+		return res.rc, res.ok
+	case <-timer.C:
+	case <-ctx.Done():
+	}
+	return nil, false
+}
+
 func (h *Handler) countInjection(p *pool.Pool, batch pool.Batch, status int, n int64, attempt int, err error) {
-	switch {
-	case err == nil && status < 300:
+	if err == nil && status < 300 {
 		p.RecordUpload(batch.ID, n)
 		result := "ok"
 		if attempt > 1 {
 			result = "retried"
 		}
 		metrics.injections.WithLabelValues(result).Inc()
-	case batchRejected(status):
-		metrics.injections.WithLabelValues("rejected").Inc()
 	}
 }
 
-// batchRejected: Bee's answers when it refuses the batch of an upload.
-func batchRejected(status int) bool {
+// mayRefuseBatch: the statuses Bee uses when it refuses the batch of an upload (and, with
+// other messages, for other refusals: an unknown tag, an ACT history not found).
+func mayRefuseBatch(status int) bool {
 	return status == http.StatusPaymentRequired || status == http.StatusNotFound || status == http.StatusUnprocessableEntity
 }
 
-// rejectionNamesBatch tells Bee's batch errors from other 404s by their message.
-func rejectionNamesBatch(rec caddyhttp.ResponseRecorder) bool {
-	if !rec.Buffered() {
-		return true // streamed to the client already; trust the status
+// batchRefusalConfirmed reports whether the held-back answer in rec is Bee refusing the
+// injected batch, confirmed by GET /stamps/{id}; the batch is then retired. Anything else is
+// the upload's own failure (counted and logged sampled) and leaves the pool alone.
+func (h *Handler) batchRefusalConfirmed(r *http.Request, p *pool.Pool, batch pool.Batch, rec caddyhttp.ResponseRecorder) bool {
+	status, answer := rec.Status(), rec.Buffer().Bytes()
+	if !pool.RejectsBatch(status, answer) {
+		metrics.injections.WithLabelValues("refused").Inc()
+		refusedUploadLog.warn(h.logger, "bee refused an injected upload for a reason other than its batch; answer passed on",
+			zap.Int("status", status), zap.ByteString("answer", answer[:min(len(answer), 200)]))
+		return false
 	}
-	return strings.Contains(strings.ToLower(rec.Buffer().String()), "batch")
+	metrics.injections.WithLabelValues("rejected").Inc()
+	retired, err := p.ConfirmRejection(r.Context(), batch.ID, status, rejectionMessage(answer))
+	if err != nil {
+		h.logger.Error("could not confirm bee's refusal of a pool batch; batch kept", zap.Int("depth", batch.Depth), zap.Error(err))
+		return false
+	}
+	return retired
 }
 
-func (h *Handler) retireRejected(r *http.Request, p *pool.Pool, batch pool.Batch, status int) {
-	reason := fmt.Sprintf("bee answered %d to an upload", status)
-	// Detached from the request: the retirement must be recorded even if the client leaves.
-	if err := p.Retire(context.WithoutCancel(r.Context()), batch.ID, reason); err != nil {
-		h.logger.Error("retiring a rejected batch failed", zap.Int("depth", batch.Depth), zap.Error(err))
-		return
+func rejectionMessage(answer []byte) string {
+	var envelope struct {
+		Message string `json:"message"`
 	}
-	h.logger.Warn("batch retired after bee rejected an upload", zap.Int("depth", batch.Depth), zap.Int("status", status))
+	_ = json.Unmarshal(answer, &envelope)
+	return envelope.Message
 }
 
 func (h *Handler) writeNoBatch(w http.ResponseWriter, err error) error {
 	var empty *pool.EmptyError
-	retry := "60"
+	retry := retryAfterSeconds(h.stampPool().RetryAfter(0))
 	if errors.As(err, &empty) {
 		retry = retryAfterSeconds(empty.RetryAfter)
 	}
-	h.logger.Warn("upload refused: no usable postage batch", zap.Error(err))
+	refusedUploadLog.warn(h.logger, "upload refused: no usable postage batch", zap.Error(err))
 	w.Header().Set("Retry-After", retry)
 	return writeBeeError(w, http.StatusServiceUnavailable,
 		"no usable postage batch in the gateway's pool right now ("+err.Error()+"); retry after "+retry+" seconds")

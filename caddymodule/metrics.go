@@ -56,7 +56,7 @@ var metrics = struct {
 	}, []string{"depth", "reason"}),
 	injections: prometheus.NewCounterVec(prometheus.CounterOpts{
 		Namespace: "caddy_bee", Name: "injections_total",
-		Help: "Uploads that had a pool batch injected, by result (ok, retried, rejected, unavailable).",
+		Help: "Uploads that had a pool batch injected, by result (ok, retried, rejected: Bee named the batch, refused: Bee refused for another reason, unavailable).",
 	}, []string{"result"}),
 	timeUntilUsable: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 		Namespace: "caddy_bee", Subsystem: "pool", Name: "time_until_usable_seconds",

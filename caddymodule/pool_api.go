@@ -190,13 +190,17 @@ func (h *Handler) writeAcquireError(w http.ResponseWriter, depth int, err error)
 			fmt.Sprintf("depth %d is not kept by this pool: ask for one of %s", depth, h.configuredSizes()))
 	case errors.As(err, &empty):
 		w.Header().Set("Retry-After", retryAfterSeconds(empty.RetryAfter))
+		suggestion := fmt.Sprintf("retry after %s seconds; a replacement is being bought", retryAfterSeconds(empty.RetryAfter))
+		if empty.Cause != "" {
+			suggestion = fmt.Sprintf("retry after %s seconds: purchases are blocked (%s)", retryAfterSeconds(empty.RetryAfter), empty.Cause)
+		}
 		return writeDetail(w, http.StatusConflict, map[string]string{
 			"message":    fmt.Sprintf("no batch of depth %d is in reserve right now", depth),
-			"suggestion": fmt.Sprintf("retry after %s seconds; a replacement is being bought", retryAfterSeconds(empty.RetryAfter)),
+			"suggestion": suggestion,
 		})
 	default:
 		h.logger.Error("acquire failed", zap.Int("depth", depth), zap.Error(err))
-		w.Header().Set("Retry-After", "60")
+		w.Header().Set("Retry-After", retryAfterSeconds(h.stampPool().RetryAfter(depth)))
 		return writeDetail(w, http.StatusServiceUnavailable, "the pool cannot hand out batches right now: "+err.Error())
 	}
 }

@@ -248,6 +248,9 @@ func (s *Sim) serveBuy(w http.ResponseWriter, r *http.Request, amountStr, depthS
 		case PurchaseBusy:
 			writeError(w, http.StatusTooManyRequests, "simultaneous on-chain operations not supported")
 			return
+		case PurchaseError:
+			writeError(w, http.StatusInternalServerError, "cannot create batch")
+			return
 		}
 	}
 	minimum := new(big.Int).Mul(s.opts.Price, big.NewInt(minTTLBlocks))
@@ -288,6 +291,9 @@ func (s *Sim) serveTopUpDilute(w http.ResponseWriter, r *http.Request, op, id, a
 	s.mu.Unlock()
 	if !ok {
 		writeError(w, http.StatusNotFound, "issuer does not exist")
+		return
+	}
+	if op == "topup" && s.topUpFault(w) {
 		return
 	}
 	if !s.beginOnChain() {

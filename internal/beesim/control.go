@@ -14,7 +14,8 @@ import (
 //	GET    /_beesim/batches          every batch, listed or not
 //	GET    /_beesim/faults           the fault state
 //	PUT    /_beesim/faults           replace it: {"classes":{"download":{"latency":200000000,"status":0}},
-//	                                 "cut_after":0,"purchase":"out_of_funds|busy","purchase_hang":false}
+//	                                 "cut_after":0,"purchase":"out_of_funds|busy|error","purchase_hang":false,
+//	                                 "topup":"not_implemented|out_of_funds|busy|error"}
 //	DELETE /_beesim/faults           clear every fault
 //	POST   /_beesim/restart?for=5s   answer 503 syncing for that long
 //	POST   /_beesim/synthetic?size=N&seed=S  -> {"reference":...} generated content

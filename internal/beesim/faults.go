@@ -17,6 +17,16 @@ const (
 const (
 	PurchaseOutOfFunds = "out_of_funds"
 	PurchaseBusy       = "busy"
+	PurchaseError      = "error" // 500 cannot create batch: may have reached the chain
+)
+
+// Top-up faults: refusals before the chain (a dev node's 501, 402, 429) and a failure that
+// may have reached it (500).
+const (
+	TopUpNotImplemented = "not_implemented"
+	TopUpOutOfFunds     = "out_of_funds"
+	TopUpBusy           = "busy"
+	TopUpError          = "error"
 )
 
 // ClassFault slows or fails one route class.
@@ -41,8 +51,10 @@ type Faults struct {
 	Classes map[string]ClassFault `json:"classes,omitempty"`
 	// CutAfter aborts every download after this many body bytes (0: never).
 	CutAfter int64 `json:"cut_after,omitempty"`
-	// Purchase makes purchases fail: out_of_funds or busy.
+	// Purchase makes purchases fail: out_of_funds, busy or error.
 	Purchase string `json:"purchase,omitempty"`
+	// TopUp makes top-ups fail: not_implemented, out_of_funds, busy or error.
+	TopUp string `json:"topup,omitempty"`
 	// PurchaseHang: purchases create the batch but never answer (the caller times out).
 	PurchaseHang bool `json:"purchase_hang,omitempty"`
 }
@@ -83,6 +95,13 @@ func (s *Sim) SetPurchaseHang(hang bool) {
 func (s *Sim) SetPurchaseFailure(kind string) {
 	s.mu.Lock()
 	s.faults.Purchase = kind
+	s.mu.Unlock()
+}
+
+// SetTopUpFailure makes top-ups fail with one of the TopUp* kinds ("" clears).
+func (s *Sim) SetTopUpFailure(kind string) {
+	s.mu.Lock()
+	s.faults.TopUp = kind
 	s.mu.Unlock()
 }
 

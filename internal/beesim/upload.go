@@ -226,6 +226,9 @@ func hexError(s string) string {
 }
 
 func (s *Sim) serveUpload(w http.ResponseWriter, r *http.Request, route string) {
+	if !s.uploadPrecheck(w, r) {
+		return
+	}
 	st, ok := s.batchFor(w, r, route)
 	if !ok {
 		return

@@ -63,6 +63,9 @@ type Config struct {
 	// are never used again (and a batch without a record or intent is never adopted), and
 	// keeping them all would make every ledger write, and so every acquire, slower forever.
 	HistoryRetention time.Duration
+	// RequestCheckGap: maintenance asked for by requests (an empty pool, a filling batch)
+	// runs at most once per gap, so no flood of requests turns into a flood of calls to Bee.
+	RequestCheckGap time.Duration
 }
 
 // DefaultConfig is SPEC section 1's defaults.
@@ -86,6 +89,7 @@ func DefaultConfig() Config {
 		BackoffMax:          time.Hour,
 		IntentGrace:         30 * time.Minute,
 		HistoryRetention:    30 * 24 * time.Hour,
+		RequestCheckGap:     3 * time.Second,
 	}
 }
 

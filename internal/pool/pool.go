@@ -11,11 +11,11 @@ import (
 	"io/fs"
 	"maps"
 	"math/big"
-	"sort"
 	"sync"
 	"time"
 
 	"go.uber.org/zap"
+	"golang.org/x/sync/singleflight"
 
 	"github.com/swarmgate/caddy-bee/internal/bee"
 )
@@ -75,14 +75,20 @@ var (
 	ErrLedgerUnavailable = errors.New("pool ledger unavailable")
 )
 
-// EmptyError says no batch of Depth is usable now, and when one may be.
+// EmptyError says no batch of Depth is usable now, and when one may be. Cause names what
+// stops the pool from buying one sooner ("" when a purchase is under way or can start).
 type EmptyError struct {
 	Depth      int
 	RetryAfter time.Duration
+	Cause      string
 }
 
 func (e *EmptyError) Error() string {
-	return fmt.Sprintf("no usable batch of depth %d in the pool; one may be ready in %s", e.Depth, e.RetryAfter.Round(time.Second))
+	msg := fmt.Sprintf("no usable batch of depth %d in the pool; one may be ready in %s", e.Depth, e.RetryAfter.Round(time.Second))
+	if e.Cause != "" {
+		msg += " (purchases blocked: " + e.Cause + ")"
+	}
+	return msg
 }
 
 func (e *EmptyError) Is(target error) bool { return target == ErrEmpty }
@@ -112,7 +118,20 @@ type Pool struct {
 	localBytes map[string]int64 // bytes injected since the last sync, per batch
 	toppingUp  map[string]bool  // batches with a top-up in flight: not handed out meanwhile
 	backoff    map[int]backoffState
-	price      *big.Int
+	// topupBackoff: batches whose last top-up Bee refused or failed, by id.
+	topupBackoff map[string]backoffState
+	price        *big.Int
+	stopsLogged  string // the spending stops last logged (their kinds), see logSpendingChanges
+
+	// confirm shares one GET /stamps/{id} among concurrent uploads whose answer named the
+	// same batch; rejectChecks keeps each outcome for rejectionRecheck.
+	confirm      *singleflight.Group
+	rejectChecks map[string]rejectionCheck
+
+	// Request-driven wake-ups are rate-limited: see requestCheck.
+	reqMu      sync.Mutex
+	reqLast    time.Time
+	reqPending bool
 
 	wake    chan struct{}
 	stop    chan struct{}
@@ -124,6 +143,7 @@ type Pool struct {
 type backoffState struct {
 	until time.Time
 	delay time.Duration
+	cause string // the failure, for /status
 }
 
 // New prepares a pool; Start runs it.
@@ -144,6 +164,7 @@ func New(cfg Config, deps Deps) (*Pool, error) {
 	return &Pool{
 		deps: deps, key: key, lock: lock, cfg: cfg,
 		localBytes: map[string]int64{}, backoff: map[int]backoffState{}, toppingUp: map[string]bool{},
+		topupBackoff: map[string]backoffState{}, confirm: new(singleflight.Group), rejectChecks: map[string]rejectionCheck{},
 		wake: make(chan struct{}, 1), stop: make(chan struct{}), done: make(chan struct{}),
 	}, nil
 }
@@ -307,7 +328,7 @@ func (p *Pool) spendingBlocked() error {
 func toBatch(r *record, now time.Time) Batch {
 	amount, _ := new(big.Int).SetString(r.Amount, 10)
 	return Batch{ID: r.ID, Depth: r.Depth, Label: r.Label, State: r.State,
-		TTL: time.Duration(r.TTLSeconds) * time.Second, Utilization: r.Utilization, CreatedAt: r.BoughtAt, Amount: amount}
+		TTL: ttlOf(r.TTLSeconds), Utilization: r.Utilization, CreatedAt: r.BoughtAt, Amount: amount}
 }
 
 // Acquire hands a reserve batch of depth to a client for good, recorded as issued in the
@@ -341,8 +362,8 @@ func (p *Pool) Acquire(ctx context.Context, depth int, fallback bool) (Batch, bo
 	})
 	if errors.Is(err, ErrEmpty) {
 		p.observeAcquire(depth, "empty")
-		p.signal()
-		return Batch{}, false, &EmptyError{Depth: depth, RetryAfter: p.RetryAfter(depth)}
+		p.requestCheck()
+		return Batch{}, false, p.emptyError(depth)
 	}
 	if err != nil {
 		p.observeAcquire(depth, "error")
@@ -437,8 +458,10 @@ func (p *Pool) ActiveFor(ctx context.Context, contentLength int64) (Batch, error
 		return nil
 	})
 	if errors.Is(err, ErrEmpty) || (err == nil && got == nil) {
-		p.signal()
-		return Batch{}, &EmptyError{Depth: firstDepth(cfg), RetryAfter: p.RetryAfter(0)}
+		p.requestCheck()
+		e := p.emptyError(0)
+		e.Depth = firstDepth(cfg)
+		return Batch{}, e
 	}
 	if err != nil {
 		return Batch{}, err
@@ -492,7 +515,7 @@ func (p *Pool) RecordUpload(id string, n int64) {
 	usageMax := p.cfg.UsageMax
 	p.mu.Unlock()
 	if estimated >= usageMax*0.9 {
-		p.signal() // re-read utilisation from Bee soon
+		p.requestCheck() // re-read utilisation from Bee soon
 	}
 }
 
@@ -571,11 +594,8 @@ func (p *Pool) Status() Status {
 	for d, n := range p.cfg.Reserve {
 		st.ReserveConfig[d] = n
 	}
-	if p.ledgerErr != nil {
-		st.Errors = append(st.Errors, p.ledgerErr.Error())
-	}
-	if p.beeErr != nil {
-		st.Errors = append(st.Errors, "bee: "+p.beeErr.Error())
+	for _, s := range p.spendingStopsLocked(p.deps.Clock.Now()) {
+		st.Errors = append(st.Errors, s.String())
 	}
 	if p.doc == nil {
 		return st
@@ -593,12 +613,6 @@ func (p *Pool) Status() Status {
 		}
 	}
 	st.PurchasesLastHour = p.doc.operationsSince(p.deps.Clock.Now().Add(-time.Hour))
-	for d, b := range p.backoff {
-		if b.until.After(p.deps.Clock.Now()) {
-			st.Errors = append(st.Errors, fmt.Sprintf("depth %d: purchases backing off until %s", d, b.until.UTC().Format(time.RFC3339)))
-		}
-	}
-	sort.Strings(st.Errors)
 	return st
 }
 
@@ -642,13 +656,64 @@ func (p *Pool) HasUsable() bool {
 	return false
 }
 
-// RetryAfter estimates when a batch of depth (0: any) will be usable.
+// RetryAfter estimates when a batch of depth (0: any) will be usable: soon after a
+// purchase under way, or only after whatever stops purchases now has ended.
 func (p *Pool) RetryAfter(depth int) time.Duration {
+	wait, _ := p.retryAfter(depth)
+	return wait
+}
+
+func (p *Pool) retryAfter(depth int) (time.Duration, string) {
 	cfg := p.config()
 	// A new batch is usable ~14 blocks after it is mined; add one check's latency.
-	est := 15*cfg.BlockTime + cfg.pollInterval()
-	if est < time.Second {
-		est = time.Second
+	est := max(15*cfg.BlockTime+cfg.pollInterval(), time.Second)
+	now := p.deps.Clock.Now()
+	p.mu.RLock()
+	underWay := false
+	if p.doc != nil {
+		for _, d := range cfg.depths() {
+			if (depth == 0 || d == depth) && p.doc.count(d, Pending)+p.doc.openIntents(d) > 0 {
+				underWay = true
+			}
+		}
 	}
-	return est
+	p.mu.RUnlock()
+	if underWay {
+		return est, ""
+	}
+	until, cause := p.purchaseBlockedUntil(depth, now)
+	if until.After(now) {
+		return until.Sub(now) + est, cause
+	}
+	return est, ""
+}
+
+func (p *Pool) emptyError(depth int) *EmptyError {
+	wait, cause := p.retryAfter(depth)
+	return &EmptyError{Depth: depth, RetryAfter: wait, Cause: cause}
+}
+
+// requestCheck asks for maintenance on behalf of a request (an empty pool, a batch filling
+// up). However many requests ask, maintenance (and so Bee) sees at most one such wake-up
+// per RequestCheckGap; a wake-up asked for within the gap is deferred, never lost.
+func (p *Pool) requestCheck() {
+	gap := p.config().RequestCheckGap
+	p.reqMu.Lock()
+	defer p.reqMu.Unlock()
+	if p.reqPending {
+		return
+	}
+	now := time.Now()
+	if wait := gap - now.Sub(p.reqLast); wait > 0 {
+		p.reqPending = true
+		time.AfterFunc(wait, func() {
+			p.reqMu.Lock()
+			p.reqPending, p.reqLast = false, time.Now()
+			p.reqMu.Unlock()
+			p.signal()
+		})
+		return
+	}
+	p.reqLast = now
+	p.signal()
 }

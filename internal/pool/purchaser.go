@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"math/big"
 	"strconv"
+	"strings"
 	"time"
 
 	"go.uber.org/zap"
@@ -61,6 +62,7 @@ func (p *Pool) nextWait() time.Duration {
 }
 
 func (p *Pool) maintain(ctx context.Context) {
+	defer p.logSpendingChanges()
 	if err := p.sync(ctx); err != nil {
 		return
 	}
@@ -299,14 +301,22 @@ func (p *Pool) buyOne(ctx context.Context) bool {
 		p.observePurchase(in.Depth, "timeout", nil)
 		return false
 	default:
+		refused := refusedBeforeChain(err)
 		_ = p.update(context.WithoutCancel(ctx), func(doc *ledgerDoc) error {
 			doc.Intents = removeIntent(doc.Intents, in.Label)
+			if refused {
+				refundOperation(doc, in.StartedAt) // nothing reached the chain
+			}
 			return nil
 		})
-		delay := p.failBackoff(in.Depth, errors.Is(err, bee.ErrBusy))
+		delay := p.failBackoff(in.Depth, errors.Is(err, bee.ErrBusy), err)
 		p.deps.Logger.Error("purchase failed; backing off", zap.Int("depth", in.Depth), zap.String("label", in.Label),
-			zap.Duration("retry_in", delay), zap.Error(err))
-		p.observePurchase(in.Depth, "failed", nil)
+			zap.Bool("counted_against_cap", !refused), zap.Duration("retry_in", delay), zap.Error(err))
+		result := "failed"
+		if refused {
+			result = "refused"
+		}
+		p.observePurchase(in.Depth, result, nil)
 		return false
 	}
 }
@@ -333,25 +343,32 @@ func removeIntent(list []*intent, label string) []*intent {
 // reason to escalate the backoff.
 const busyRetry = 5 * time.Second
 
-func (p *Pool) failBackoff(depth int, busy bool) time.Duration {
+func (p *Pool) failBackoff(depth int, busy bool, cause error) time.Duration {
 	cfg := p.config()
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	b := p.backoff[depth]
+	b.cause = cause.Error()
 	if busy {
 		wait := min(cfg.BackoffBase, busyRetry)
 		b.until = p.deps.Clock.Now().Add(wait)
 		p.backoff[depth] = b
 		return wait
 	}
+	b = nextBackoff(b, cfg, p.deps.Clock.Now())
+	p.backoff[depth] = b
+	return b.delay
+}
+
+// nextBackoff doubles the delay from BackoffBase up to BackoffMax.
+func nextBackoff(b backoffState, cfg Config, now time.Time) backoffState {
 	if b.delay == 0 {
 		b.delay = cfg.BackoffBase
 	} else {
 		b.delay = min(b.delay*2, cfg.BackoffMax)
 	}
-	b.until = p.deps.Clock.Now().Add(b.delay)
-	p.backoff[depth] = b
-	return b.delay
+	b.until = now.Add(b.delay)
+	return b
 }
 
 func (p *Pool) resetBackoff(depth int) {
@@ -370,8 +387,9 @@ func (p *Pool) topUps(ctx context.Context) {
 	if p.doc != nil {
 		for _, r := range p.doc.Batches {
 			_, configured := cfg.Reserve[r.Depth]
-			if configured && (r.State == Reserve || r.State == Active) && r.TTLSeconds > 0 &&
-				time.Duration(r.TTLSeconds)*time.Second < cfg.MinTTL {
+			backingOff := p.topupBackoff[r.ID].until.After(p.deps.Clock.Now())
+			if configured && !backingOff && (r.State == Reserve || r.State == Active) && r.TTLSeconds > 0 &&
+				ttlOf(r.TTLSeconds) < cfg.MinTTL {
 				due = append(due, r)
 			}
 		}
@@ -385,6 +403,7 @@ func (p *Pool) topUps(ctx context.Context) {
 		if ctx.Err() != nil {
 			return
 		}
+		var startedAt time.Time
 		err := p.update(ctx, func(doc *ledgerDoc) error {
 			fresh := doc.find(r.ID)
 			if fresh == nil || (fresh.State != Reserve && fresh.State != Active) {
@@ -393,7 +412,13 @@ func (p *Pool) topUps(ctx context.Context) {
 			if err := p.canSpend(doc, cfg); err != nil {
 				return err
 			}
-			doc.Operations = append(doc.Operations, p.deps.Clock.Now())
+			// A depth below target is bought before any top-up: keep its share of the budget.
+			now := p.deps.Clock.Now()
+			if short := shortfall(doc, cfg); short > 0 && doc.operationsSince(now.Add(-time.Hour))+short >= cfg.MaxPurchasesPerHour {
+				return errBudgetKept
+			}
+			startedAt = now
+			doc.Operations = append(doc.Operations, now)
 			p.mu.Lock()
 			p.toppingUp[r.ID] = true
 			p.mu.Unlock()
@@ -410,15 +435,45 @@ func (p *Pool) topUps(ctx context.Context) {
 		delete(p.toppingUp, r.ID)
 		p.mu.Unlock()
 		if err != nil {
-			p.deps.Logger.Error("top-up failed", zap.String("batch_id", r.ID), zap.Int("depth", r.Depth), zap.Error(err))
-			if p.deps.Observer != nil {
-				p.deps.Observer.TopUp(r.Depth, "failed", nil)
-			}
+			p.topUpFailed(ctx, r, startedAt, err)
 			continue
 		}
+		p.mu.Lock()
+		delete(p.topupBackoff, r.ID)
+		p.mu.Unlock()
 		p.deps.Logger.Info("batch topped up", zap.String("batch_id", r.ID), zap.Int("depth", r.Depth), zap.String("amount", amount.String()))
 		if p.deps.Observer != nil {
 			p.deps.Observer.TopUp(r.Depth, "ok", plur)
 		}
+	}
+}
+
+// errBudgetKept: the hourly budget left is needed for depths below target.
+var errBudgetKept = errors.New("top-up deferred: the hourly budget left is kept for purchases of depths below target")
+
+// topUpFailed backs off the batch's top-ups, like purchases per depth, and gives back the
+// cap slot when Bee refused before the chain (a dev node's 501, a persistent 4xx).
+func (p *Pool) topUpFailed(ctx context.Context, r *record, startedAt time.Time, err error) {
+	refused := refusedBeforeChain(err)
+	if refused {
+		_ = p.update(context.WithoutCancel(ctx), func(doc *ledgerDoc) error {
+			refundOperation(doc, startedAt)
+			return nil
+		})
+	}
+	cfg := p.config()
+	p.mu.Lock()
+	b := nextBackoff(p.topupBackoff[r.ID], cfg, p.deps.Clock.Now())
+	b.cause = strings.ReplaceAll(err.Error(), r.ID, "<batch>") // /status shows ids to nobody
+	p.topupBackoff[r.ID] = b
+	p.mu.Unlock()
+	result := "failed"
+	if refused {
+		result = "refused"
+	}
+	p.deps.Logger.Error("top-up "+result+"; backing off for this batch", zap.String("batch_id", r.ID), zap.Int("depth", r.Depth),
+		zap.Bool("counted_against_cap", !refused), zap.Duration("retry_in", b.delay), zap.Error(err))
+	if p.deps.Observer != nil {
+		p.deps.Observer.TopUp(r.Depth, result, nil)
 	}
 }
