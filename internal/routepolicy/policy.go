@@ -188,3 +188,18 @@ func match(method, p string) (route string, ok bool) {
 	}
 	return "", false
 }
+
+// candidateMethods are the methods a preflight may ask about.
+var candidateMethods = []string{http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete}
+
+// AllowedMethods lists the methods mode lets through on decodedPath; a CORS preflight
+// answers with them.
+func AllowedMethods(mode Mode, decodedPath string) []string {
+	var out []string
+	for _, m := range candidateMethods {
+		if Check(mode, m, decodedPath).Allowed {
+			out = append(out, m)
+		}
+	}
+	return out
+}

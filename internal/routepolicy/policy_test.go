@@ -214,3 +214,17 @@ func FuzzCheck(f *testing.F) {
 		}
 	})
 }
+
+func TestAllowedMethods(t *testing.T) {
+	for p, want := range map[string]string{
+		"/bytes": "POST", "/v1/bytes/" + ref: "GET HEAD", "/feeds/aa/bb": "GET HEAD POST", "/": "GET HEAD",
+		"/chunks/stream": "GET HEAD", "/stamps": "", "/stewardship/" + ref: "GET HEAD",
+	} {
+		if got := strings.Join(AllowedMethods(Gateway, p), " "); got != want {
+			t.Errorf("AllowedMethods(gateway, %s) = %q, want %q", p, got, want)
+		}
+	}
+	if got := len(AllowedMethods(All, "/stamps")); got != len(candidateMethods) {
+		t.Errorf("routes all allows %d methods on /stamps", got)
+	}
+}
