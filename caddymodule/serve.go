@@ -15,7 +15,20 @@ import (
 // batches into uploads and coalesces downloads; everything else goes to next (reverse_proxy).
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyhttp.Handler) error {
 	if endpoint, ok := h.apiEndpoint(r.URL.Path); ok {
+		w, done, err := h.withCORS(w, r, h.apiCORS, apiMethods)
+		if done {
+			return err
+		}
 		return h.serveAPI(w, r, endpoint)
+	}
+	w, done, err := h.withCORS(w, r, h.beeCORS, func() []string { return routepolicy.AllowedMethods(h.mode, r.URL.Path) })
+	if done {
+		return err
+	}
+	if h.beeCORS != nil {
+		// The gateway owns CORS: Bee's per-origin answers would only split coalesced flights
+		// and refuse WebSockets from other origins.
+		r.Header.Del("Origin")
 	}
 	decision := routepolicy.Check(h.mode, r.Method, r.URL.Path)
 	if !decision.Allowed {
