@@ -43,7 +43,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyht
 
 	if h.injecting() {
 		switch {
-		case decision.Upload && wantsInjection(r.Header):
+		case decision.Upload && injectionAsked(decision.Route, r.Header):
 			return h.serveInjected(w, r, next)
 		case decision.Route == "/gateway" && (r.Method == http.MethodGet || r.Method == http.MethodHead):
 			return writeJSON(w, http.StatusOK, map[string]bool{"gateway": true})
