@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/caddyserver/caddy/v2/caddyconfig/caddyfile"
+	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
 
 	"github.com/swarmgate/caddy-bee/internal/cors"
 	"github.com/swarmgate/caddy-bee/internal/routepolicy"
@@ -126,6 +127,22 @@ func (c *corsWriter) Write(p []byte) (int, error) {
 func (c *corsWriter) Flush() {
 	c.apply()
 	_ = http.NewResponseController(c.ResponseWriter).Flush()
+}
+
+// corsOnError makes an error answer of next carry the CORS headers too: Caddy writes it (a
+// 502 when Bee is down) on the header map w shares, so a browser can read the status.
+func corsOnError(w http.ResponseWriter, next caddyhttp.Handler) caddyhttp.Handler {
+	c, ok := w.(*corsWriter)
+	if !ok {
+		return next
+	}
+	return caddyhttp.HandlerFunc(func(w http.ResponseWriter, r *http.Request) error {
+		err := next.ServeHTTP(w, r)
+		if err != nil {
+			c.apply()
+		}
+		return err
+	})
 }
 
 // Unwrap lets http.ResponseController reach the connection (Hijack for WebSockets, deadlines).

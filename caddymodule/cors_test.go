@@ -79,6 +79,12 @@ func TestCORSDefaultPreflight(t *testing.T) {
 	resp, _ = corsRequest(t, http.MethodOptions, gw.URL+"/bytes", "")
 	require.Equal(t, http.StatusOK, resp.StatusCode)
 	require.Len(t, up.requests(), 1)
+
+	// Bee never sees the Origin: the gateway owns CORS.
+	resp, _ = corsRequest(t, http.MethodGet, gw.URL+"/bytes/"+testRef, appOrigin)
+	require.Equal(t, http.StatusOK, resp.StatusCode)
+	require.Len(t, up.requests(), 2)
+	require.Empty(t, up.requests()[1].Header.Get("Origin"))
 }
 
 // Answers carry exactly one Access-Control-Allow-Origin, the gateway's, whatever Bee sent,
@@ -107,6 +113,14 @@ func TestCORSReplacesBeesHeadersOnAnswers(t *testing.T) {
 	// there anyway, so every client of a coalesced flight gets the same answer.
 	resp, _ := corsRequest(t, http.MethodGet, gw.URL+"/bytes/"+ref, "")
 	require.Equal(t, "*", resp.Header.Get("Access-Control-Allow-Origin"))
+}
+
+// When Bee is down, Caddy's own 502 carries the CORS headers too, so the page can read it.
+func TestCORSOnProxyErrors(t *testing.T) {
+	gw := startGateway(t, "http://{addr} {\n\tbee http://"+freeAddr(t)+"\n}")
+	resp, _ := corsRequest(t, http.MethodGet, gw.URL+"/bytes/"+testRef, appOrigin)
+	require.Equal(t, http.StatusBadGateway, resp.StatusCode)
+	require.Equal(t, []string{"*"}, resp.Header.Values("Access-Control-Allow-Origin"))
 }
 
 func TestCORSListedOrigins(t *testing.T) {

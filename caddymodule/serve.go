@@ -25,6 +25,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyht
 	if done {
 		return err
 	}
+	next = corsOnError(w, next)
 	if h.beeCORS != nil {
 		// The gateway owns CORS: Bee's per-origin answers would only split coalesced flights
 		// and refuse WebSockets from other origins.
