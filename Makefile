@@ -4,7 +4,7 @@ GO       ?= go
 BIN      := $(CURDIR)/bin
 FUZZTIME ?= 5s
 
-.PHONY: all build run crash-check soak test vet fmt-check e2e-deps unit bench bench-quick fuzz clean
+.PHONY: all build run crash-check soak test vet fmt-check e2e-deps unit browser-test bench bench-quick fuzz clean
 
 all: build
 
@@ -23,7 +23,7 @@ crash-check: build
 soak: build
 	BIN=$(BIN) ./scripts/soak.sh
 
-test: fmt-check vet e2e-deps build unit bench-quick fuzz
+test: fmt-check vet e2e-deps build unit browser-test bench-quick fuzz
 
 fmt-check:
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
@@ -35,6 +35,11 @@ vet:
 # The bee-js end-to-end test (caddymodule/beejs_e2e_test.go) runs the pinned client from test/e2e.
 e2e-deps:
 	npm ci --prefix test/e2e --no-audit --no-fund --loglevel=error
+
+# bee-js in headless Chromium (Debian's chromium package, driven by puppeteer-core) on a page
+# of another origin, through the gateway: CORS, uploads, downloads, feeds (test/e2e/browser.test.mjs).
+browser-test: e2e-deps
+	CADDY_BEE_BROWSER_TEST=1 $(GO) test -count=1 -run '^TestBrowserEndToEnd$$' ./caddymodule
 
 # test/reliability drives the built binaries (CADDY_BEE_BIN) as separate processes.
 unit: build

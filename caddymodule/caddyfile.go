@@ -29,6 +29,7 @@ func init() {
 //	    api_prefix <path>
 //	    admin_token <token>
 //	    routes gateway|all
+//	    cors off | cors <origin>... [{ api <origin>... }]
 //	    reverse_proxy { <any reverse_proxy sub-directive> }
 //	}
 func parseBeeDirective(h httpcaddyfile.Helper) ([]httpcaddyfile.ConfigValue, error) {
@@ -138,6 +139,10 @@ func (h *Handler) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 			if h.Routes != "gateway" && h.Routes != "all" {
 				return d.Errf("routes %q: want gateway or all", h.Routes)
 			}
+		case "cors":
+			if err := h.unmarshalCORS(d); err != nil {
+				return err
+			}
 		case "reverse_proxy":
 			if h.proxySegment != nil {
 				return d.Errf("reverse_proxy: declared twice")
@@ -147,7 +152,7 @@ func (h *Handler) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 			}
 			h.proxySegment = d.NextSegment()
 		default:
-			return d.Errf("unknown bee option %q: want pool, inject, coalesce, api_prefix, admin_token, routes or reverse_proxy", option)
+			return d.Errf("unknown bee option %q: want pool, inject, coalesce, cors, api_prefix, admin_token, routes or reverse_proxy", option)
 		}
 	}
 	return nil

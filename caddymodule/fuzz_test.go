@@ -19,6 +19,7 @@ func FuzzUnmarshalCaddyfile(f *testing.F) {
 		"bee x:1 {\n reverse_proxy {\n header_up A b\n }\n}",
 		"bee x:1 {\n pool {\n reserve 17 1\n reserve 17 2\n }\n}",
 		"bee {\n}",
+		"bee x:1 {\n cors https://a.example {\n api *\n }\n}",
 	} {
 		f.Add(seed)
 	}
@@ -44,6 +45,9 @@ func FuzzUnmarshalCaddyfile(f *testing.F) {
 			if h.Pool.UsageMax < 0 || h.Pool.UsageMax > 1 {
 				t.Fatalf("accepted usage_max %v", h.Pool.UsageMax)
 			}
+		}
+		if err := h.provisionCORS(); err != nil {
+			t.Fatalf("accepted cors that does not provision: %v", err)
 		}
 		if h.APIPrefix != "" {
 			if err := validateAPIPrefix(h.APIPrefix); err != nil {

@@ -17,6 +17,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/swarmgate/caddy-bee/internal/coalesce"
+	"github.com/swarmgate/caddy-bee/internal/cors"
 	"github.com/swarmgate/caddy-bee/internal/pool"
 	"github.com/swarmgate/caddy-bee/internal/routepolicy"
 )
@@ -63,8 +64,14 @@ type Handler struct {
 	// Pool configures the stamp pool. Without it the gateway spends nothing.
 	Pool *PoolConfig `json:"pool,omitempty"`
 
+	// CORS configures Cross-Origin Resource Sharing. Default: every origin (`*`) on Bee's
+	// routes, none on the plugin's API.
+	CORS *CORSConfig `json:"cors,omitempty"`
+
 	mode       routepolicy.Mode
 	adminToken string
+	beeCORS    *cors.Policy // nil: CORS left to Bee
+	apiCORS    *cors.Policy // nil: the API answers no CORS request
 	logger     *zap.Logger
 
 	pool      *pool.Pool
@@ -134,6 +141,9 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 		})
 	}
 	if err := h.Validate(); err != nil {
+		return err
+	}
+	if err := h.provisionCORS(); err != nil {
 		return err
 	}
 	return h.provisionPool(ctx)

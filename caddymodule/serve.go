@@ -19,7 +19,21 @@ const coalescerHealthPath = "/health/coalescer"
 // batches into uploads and coalesces downloads; everything else goes to next (reverse_proxy).
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyhttp.Handler) error {
 	if endpoint, ok := h.apiEndpoint(r.URL.Path); ok {
+		w, done, err := h.withCORS(w, r, h.apiCORS, apiMethods)
+		if done {
+			return err
+		}
 		return h.serveAPI(w, r, endpoint)
+	}
+	w, done, err := h.withCORS(w, r, h.beeCORS, func() []string { return routepolicy.AllowedMethods(h.mode, r.URL.Path) })
+	if done {
+		return err
+	}
+	next = corsOnError(w, next)
+	if h.beeCORS != nil {
+		// The gateway owns CORS: Bee's per-origin answers would only split coalesced flights
+		// and refuse WebSockets from other origins.
+		r.Header.Del("Origin")
 	}
 	if routepolicy.CleanPath(r.URL.Path) == coalescerHealthPath {
 		return h.serveCoalescerHealth(w, r)
@@ -37,7 +51,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyht
 
 	if h.injecting() {
 		switch {
-		case decision.Upload && wantsInjection(r.Header):
+		case decision.Upload && injectionAsked(decision.Route, r.Header):
 			return h.serveInjected(w, r, next)
 		case decision.Route == "/gateway" && (r.Method == http.MethodGet || r.Method == http.MethodHead):
 			return writeJSON(w, http.StatusOK, map[string]bool{"gateway": true})

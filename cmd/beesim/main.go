@@ -13,6 +13,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 	"time"
 
@@ -29,13 +30,14 @@ func main() {
 	usableAfter := flag.Uint64("usable-after", 14, "blocks before a new batch is usable")
 	maxStored := flag.Int64("max-stored-bytes", 1<<30, "uploaded bytes kept for download")
 	downloadLatency := flag.Duration("download-latency", 0, "added latency before download response headers")
+	corsOrigins := flag.String("cors-allowed-origins", "", "comma-separated origins (or *) that get CORS headers, like Bee's --cors-allowed-origins")
 	verbose := flag.Bool("v", false, "log every request to stderr")
 	flag.Parse()
 
 	sim := beesim.New(beesim.Options{
 		BlockTime: *blockTime, Price: big.NewInt(*price), BalanceBZZ: *balance,
 		PurchaseLatency: *purchaseLatency, ListedAfterBlocks: *listedAfter, UsableAfterBlocks: *usableAfter,
-		MaxStoredBytes: *maxStored,
+		MaxStoredBytes: *maxStored, CORSAllowedOrigins: splitList(*corsOrigins),
 	})
 	if *downloadLatency > 0 {
 		sim.SetClassFault(beesim.ClassDownload, beesim.ClassFault{Latency: *downloadLatency})
@@ -68,4 +70,15 @@ func main() {
 		fmt.Fprintf(os.Stderr, "beesim: %v\n", err)
 		os.Exit(1)
 	}
+}
+
+// splitList reads a comma-separated flag value; empty entries are dropped.
+func splitList(s string) []string {
+	var out []string
+	for _, v := range strings.Split(s, ",") {
+		if v = strings.TrimSpace(v); v != "" {
+			out = append(out, v)
+		}
+	}
+	return out
 }

@@ -20,6 +20,9 @@ type Options struct {
 	ListedAfterBlocks uint64        // a new batch is absent from GET /stamps until then; default 4
 	UsableAfterBlocks uint64        // and not usable until then; default 14
 	MaxStoredBytes    int64         // uploaded content kept for download; default 1 GiB
+	// CORSAllowedOrigins is Bee's --cors-allowed-origins: origins (or "*") whose requests
+	// get Access-Control-* headers. Empty: none, as Bee by default.
+	CORSAllowedOrigins []string
 }
 
 // Sim is one simulated Bee node.
@@ -89,6 +92,10 @@ func (s *Sim) serve(w http.ResponseWriter, r *http.Request) {
 	}
 	class := routeClass(r.Method, path)
 	s.stats.request(r.Method, class)
+	cors := s.setCORS(w, r)
+	if servePlain(w, r) {
+		return
+	}
 	if s.syncing() && path != "/health" {
 		writeError(w, http.StatusServiceUnavailable, "Node is syncing. This endpoint is unavailable. Try again later.")
 		return
@@ -111,7 +118,9 @@ func (s *Sim) serve(w http.ResponseWriter, r *http.Request) {
 		p = p[len("/v1"):]
 	}
 	seg := strings.Split(strings.TrimPrefix(p, "/"), "/")
+	w = newExposeWriter(w, r, seg)
 	switch {
+	case r.Method == http.MethodOptions && serveOptions(w, seg, cors):
 	case p == "/health" && isGet(r):
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ok", "version": "2.8.0-beesim", "apiVersion": "7.3.0"})
 	case p == "/readiness" && isGet(r):

@@ -17,7 +17,7 @@ import (
 type Mode string
 
 const (
-	// Gateway exposes only content routes, health, readiness and /gateway.
+	// Gateway exposes only content routes, health, readiness, /gateway, / and /robots.txt.
 	Gateway Mode = "gateway"
 	// All exposes every Bee route.
 	All Mode = "all"
@@ -137,6 +137,12 @@ func match(method, p string) (route string, ok bool) {
 		return true
 	}
 	switch seg[0] {
+	case "", "robots.txt":
+		// Clients probe Bee's banner (bee-js checkConnection, swarm-cli status) and crawlers
+		// read robots.txt; neither spends nor reveals anything.
+		if len(seg) == 1 && isRead(method) {
+			return "/" + seg[0], true
+		}
 	case "health", "readiness", "gateway":
 		if len(seg) == 1 && isRead(method) {
 			return "/" + seg[0], true
@@ -181,4 +187,19 @@ func match(method, p string) (route string, ok bool) {
 		}
 	}
 	return "", false
+}
+
+// candidateMethods are the methods a preflight may ask about.
+var candidateMethods = []string{http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete}
+
+// AllowedMethods lists the methods mode lets through on decodedPath; a CORS preflight
+// answers with them.
+func AllowedMethods(mode Mode, decodedPath string) []string {
+	var out []string
+	for _, m := range candidateMethods {
+		if Check(mode, m, decodedPath).Allowed {
+			out = append(out, m)
+		}
+	}
+	return out
 }

@@ -55,6 +55,11 @@ func TestGatewayAllowsContentRoutes(t *testing.T) {
 		{"GET", "/feeds/aa/bb", "/feeds/{owner}/{id}", false},
 		{"GET", "/stewardship/" + ref, "/stewardship/{ref}", false},
 		{"OPTIONS", "/bytes", "/bytes", false},
+		{"GET", "/", "/", false},
+		{"HEAD", "/", "/", false},
+		{"GET", "//", "/", false},
+		{"GET", "/robots.txt", "/robots.txt", false},
+		{"HEAD", "/robots.txt", "/robots.txt", false},
 		{"OPTIONS", "/bzz/" + ref + "/x", "/bzz/{ref}/...", false},
 	}
 	for _, c := range cases {
@@ -152,6 +157,21 @@ func TestSpendsBatchFollowsBeeAPITable(t *testing.T) {
 	}
 }
 
+func TestRootAndRobotsAreReadOnly(t *testing.T) {
+	for _, m := range []string{"POST", "PUT", "PATCH", "DELETE"} {
+		for _, p := range []string{"/", "/robots.txt"} {
+			if d := Check(Gateway, m, p); d.Allowed {
+				t.Errorf("%s %s allowed", m, p)
+			}
+		}
+	}
+	for _, p := range []string{"/robots.txt/x", "/x/robots.txt", "/index.html"} {
+		if d := Check(Gateway, "GET", p); d.Allowed {
+			t.Errorf("GET %s allowed as %q", p, d.Route)
+		}
+	}
+}
+
 func TestParseMode(t *testing.T) {
 	if m, ok := ParseMode(""); !ok || m != Gateway {
 		t.Error("empty mode must default to gateway")
@@ -162,7 +182,7 @@ func TestParseMode(t *testing.T) {
 }
 
 // contentRoots are the first segments the gateway policy may ever let through.
-var contentRoots = map[string]bool{"health": true, "readiness": true, "gateway": true, "bytes": true,
+var contentRoots = map[string]bool{"": true, "robots.txt": true, "health": true, "readiness": true, "gateway": true, "bytes": true,
 	"bzz": true, "chunks": true, "soc": true, "feeds": true, "stewardship": true}
 
 func FuzzCheck(f *testing.F) {
@@ -193,4 +213,18 @@ func FuzzCheck(f *testing.F) {
 			t.Fatalf("POST stewardship allowed")
 		}
 	})
+}
+
+func TestAllowedMethods(t *testing.T) {
+	for p, want := range map[string]string{
+		"/bytes": "POST", "/v1/bytes/" + ref: "GET HEAD", "/feeds/aa/bb": "GET HEAD POST", "/": "GET HEAD",
+		"/chunks/stream": "GET HEAD", "/stamps": "", "/stewardship/" + ref: "GET HEAD",
+	} {
+		if got := strings.Join(AllowedMethods(Gateway, p), " "); got != want {
+			t.Errorf("AllowedMethods(gateway, %s) = %q, want %q", p, got, want)
+		}
+	}
+	if got := len(AllowedMethods(All, "/stamps")); got != len(candidateMethods) {
+		t.Errorf("routes all allows %d methods on /stamps", got)
+	}
 }
