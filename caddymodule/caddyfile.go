@@ -29,6 +29,8 @@ func init() {
 //	    api_prefix <path>
 //	    admin_token <token>
 //	    routes gateway|all
+//	    subdomains <base-domain>...
+//	    ens on|off
 //	    reverse_proxy { <any reverse_proxy sub-directive> }
 //	}
 func parseBeeDirective(h httpcaddyfile.Helper) ([]httpcaddyfile.ConfigValue, error) {
@@ -138,6 +140,30 @@ func (h *Handler) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 			if h.Routes != "gateway" && h.Routes != "all" {
 				return d.Errf("routes %q: want gateway or all", h.Routes)
 			}
+		case "subdomains":
+			bases := d.RemainingArgs()
+			if len(bases) == 0 {
+				return d.Errf("subdomains: want one or more base domains, e.g. `subdomains bzz.example.com`")
+			}
+			if h.Subdomains == nil {
+				h.Subdomains = new(SubdomainsConfig)
+			}
+			if len(h.Subdomains.Bases) > 0 {
+				return d.Errf("subdomains: declared twice; list every base domain on one line")
+			}
+			h.Subdomains.Bases = bases
+			if _, err := h.Subdomains.hosts(); err != nil {
+				return d.Err(err.Error())
+			}
+		case "ens":
+			on, err := onOff(d, option)
+			if err != nil {
+				return err
+			}
+			if h.Subdomains == nil {
+				h.Subdomains = new(SubdomainsConfig)
+			}
+			h.Subdomains.ENS = on
 		case "reverse_proxy":
 			if h.proxySegment != nil {
 				return d.Errf("reverse_proxy: declared twice")
@@ -147,8 +173,11 @@ func (h *Handler) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 			}
 			h.proxySegment = d.NextSegment()
 		default:
-			return d.Errf("unknown bee option %q: want pool, inject, coalesce, api_prefix, admin_token, routes or reverse_proxy", option)
+			return d.Errf("unknown bee option %q: want pool, inject, coalesce, api_prefix, admin_token, routes, subdomains, ens or reverse_proxy", option)
 		}
+	}
+	if h.Subdomains != nil && len(h.Subdomains.Bases) == 0 {
+		return d.Errf("ens needs subdomains: add `subdomains <base-domain>` (ENS names are served as <name>.<base>)")
 	}
 	return nil
 }

@@ -19,6 +19,7 @@ import (
 	"github.com/swarmgate/caddy-bee/internal/coalesce"
 	"github.com/swarmgate/caddy-bee/internal/pool"
 	"github.com/swarmgate/caddy-bee/internal/routepolicy"
+	"github.com/swarmgate/caddy-bee/internal/subdomain"
 )
 
 func init() {
@@ -63,6 +64,9 @@ type Handler struct {
 	// Pool configures the stamp pool. Without it the gateway spends nothing.
 	Pool *PoolConfig `json:"pool,omitempty"`
 
+	// Subdomains serves each Swarm site on an origin of its own, `<cid>.<base>`.
+	Subdomains *SubdomainsConfig `json:"subdomains,omitempty"`
+
 	mode       routepolicy.Mode
 	adminToken string
 	logger     *zap.Logger
@@ -70,6 +74,7 @@ type Handler struct {
 	pool      *pool.Pool
 	poolKey   string
 	coalescer *coalesce.Group
+	hosts     *subdomain.Hosts
 
 	// proxySegment holds the tokens of the Caddyfile's `reverse_proxy { ... }` sub-block,
 	// which the bee directive passes on to the reverse_proxy it creates.
@@ -136,6 +141,7 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 	if err := h.Validate(); err != nil {
 		return err
 	}
+	h.hosts, _ = h.Subdomains.hosts() // Validate checked it
 	return h.provisionPool(ctx)
 }
 
@@ -160,6 +166,9 @@ func (h *Handler) Validate() error {
 		if _, err := h.Pool.poolConfig(); err != nil {
 			return err
 		}
+	}
+	if _, err := h.Subdomains.hosts(); err != nil {
+		return err
 	}
 	if h.Inject != nil && *h.Inject && h.Pool == nil {
 		return fmt.Errorf("inject on needs a pool block: configure `pool { ... }` or remove `inject on`")
