@@ -30,6 +30,8 @@ func init() {
 //	    admin_token <token>
 //	    routes gateway|all
 //	    cors off | cors <origin>... [{ api <origin>... }]
+//	    subdomains <base-domain>...
+//	    ens on|off
 //	    reverse_proxy { <any reverse_proxy sub-directive> }
 //	}
 func parseBeeDirective(h httpcaddyfile.Helper) ([]httpcaddyfile.ConfigValue, error) {
@@ -143,6 +145,30 @@ func (h *Handler) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 			if err := h.unmarshalCORS(d); err != nil {
 				return err
 			}
+		case "subdomains":
+			bases := d.RemainingArgs()
+			if len(bases) == 0 {
+				return d.Errf("subdomains: want one or more base domains, e.g. `subdomains bzz.example.com`")
+			}
+			if h.Subdomains == nil {
+				h.Subdomains = new(SubdomainsConfig)
+			}
+			if len(h.Subdomains.Bases) > 0 {
+				return d.Errf("subdomains: declared twice; list every base domain on one line")
+			}
+			h.Subdomains.Bases = bases
+			if _, err := h.Subdomains.hosts(); err != nil {
+				return d.Err(err.Error())
+			}
+		case "ens":
+			on, err := onOff(d, option)
+			if err != nil {
+				return err
+			}
+			if h.Subdomains == nil {
+				h.Subdomains = new(SubdomainsConfig)
+			}
+			h.Subdomains.ENS = on
 		case "reverse_proxy":
 			if h.proxySegment != nil {
 				return d.Errf("reverse_proxy: declared twice")
@@ -152,8 +178,11 @@ func (h *Handler) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 			}
 			h.proxySegment = d.NextSegment()
 		default:
-			return d.Errf("unknown bee option %q: want pool, inject, coalesce, cors, api_prefix, admin_token, routes or reverse_proxy", option)
+			return d.Errf("unknown bee option %q: want pool, inject, coalesce, cors, api_prefix, admin_token, routes, subdomains, ens or reverse_proxy", option)
 		}
+	}
+	if h.Subdomains != nil && len(h.Subdomains.Bases) == 0 {
+		return d.Errf("ens needs subdomains: add `subdomains <base-domain>` (ENS names are served as <name>.<base>)")
 	}
 	return nil
 }

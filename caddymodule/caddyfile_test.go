@@ -77,6 +77,12 @@ func TestUnmarshalCaddyfileErrors(t *testing.T) {
 		{"bee x:1 {\n pool {\n frobnicate 1\n }\n}", `unknown pool option "frobnicate"`},
 		{"bee x:1 {\n pool {\n }\n pool {\n }\n}", "pool: declared twice"},
 		{"bee x:1 {\n reverse_proxy 127.0.0.1:9\n}", "takes no upstream"},
+		{"bee x:1 {\n subdomains\n}", "subdomains: want one or more base domains"},
+		{"bee x:1 {\n subdomains https://bzz.example.com\n}", "want a DNS name"},
+		{"bee x:1 {\n subdomains *.example.com\n}", "want a DNS name"},
+		{"bee x:1 {\n subdomains a.com\n subdomains b.com\n}", "declared twice"},
+		{"bee x:1 {\n ens on\n}", "ens needs subdomains"},
+		{"bee x:1 {\n subdomains a.com\n ens maybe\n}", `ens "maybe": want on or off`},
 	}
 	for _, c := range cases {
 		var h Handler
@@ -84,6 +90,23 @@ func TestUnmarshalCaddyfileErrors(t *testing.T) {
 		require.Error(t, err, c.input)
 		require.Contains(t, err.Error(), c.want, c.input)
 		require.Contains(t, err.Error(), "Testfile:", "error must name the file and line: %v", err)
+	}
+}
+
+func TestTLSPermissionCaddyfile(t *testing.T) {
+	var p TLSPermission
+	require.NoError(t, p.UnmarshalCaddyfile(caddyfile.NewTestDispenser("bee a.example.com b.example.com {\n ens on\n}")))
+	require.Equal(t, TLSPermission{Bases: []string{"a.example.com", "b.example.com"}, ENS: true}, p)
+	for input, want := range map[string]string{
+		"bee":                        "one or more base domains",
+		"bee *.example.com":          "want a DNS name",
+		"bee a.com {\n ens maybe\n}": `want on or off`,
+		"bee a.com {\n ask x\n}":     `unknown permission bee option "ask"`,
+	} {
+		var p TLSPermission
+		err := p.UnmarshalCaddyfile(caddyfile.NewTestDispenser(input))
+		require.Error(t, err, input)
+		require.Contains(t, err.Error(), want, input)
 	}
 }
 

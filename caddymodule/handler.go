@@ -20,6 +20,7 @@ import (
 	"github.com/swarmgate/caddy-bee/internal/cors"
 	"github.com/swarmgate/caddy-bee/internal/pool"
 	"github.com/swarmgate/caddy-bee/internal/routepolicy"
+	"github.com/swarmgate/caddy-bee/internal/subdomain"
 )
 
 func init() {
@@ -67,6 +68,8 @@ type Handler struct {
 	// CORS configures Cross-Origin Resource Sharing. Default: every origin (`*`) on Bee's
 	// routes, none on the plugin's API.
 	CORS *CORSConfig `json:"cors,omitempty"`
+	// Subdomains serves each Swarm site on an origin of its own, `<cid>.<base>`.
+	Subdomains *SubdomainsConfig `json:"subdomains,omitempty"`
 
 	mode       routepolicy.Mode
 	adminToken string
@@ -77,6 +80,7 @@ type Handler struct {
 	pool      *pool.Pool
 	poolKey   string
 	coalescer *coalesce.Group
+	hosts     *subdomain.Hosts
 
 	// proxySegment holds the tokens of the Caddyfile's `reverse_proxy { ... }` sub-block,
 	// which the bee directive passes on to the reverse_proxy it creates.
@@ -146,6 +150,7 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 	if err := h.provisionCORS(); err != nil {
 		return err
 	}
+	h.hosts, _ = h.Subdomains.hosts() // Validate checked it
 	return h.provisionPool(ctx)
 }
 
@@ -170,6 +175,9 @@ func (h *Handler) Validate() error {
 		if _, err := h.Pool.poolConfig(); err != nil {
 			return err
 		}
+	}
+	if _, err := h.Subdomains.hosts(); err != nil {
+		return err
 	}
 	if h.Inject != nil && *h.Inject && h.Pool == nil {
 		return fmt.Errorf("inject on needs a pool block: configure `pool { ... }` or remove `inject on`")

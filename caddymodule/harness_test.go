@@ -57,7 +57,8 @@ func freeAddr(t testing.TB) string {
 	return l.Addr().String()
 }
 
-// startGateway runs site (a Caddyfile site body; "{addr}" is replaced by the listen address)
+// startGateway runs site (a Caddyfile site body; "{addr}" is replaced by the listen address,
+// "{port}" by its port, for sites that must answer any host)
 // under Caddy, with admin off and storage in a temp dir. It stops at the end of the test.
 func startGateway(t testing.TB, site string) *gateway {
 	t.Helper()
@@ -74,8 +75,13 @@ func startGatewayWithGlobals(t testing.TB, globals, site string) *gateway {
 	if strings.Contains(globals, "admin ") {
 		admin = ""
 	}
-	caddyfile := fmt.Sprintf("{\n%s\tauto_https off\n\tpersist_config off\n\tstorage file_system %s\n%s\n}\n\n%s\n",
-		admin, g.Storage, globals, strings.ReplaceAll(site, "{addr}", g.Addr))
+	_, port, _ := net.SplitHostPort(g.Addr)
+	autoHTTPS := "\tauto_https off\n"
+	if strings.Contains(globals, "auto_https ") {
+		autoHTTPS = ""
+	}
+	caddyfile := fmt.Sprintf("{\n%s%s\tpersist_config off\n\tstorage file_system %s\n%s\n}\n\n%s\n",
+		admin, autoHTTPS, g.Storage, globals, strings.NewReplacer("{addr}", g.Addr, "{port}", port).Replace(site))
 	cfg, warnings, err := caddyconfig.GetAdapter("caddyfile").Adapt([]byte(caddyfile), nil)
 	if err != nil {
 		gatewayMu.Unlock()

@@ -53,6 +53,9 @@ func (h *Handler) serveAPI(w http.ResponseWriter, r *http.Request, endpoint stri
 		}
 		return h.servePoolCheck(w, r)
 	}
+	if ref, ok := strings.CutPrefix(endpoint, "/subdomain/"); ok && ref != "" && !strings.Contains(ref, "/") {
+		return h.serveSubdomainURL(w, r, ref)
+	}
 	return writeDetail(w, http.StatusNotFound, "no such endpoint: "+h.APIPrefix+endpoint+
 		"; try "+h.APIPrefix+"/pool/status or "+h.APIPrefix+"/coalescer")
 }

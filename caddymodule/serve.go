@@ -18,6 +18,12 @@ const coalescerHealthPath = "/health/coalescer"
 // ServeHTTP applies the route policy, answers the plugin's own endpoints, injects pool
 // batches into uploads and coalesces downloads; everything else goes to next (reverse_proxy).
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyhttp.Handler) error {
+	if h.hosts != nil {
+		// A Swarm site's own origin serves its content and nothing else.
+		if site, under, err := h.hosts.Match(r.Host); under {
+			return h.serveSubdomain(w, r, next, site, err)
+		}
+	}
 	if endpoint, ok := h.apiEndpoint(r.URL.Path); ok {
 		w, done, err := h.withCORS(w, r, h.apiCORS, apiMethods)
 		if done {
@@ -38,6 +44,12 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyht
 	if routepolicy.CleanPath(r.URL.Path) == coalescerHealthPath {
 		return h.serveCoalescerHealth(w, r)
 	}
+	return h.serveGateway(w, r, next)
+}
+
+// serveGateway applies the route policy and serves Bee's routes: injection for uploads,
+// coalescing for downloads, next (reverse_proxy) for the rest.
+func (h *Handler) serveGateway(w http.ResponseWriter, r *http.Request, next caddyhttp.Handler) error {
 	decision := routepolicy.Check(h.mode, r.Method, r.URL.Path)
 	if !decision.Allowed {
 		h.logger.Debug("route refused by policy", zap.String("method", r.Method), zap.String("path", decision.Path))
