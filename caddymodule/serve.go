@@ -21,7 +21,11 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyht
 	if h.hosts != nil {
 		// A Swarm site's own origin serves its content and nothing else.
 		if site, under, err := h.hosts.Match(r.Host); under {
-			return h.serveSubdomain(w, r, next, site, err)
+			w, done, cerr := h.withCORS(w, r, h.beeCORS, siteMethods)
+			if done {
+				return cerr
+			}
+			return h.serveSubdomain(w, r, h.forBeeCORS(w, r, next), site, err)
 		}
 	}
 	if endpoint, ok := h.apiEndpoint(r.URL.Path); ok {
@@ -35,17 +39,26 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyht
 	if done {
 		return err
 	}
-	next = corsOnError(w, next)
-	if h.beeCORS != nil {
-		// The gateway owns CORS: Bee's per-origin answers would only split coalesced flights
-		// and refuse WebSockets from other origins.
-		r.Header.Del("Origin")
-	}
+	next = h.forBeeCORS(w, r, next)
 	if routepolicy.CleanPath(r.URL.Path) == coalescerHealthPath {
 		return h.serveCoalescerHealth(w, r)
 	}
 	return h.serveGateway(w, r, next)
 }
+
+// forBeeCORS prepares a request the gateway's CORS policy covers for Bee: Caddy's own error
+// answers get the CORS headers too, and Bee never sees Origin (the gateway owns CORS: Bee's
+// per-origin answers would only split coalesced flights and refuse WebSockets from other
+// origins).
+func (h *Handler) forBeeCORS(w http.ResponseWriter, r *http.Request, next caddyhttp.Handler) caddyhttp.Handler {
+	if h.beeCORS != nil {
+		r.Header.Del("Origin")
+	}
+	return corsOnError(w, next)
+}
+
+// siteMethods are the methods a Swarm site's own origin answers.
+func siteMethods() []string { return []string{http.MethodGet, http.MethodHead} }
 
 // serveGateway applies the route policy and serves Bee's routes: injection for uploads,
 // coalescing for downloads, next (reverse_proxy) for the rest.

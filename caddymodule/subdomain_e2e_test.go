@@ -198,6 +198,25 @@ func TestSubdomainRedirectsStayOnTheSite(t *testing.T) {
 	resp.Body.Close()
 	require.Equal(t, "page /bzz/"+ref+"/b/c", string(body), "the cleaned path under the site's root")
 
+	// A site's content is public: other origins may read it (default cors *), and a
+	// preflight is answered for GET and HEAD only.
+	req, _ = http.NewRequest(http.MethodGet, gw.URL+"/b/c", nil)
+	req.Host = cid + ".bzz.localhost"
+	req.Header.Set("Origin", "https://dapp.example")
+	resp, err = noRedirect.Do(req)
+	require.NoError(t, err)
+	resp.Body.Close()
+	require.Equal(t, []string{"*"}, resp.Header.Values("Access-Control-Allow-Origin"))
+	req, _ = http.NewRequest(http.MethodOptions, gw.URL+"/b/c", nil)
+	req.Host = cid + ".bzz.localhost"
+	req.Header.Set("Origin", "https://dapp.example")
+	req.Header.Set("Access-Control-Request-Method", "GET")
+	resp, err = noRedirect.Do(req)
+	require.NoError(t, err)
+	resp.Body.Close()
+	require.Equal(t, http.StatusNoContent, resp.StatusCode)
+	require.NotContains(t, resp.Header.Get("Access-Control-Allow-Methods"), "POST")
+
 	req, _ = http.NewRequest(http.MethodGet, gw.URL+"/", nil)
 	req.Host = "junk.bzz.localhost"
 	resp, err = noRedirect.Do(req)
@@ -208,5 +227,5 @@ func TestSubdomainRedirectsStayOnTheSite(t *testing.T) {
 	require.Contains(t, string(body), "not a Swarm CID")
 	mu.Lock()
 	defer mu.Unlock()
-	require.Equal(t, []string{"/bzz/" + ref + "/docs", "/bzz/" + ref + "/b/c"}, seen, "the junk label never reached Bee")
+	require.Equal(t, []string{"/bzz/" + ref + "/docs", "/bzz/" + ref + "/b/c", "/bzz/" + ref + "/b/c"}, seen, "the junk label never reached Bee")
 }
