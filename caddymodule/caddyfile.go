@@ -29,6 +29,8 @@ func init() {
 //	    api_prefix <path>
 //	    admin_token <token>
 //	    routes gateway|all
+//	    max_replay_memory <size>
+//	    upload_idle_timeout <duration>
 //	    reverse_proxy { <any reverse_proxy sub-directive> }
 //	}
 func parseBeeDirective(h httpcaddyfile.Helper) ([]httpcaddyfile.ConfigValue, error) {
@@ -138,6 +140,24 @@ func (h *Handler) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 			if h.Routes != "gateway" && h.Routes != "all" {
 				return d.Errf("routes %q: want gateway or all", h.Routes)
 			}
+		case "max_replay_memory":
+			var value string
+			if err := singleArg(d, option, &value); err != nil {
+				return err
+			}
+			size, err := humanize.ParseBytes(value)
+			if err != nil || size == 0 || size > maxConfigSize {
+				return d.Errf("max_replay_memory %q: want a size such as 64MiB (at least 1 byte, at most 1TiB)", value)
+			}
+			h.MaxReplayMemory = int64(size)
+		case "upload_idle_timeout":
+			var value string
+			if err := singleArg(d, option, &value); err != nil {
+				return err
+			}
+			if h.UploadIdleTimeout, err = parseDuration(d, option, value); err != nil {
+				return err
+			}
 		case "reverse_proxy":
 			if h.proxySegment != nil {
 				return d.Errf("reverse_proxy: declared twice")
@@ -147,7 +167,7 @@ func (h *Handler) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 			}
 			h.proxySegment = d.NextSegment()
 		default:
-			return d.Errf("unknown bee option %q: want pool, inject, coalesce, api_prefix, admin_token, routes or reverse_proxy", option)
+			return d.Errf("unknown bee option %q: want pool, inject, coalesce, api_prefix, admin_token, routes, max_replay_memory, upload_idle_timeout or reverse_proxy", option)
 		}
 	}
 	return nil

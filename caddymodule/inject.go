@@ -22,10 +22,6 @@ const (
 	stampHeader = "Swarm-Postage-Stamp"
 	pinHeader   = "Swarm-Pin"
 
-	// replayLimit is how much of an injected upload is kept while it streams, so it can be
-	// sent again with another batch when Bee rejects the injected one.
-	replayLimit = 1 << 20
-
 	// batchIDPlaceholder lets access logs record the injected batch: {http.bee.batch_id}.
 	batchIDPlaceholder = "http.bee.batch_id"
 )
@@ -46,15 +42,14 @@ func wantsInjection(header http.Header) bool {
 }
 
 // serveInjected uploads r with a pool batch, and when Bee rejects that batch (402, 404, 422)
-// retires it and, if Bee had read no more than replayLimit bytes of the body, sends it once
+// retires it and, if Bee had read no more than replay.Limit bytes of the body, sends it once
 // more with another batch.
 func (h *Handler) serveInjected(w http.ResponseWriter, r *http.Request, next caddyhttp.Handler) error {
 	p := h.stampPool()
-	var body *replayableBody
+	var body *injectedBody
 	if r.Body != nil && r.Body != http.NoBody {
-		body = newReplayableBody(r.Body, r.ContentLength)
+		body = h.newInjectedBody(w, r)
 		defer body.release()
-		r.Body = body
 	}
 	for attempt := 1; ; attempt++ {
 		batch, err := p.ActiveFor(r.Context(), r.ContentLength)
@@ -75,6 +70,9 @@ func (h *Handler) serveInjected(w http.ResponseWriter, r *http.Request, next cad
 		})
 		err = next.ServeHTTP(rec, r)
 		r.Body = counted.ReadCloser
+		if body != nil && body.endedIdle() {
+			return h.endIdleUpload(err)
+		}
 		if rec.Status() != 0 && batchRejected(rec.Status()) && rejectionNamesBatch(rec) {
 			h.retireRejected(r, p, batch, rec.Status())
 		}
