@@ -23,12 +23,12 @@ func TestUploadGuardOptions(t *testing.T) {
 	require.Equal(t, defaultUploadIdleTimeout, d.uploadIdleTimeout())
 
 	for input, want := range map[string]string{
-		"bee x:1 {\n max_replay_memory lots\n}":     `max_replay_memory "lots": want a size`,
-		"bee x:1 {\n max_replay_memory 0\n}":        `max_replay_memory "0"`,
-		"bee x:1 {\n max_replay_memory 2PiB\n}":     "at most 1TiB",
-		"bee x:1 {\n max_replay_memory\n}":          "max_replay_memory: want exactly one value",
-		"bee x:1 {\n upload_idle_timeout 0s\n}":     `upload_idle_timeout "0s": want a positive duration`,
-		"bee x:1 {\n upload_idle_timeout soon\n}":   `upload_idle_timeout "soon"`,
+		"bee x:1 {\n max_replay_memory lots\n}":    `max_replay_memory "lots": want a size`,
+		"bee x:1 {\n max_replay_memory 0\n}":       `max_replay_memory "0"`,
+		"bee x:1 {\n max_replay_memory 2PiB\n}":    "at most 1TiB",
+		"bee x:1 {\n max_replay_memory\n}":         "max_replay_memory: want exactly one value",
+		"bee x:1 {\n upload_idle_timeout 0s\n}":    `upload_idle_timeout "0s": want a positive duration`,
+		"bee x:1 {\n upload_idle_timeout soon\n}":  `upload_idle_timeout "soon"`,
 		"bee x:1 {\n upload_idle_timeout 1s 2s\n}": "want exactly one value",
 	} {
 		var h Handler
