@@ -71,7 +71,7 @@ func (h *Handler) serveInjected(w http.ResponseWriter, r *http.Request, next cad
 		err = next.ServeHTTP(rec, r)
 		r.Body = counted.ReadCloser
 		if body != nil && body.endedIdle() {
-			return h.endIdleUpload(err)
+			return h.endIdleUpload(rec, err)
 		}
 		if rec.Status() != 0 && batchRejected(rec.Status()) && rejectionNamesBatch(rec) {
 			h.retireRejected(r, p, batch, rec.Status())

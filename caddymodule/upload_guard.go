@@ -104,12 +104,16 @@ func (b *injectedBody) release() {
 
 func (b *injectedBody) endedIdle() bool { return b.idle.EndedIdle() }
 
-// endIdleUpload answers an upload whose client went silent: 408, nothing recorded against the
-// batch (Bee got a cut body and stored nothing).
-func (h *Handler) endIdleUpload(err error) error {
+// endIdleUpload answers an upload whose client went silent with 408; nothing is recorded
+// against the batch (Bee got a cut body and stored nothing). Over HTTP/1 the failed read also
+// cancels the request, and reverse_proxy may have answered 499 already: that answer stands.
+func (h *Handler) endIdleUpload(rec caddyhttp.ResponseRecorder, err error) error {
 	uploadsIdleEnded.Inc()
 	h.logger.Info("injected upload ended: the client sent nothing within upload_idle_timeout",
 		zap.Duration("upload_idle_timeout", h.uploadIdleTimeout()), zap.Error(err))
+	if !rec.Buffered() {
+		return err // the response went out already
+	}
 	return caddyhttp.Error(http.StatusRequestTimeout,
 		fmt.Errorf("upload ended: nothing received for %s; send the body without pauses: %w", h.uploadIdleTimeout(), replay.ErrIdle))
 }

@@ -31,8 +31,9 @@ type IdleReader struct {
 
 	mu          sync.Mutex // never held across a read of src
 	stopped     bool
-	unsupported bool // conn cannot take deadlines: reads go unguarded
-	ended       bool // ended as idle
+	unsupported bool      // conn cannot take deadlines: reads go unguarded
+	ended       bool      // ended as idle
+	waitingTill time.Time // the idle deadline of the read waiting on the client; zero: none
 }
 
 // NewIdleReader guards src, read through conn. hard is the deadline the server set for the
@@ -67,6 +68,9 @@ func (r *IdleReader) Read(p []byte) (int, error) {
 			r.unsupported = true
 		} else {
 			armed = true
+			if !capped {
+				r.waitingTill = deadline
+			}
 		}
 	}
 	r.mu.Unlock()
@@ -75,6 +79,7 @@ func (r *IdleReader) Read(p []byte) (int, error) {
 
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	r.waitingTill = time.Time{}
 	if armed && !r.stopped {
 		// Disarm at once: an HTTP/2 stream's deadline fires even with no read waiting.
 		_ = r.conn.SetReadDeadline(r.hard)
@@ -94,11 +99,13 @@ func (r *IdleReader) Guarded() bool {
 	return !r.unsupported
 }
 
-// EndedIdle reports whether the body was ended because the client went silent.
+// EndedIdle reports whether the body was ended because the client went silent. A read still
+// waiting past its deadline counts: the deadline's error may end the request (HTTP/1 cancels
+// its context) before that read returns.
 func (r *IdleReader) EndedIdle() bool {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	return r.ended
+	return r.ended || (!r.waitingTill.IsZero() && !r.now().Before(r.waitingTill))
 }
 
 // Stop ends the reader's use of the connection; call it before the handler returns (a

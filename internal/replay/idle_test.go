@@ -113,3 +113,36 @@ func TestIdleReaderStopLeavesTheConnectionAlone(t *testing.T) {
 	require.True(t, errors.Is(err, ErrDetached))
 	require.Empty(t, conn.set)
 }
+
+// The deadline's error can end the request before the read waiting on the client returns
+// (HTTP/1 cancels the request's context first): a read still waiting past its deadline
+// already counts as idle; one within it does not.
+func TestIdleReaderCountsAReadWaitingPastItsDeadline(t *testing.T) {
+	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	pr, pw := io.Pipe()
+	waiting := make(chan struct{})
+	r := NewIdleReader(&enterSignal{r: pr, entered: waiting}, &deadlines{}, time.Minute, time.Time{},
+		func() time.Time { return now })
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		_, _ = r.Read(make([]byte, 10))
+	}()
+	<-waiting
+	require.False(t, r.EndedIdle(), "within the timeout")
+	now = now.Add(time.Minute)
+	require.True(t, r.EndedIdle(), "waiting past the deadline")
+	_, _ = pw.Write([]byte("x"))
+	<-done
+	require.False(t, r.EndedIdle(), "the read returned data in the end")
+}
+
+type enterSignal struct {
+	r       io.Reader
+	entered chan struct{}
+}
+
+func (s *enterSignal) Read(p []byte) (int, error) {
+	close(s.entered)
+	return s.r.Read(p)
+}
