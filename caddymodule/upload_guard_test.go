@@ -1,6 +1,7 @@
 package caddymodule
 
 import (
+	"os"
 	"testing"
 	"time"
 
@@ -38,4 +39,16 @@ func TestUploadGuardOptions(t *testing.T) {
 
 	require.ErrorContains(t, (&Handler{MaxReplayMemory: -1}).validateUploadGuards(), "max_replay_memory -1")
 	require.ErrorContains(t, (&Handler{UploadIdleTimeout: -1}).validateUploadGuards(), "upload_idle_timeout")
+}
+
+// Caddyfile.example shows the upload guards and the server timeouts a public gateway sets.
+func TestCaddyfileExampleShowsUploadGuards(t *testing.T) {
+	raw, err := os.ReadFile("../Caddyfile.example")
+	require.NoError(t, err)
+	out, err := adaptCaddyfile(t, string(raw))
+	require.NoError(t, err)
+	for _, want := range []string{`"max_replay_memory": 67108864`, `"upload_idle_timeout": 60000000000`,
+		`"read_timeout": 600000000000`, `"read_header_timeout": 10000000000`, `"idle_timeout": 120000000000`} {
+		require.Contains(t, out, want)
+	}
 }
