@@ -141,8 +141,9 @@ func TestSilentUploadsStayInsideTheReplayBound(t *testing.T) {
 
 	st := replayMemory.Stats()
 	heapDuring, rssDuring := heapInUse(), rssBytes()
-	t.Logf("%d silent uploads held: replay copies %d bytes (bound %d, idle buffers %d), heap %+.1f MiB, RSS %+.1f MiB",
-		silent, st.Held, st.Max, st.Idle, mib(heapDuring, heapBefore), mib(rssDuring, rssBefore))
+	t.Logf("%d silent uploads held: replay copies %d bytes (bound %d, idle buffers %d; %.0f uploads without a copy), "+
+		"heap %+.1f MiB, RSS %+.1f MiB", silent, st.Held, st.Max, st.Idle, counterValue(replayNoRoom)-noRoomBefore,
+		mib(heapDuring, heapBefore), mib(rssDuring, rssBefore))
 	require.EqualValues(t, bound, st.Max)
 	require.LessOrEqual(t, st.Held+st.Idle, int64(bound), "replay copies beyond max_replay_memory")
 	require.GreaterOrEqual(t, st.Held, int64(min(silent/2, 8))*replay.Limit, "the uploads under the limit keep copies")
