@@ -3,6 +3,7 @@ package caddymodule
 import (
 	"bufio"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -226,4 +227,63 @@ func counterValue(c prometheus.Collector) float64 {
 		panic(err)
 	}
 	return m.GetCounter().GetValue()
+}
+
+// A client that pauses less than upload_idle_timeout is never cut; a trickling one is ended
+// by the server's own read_body timeout, which the idle guard never extends, and that is not
+// counted as idle.
+func TestSlowClientsAgainstIdleTimeoutAndReadBody(t *testing.T) {
+	sim := startSimulator(t)
+	gw := startGatewayWithGlobals(t, "\tservers {\n\t\ttimeouts {\n\t\t\tread_body 4s\n\t\t}\n\t}",
+		fmt.Sprintf(`http://{addr} {
+	bee %s {
+		pool {
+			block_time %s
+			purchase_spacing 1ms
+			reserve small 1
+		}
+		admin_token %s
+		upload_idle_timeout 2s
+	}
+}`, sim.URL, testBlockTime, adminToken))
+	waitPoolReserve(t, gw, adminToken, 17, 1, 60*time.Second)
+	idleBefore := counterValue(uploadsIdleEnded)
+
+	// Pauses of 300 ms, well inside the idle timeout: the upload completes.
+	data := randomBytes(200_000)
+	pr, pw := io.Pipe()
+	go func() {
+		for off := 0; off < len(data); off += 50_000 {
+			time.Sleep(300 * time.Millisecond) // the client's pace, not synchronisation
+			_, _ = pw.Write(data[off : off+50_000])
+		}
+		pw.Close()
+	}()
+	req, err := http.NewRequest(http.MethodPost, gw.URL+"/bytes", pr)
+	require.NoError(t, err)
+	req.ContentLength = int64(len(data))
+	resp, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	require.Equal(t, http.StatusCreated, resp.StatusCode, "%s", body)
+	requireDownloadsBack(t, gw, body, data)
+
+	// A byte every 300 ms never looks idle; read_body (4 s for the whole request) ends it.
+	conn, err := net.DialTimeout("tcp", gw.Addr, 5*time.Second)
+	require.NoError(t, err)
+	defer conn.Close()
+	_, err = fmt.Fprintf(conn, "POST /bytes HTTP/1.1\r\nHost: %s\r\nContent-Length: 1000\r\n\r\n", gw.Addr)
+	require.NoError(t, err)
+	start := time.Now()
+	for i := 0; i < 1000; i++ {
+		time.Sleep(300 * time.Millisecond) // the client's pace
+		if _, err := conn.Write([]byte{'x'}); err != nil || time.Since(start) > 20*time.Second {
+			break // the gateway closed the connection
+		}
+	}
+	elapsed := time.Since(start)
+	t.Logf("trickling upload ended after %s", elapsed.Round(100*time.Millisecond))
+	require.Less(t, elapsed, 20*time.Second, "read_body did not end a trickling upload")
+	require.Zero(t, counterValue(uploadsIdleEnded)-idleBefore, "the server's timeout is not an idle client")
 }
