@@ -2,6 +2,7 @@ package caddymodule
 
 import (
 	"bufio"
+	"bytes"
 	"fmt"
 	"io"
 	"net"
@@ -286,4 +287,49 @@ func TestSlowClientsAgainstIdleTimeoutAndReadBody(t *testing.T) {
 	t.Logf("trickling upload ended after %s", elapsed.Round(100*time.Millisecond))
 	require.Less(t, elapsed, 20*time.Second, "read_body did not end a trickling upload")
 	require.Zero(t, counterValue(uploadsIdleEnded)-idleBefore, "the server's timeout is not an idle client")
+}
+
+// Over HTTP/2 (h2c here; the same stream deadlines serve TLS and HTTP/3) a silent injected
+// upload is ended too, and an honest one completes.
+func TestSilentUploadOverHTTP2IsEnded(t *testing.T) {
+	sim := startSimulator(t)
+	gw := startGatewayWithGlobals(t, "\tservers {\n\t\tprotocols h1 h2c\n\t}",
+		fmt.Sprintf(`http://{addr} {
+	bee %s {
+		pool {
+			block_time %s
+			purchase_spacing 1ms
+			reserve small 1
+		}
+		admin_token %s
+		upload_idle_timeout 2s
+	}
+}`, sim.URL, testBlockTime, adminToken))
+	waitPoolReserve(t, gw, adminToken, 17, 1, 60*time.Second)
+	var protocols http.Protocols
+	protocols.SetUnencryptedHTTP2(true)
+	client := &http.Client{Transport: &http.Transport{Protocols: &protocols}}
+	idleBefore := counterValue(uploadsIdleEnded)
+
+	data := randomBytes(300_000)
+	resp, err := client.Post(gw.URL+"/bytes", "application/octet-stream", bytes.NewReader(data))
+	require.NoError(t, err)
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	require.Equal(t, "HTTP/2.0", resp.Proto)
+	require.Equal(t, http.StatusCreated, resp.StatusCode, "%s", body)
+	requireDownloadsBack(t, gw, body, data)
+
+	pr, pw := io.Pipe()
+	defer pw.Close()
+	go func() { _, _ = pw.Write(randomBytes(500_000)) }() // then silence
+	req, err := http.NewRequest(http.MethodPost, gw.URL+"/bytes", pr)
+	require.NoError(t, err)
+	req.ContentLength = 10_000_000
+	resp, err = client.Do(req)
+	require.NoError(t, err, "the gateway answers the silent stream")
+	resp.Body.Close()
+	require.Equal(t, http.StatusRequestTimeout, resp.StatusCode)
+	require.EqualValues(t, 1, counterValue(uploadsIdleEnded)-idleBefore)
+	require.Zero(t, replayMemory.Held())
 }
