@@ -32,6 +32,8 @@ func init() {
 //	    cors off | cors <origin>... [{ api <origin>... }]
 //	    subdomains <base-domain>...
 //	    ens on|off
+//	    max_replay_memory <size>
+//	    upload_idle_timeout <duration>
 //	    reverse_proxy { <any reverse_proxy sub-directive> }
 //	}
 func parseBeeDirective(h httpcaddyfile.Helper) ([]httpcaddyfile.ConfigValue, error) {
@@ -169,6 +171,24 @@ func (h *Handler) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 				h.Subdomains = new(SubdomainsConfig)
 			}
 			h.Subdomains.ENS = on
+		case "max_replay_memory":
+			var value string
+			if err := singleArg(d, option, &value); err != nil {
+				return err
+			}
+			size, err := humanize.ParseBytes(value)
+			if err != nil || size == 0 || size > maxConfigSize {
+				return d.Errf("max_replay_memory %q: want a size such as 64MiB (at least 1 byte, at most 1TiB)", value)
+			}
+			h.MaxReplayMemory = int64(size)
+		case "upload_idle_timeout":
+			var value string
+			if err := singleArg(d, option, &value); err != nil {
+				return err
+			}
+			if h.UploadIdleTimeout, err = parseDuration(d, option, value); err != nil {
+				return err
+			}
 		case "reverse_proxy":
 			if h.proxySegment != nil {
 				return d.Errf("reverse_proxy: declared twice")
@@ -178,7 +198,7 @@ func (h *Handler) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 			}
 			h.proxySegment = d.NextSegment()
 		default:
-			return d.Errf("unknown bee option %q: want pool, inject, coalesce, cors, api_prefix, admin_token, routes, subdomains, ens or reverse_proxy", option)
+			return d.Errf("unknown bee option %q: want pool, inject, coalesce, cors, api_prefix, admin_token, routes, subdomains, ens, max_replay_memory, upload_idle_timeout or reverse_proxy", option)
 		}
 	}
 	if h.Subdomains != nil && len(h.Subdomains.Bases) == 0 {

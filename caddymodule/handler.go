@@ -70,6 +70,17 @@ type Handler struct {
 	CORS *CORSConfig `json:"cors,omitempty"`
 	// Subdomains serves each Swarm site on an origin of its own, `<cid>.<base>`.
 	Subdomains *SubdomainsConfig `json:"subdomains,omitempty"`
+	// MaxReplayMemory bounds, in bytes, the memory that injected uploads hold together for
+	// a replay (each keeps up to its first 1 MiB, so it can be sent again with another batch
+	// when Bee refuses the injected one). An upload that finds the bound reached streams
+	// without a copy. The bound is process-wide: set it once, or the same on every bee
+	// handler. Default: 64 MiB.
+	MaxReplayMemory int64 `json:"max_replay_memory,omitempty"`
+
+	// UploadIdleTimeout ends an injected upload whose client sends nothing for this long,
+	// releasing its replay copy and its connection to Bee; nothing is recorded against the
+	// batch. Default: 60s.
+	UploadIdleTimeout caddy.Duration `json:"upload_idle_timeout,omitempty"`
 
 	mode       routepolicy.Mode
 	adminToken string
@@ -151,7 +162,11 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 		return err
 	}
 	h.hosts, _ = h.Subdomains.hosts() // Validate checked it
-	return h.provisionPool(ctx)
+	if err := h.provisionPool(ctx); err != nil {
+		return err
+	}
+	h.provisionUploadGuards()
+	return nil
 }
 
 // removeStaleSpillsOnce: once per process, not on every config reload.
@@ -175,6 +190,9 @@ func (h *Handler) Validate() error {
 		if _, err := h.Pool.poolConfig(); err != nil {
 			return err
 		}
+	}
+	if err := h.validateUploadGuards(); err != nil {
+		return err
 	}
 	if _, err := h.Subdomains.hosts(); err != nil {
 		return err

@@ -23,10 +23,6 @@ const (
 	stampHeader = "Swarm-Postage-Stamp"
 	pinHeader   = "Swarm-Pin"
 
-	// replayLimit is how much of an injected upload is kept while it streams, so it can be
-	// sent again with another batch when Bee rejects the injected one.
-	replayLimit = 1 << 20
-
 	// batchIDPlaceholder lets access logs record the injected batch: {http.bee.batch_id}.
 	batchIDPlaceholder = "http.bee.batch_id"
 )
@@ -48,16 +44,19 @@ func wantsInjection(header http.Header) bool {
 
 // serveInjected uploads r with a pool batch. Bee's refusals (402, 404, 422) are held back
 // until read: only one whose message names the batch, confirmed by Bee's own view of the
-// batch, retires it, and then, if Bee had read no more than replayLimit bytes of the body,
-// the upload goes once more with another batch. Every other answer reaches the client as
-// Bee gave it: an anonymous request can neither retire a batch nor make the pool buy one.
+// batch, retires it, and then, if Bee had read no more than replay.Limit bytes of the body
+// (and the upload holds a replay copy), the upload goes once more with another batch. Every
+// other answer reaches the client as Bee gave it: an anonymous request can neither retire a
+// batch nor make the pool buy one.
 func (h *Handler) serveInjected(w http.ResponseWriter, r *http.Request, next caddyhttp.Handler) error {
 	p := h.stampPool()
-	var body *replayableBody
+	var body *injectedBody
 	if r.Body != nil && r.Body != http.NoBody {
-		body = newReplayableBody(r.Body, r.ContentLength)
+		body = h.newInjectedBody(w, r)
 		defer body.release()
-		r.Body = body
+		var endUnread func()
+		w, endUnread = guardUnreadBody(w, r, body)
+		defer endUnread()
 		// Bee may answer before the body is all in (a refusal checks the batch first). Without
 		// full duplex, Go's HTTP/1 server would hold that answer back until it had read the
 		// rest of the body, which the proxy's transport may be waiting on: a client stalled
@@ -83,6 +82,9 @@ func (h *Handler) serveInjected(w http.ResponseWriter, r *http.Request, next cad
 		})
 		err = next.ServeHTTP(rec, r)
 		r.Body = counted.ReadCloser
+		if body != nil && body.endedIdle() {
+			return h.endIdleUpload(rec, err)
+		}
 		if !rec.Buffered() {
 			h.countInjection(p, batch, rec.Status(), counted.n, attempt, err)
 			return err
@@ -114,7 +116,7 @@ var replayWait = 10 * time.Second
 
 // replayWithin is body.replay(), given up after d or when ctx ends. A replay that completes
 // after that finds the body released and hands out nothing.
-func replayWithin(ctx context.Context, body *replayableBody, d time.Duration) (io.ReadCloser, bool) {
+func replayWithin(ctx context.Context, body *injectedBody, d time.Duration) (io.ReadCloser, bool) {
 	type replayed struct {
 		rc io.ReadCloser
 		ok bool
