@@ -143,6 +143,8 @@ func (h *Handler) writeNoBatch(w http.ResponseWriter, err error) error {
 	retry := "60"
 	if errors.As(err, &empty) {
 		retry = retryAfterSeconds(empty.RetryAfter)
+	} else if errors.Is(err, pool.ErrLedgerBusy) {
+		retry = "5"
 	}
 	h.logger.Warn("upload refused: no usable postage batch", zap.Error(err))
 	w.Header().Set("Retry-After", retry)

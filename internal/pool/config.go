@@ -63,6 +63,9 @@ type Config struct {
 	// are never used again (and a batch without a record or intent is never adopted), and
 	// keeping them all would make every ledger write, and so every acquire, slower forever.
 	HistoryRetention time.Duration
+	// LedgerWait bounds how long a caller waits for a ledger write (the storage lock may be
+	// held by another instance, or a dead one until taken over); then ErrLedgerBusy.
+	LedgerWait time.Duration
 }
 
 // DefaultConfig is SPEC section 1's defaults.
@@ -86,6 +89,7 @@ func DefaultConfig() Config {
 		BackoffMax:          time.Hour,
 		IntentGrace:         30 * time.Minute,
 		HistoryRetention:    30 * 24 * time.Hour,
+		LedgerWait:          5 * time.Second,
 	}
 }
 

@@ -1,0 +1,247 @@
+package pool
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// ErrLedgerBusy: the ledger could not be written within the wait bound (the storage lock is
+// held by another instance, or by a dead one until it is taken over). Retry shortly.
+var ErrLedgerBusy = fmt.Errorf("%w: busy, the storage lock is held elsewhere; retry in a few seconds", ErrLedgerUnavailable)
+
+// Group commit: every ledger update is queued, and one committer goroutine per pool (alive
+// only while updates wait) takes the ledger lock, applies everything queued by then in one
+// read-modify-write, stores once and answers each caller after that store. Lock round trips
+// are then bounded by the store's speed, not by the request rate, and a caller's wait is
+// bounded by the pool's LedgerWait: it gets ErrLedgerBusy, and its update is dropped unless
+// the committer has already taken it.
+type groupCommit struct {
+	ctx    context.Context // the pool's lifetime; never a request's
+	cancel context.CancelFunc
+	lock   ledgerLock
+
+	mu      sync.Mutex
+	queue   []*ledgerOp
+	running bool
+	// waitingFor is the lock name the committer waits for since waitingSince; "" when not.
+	waitingFor   string
+	waitingSince time.Time
+}
+
+// Op states: a waiting op may be abandoned by its caller or taken by the committer, once.
+const (
+	opWaiting int32 = iota
+	opTaken
+	opAbandoned
+)
+
+type ledgerOp struct {
+	fn    func(*ledgerDoc) error
+	state atomic.Int32
+	err   error
+	done  chan struct{}
+}
+
+func newGroupCommit() *groupCommit {
+	ctx, cancel := context.WithCancel(context.Background())
+	return &groupCommit{ctx: ctx, cancel: cancel, lock: defaultLedgerLock}
+}
+
+// stop ends lock waits at once; queued and later updates fail with ErrLedgerUnavailable.
+func (g *groupCommit) stop() { g.cancel() }
+
+func (g *groupCommit) setWaiting(name string, since time.Time) {
+	g.mu.Lock()
+	g.waitingFor, g.waitingSince = name, since
+	g.mu.Unlock()
+}
+
+// busyError describes a lock wait longer than a second, for the pool's status.
+func (g *groupCommit) busyError() string {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.waitingFor == "" {
+		return ""
+	}
+	waited := time.Since(g.waitingSince)
+	if waited < time.Second {
+		return ""
+	}
+	return fmt.Sprintf("pool ledger busy: waiting %s for storage lock %s, held by another instance (a dead holder's lock is taken over within %s); acquires answer 503 meanwhile",
+		waited.Round(time.Second), g.waitingFor, g.lock.takeover)
+}
+
+// update runs fn on the current ledger under the ledger lock, together with the other updates
+// queued meanwhile, and returns once the result is stored. fn may return an error to change
+// nothing. ctx only bounds the wait: the write itself belongs to the pool.
+func (p *Pool) update(ctx context.Context, fn func(*ledgerDoc) error) error {
+	g := p.gc
+	op := &ledgerOp{fn: fn, done: make(chan struct{})}
+	g.mu.Lock()
+	if g.ctx.Err() != nil {
+		g.mu.Unlock()
+		return fmt.Errorf("%w: pool stopped", ErrLedgerUnavailable)
+	}
+	g.queue = append(g.queue, op)
+	if !g.running {
+		g.running = true
+		go p.commitLoop()
+	}
+	g.mu.Unlock()
+
+	wait := p.config().LedgerWait
+	if wait <= 0 {
+		wait = DefaultConfig().LedgerWait
+	}
+	timer := time.NewTimer(wait)
+	defer timer.Stop()
+	select {
+	case <-op.done:
+		return op.err
+	case <-timer.C:
+	case <-ctx.Done():
+	case <-g.ctx.Done():
+	}
+	if op.state.CompareAndSwap(opWaiting, opAbandoned) {
+		if g.ctx.Err() != nil {
+			return fmt.Errorf("%w: pool stopped", ErrLedgerUnavailable)
+		}
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		return ErrLedgerBusy
+	}
+	// Taken: it is being written now and the hold is bounded.
+	<-op.done
+	return op.err
+}
+
+// commitLoop commits until no update waits.
+func (p *Pool) commitLoop() {
+	g := p.gc
+	for {
+		g.mu.Lock()
+		if !g.waitingLocked() {
+			g.queue, g.running = nil, false
+			g.mu.Unlock()
+			return
+		}
+		g.mu.Unlock()
+		p.commitOnce()
+	}
+}
+
+func (g *groupCommit) waitingLocked() bool {
+	for _, op := range g.queue {
+		if op.state.Load() == opWaiting {
+			return true
+		}
+	}
+	return false
+}
+
+func (g *groupCommit) wanted() bool {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return g.waitingLocked()
+}
+
+// take removes the queue and marks its waiting ops as taken.
+func (g *groupCommit) take() []*ledgerOp {
+	g.mu.Lock()
+	q := g.queue
+	g.queue = nil
+	g.mu.Unlock()
+	taken := q[:0]
+	for _, op := range q {
+		if op.state.CompareAndSwap(opWaiting, opTaken) {
+			taken = append(taken, op)
+		}
+	}
+	return taken
+}
+
+func answer(ops []*ledgerOp, err error) {
+	for _, op := range ops {
+		if err != nil && op.err == nil {
+			op.err = err
+		}
+		close(op.done)
+	}
+}
+
+// commitOnce takes the ledger lock and applies every waiting update in one write.
+func (p *Pool) commitOnce() {
+	g := p.gc
+	p.updateMu.Lock()
+	defer p.updateMu.Unlock()
+	ctx := g.ctx
+	held, err := p.lockLedger(ctx, g.wanted)
+	if err == errNobodyWaiting {
+		return
+	}
+	if err != nil {
+		answer(g.take(), err)
+		return
+	}
+	wrote := false
+	defer func() { p.unlockLedger(context.WithoutCancel(ctx), held, wrote) }()
+	doc, err := p.loadLedger(ctx)
+	if err != nil {
+		answer(g.take(), p.ledgerUnreadable(err))
+		return
+	}
+	if doc.Fence != held.fence {
+		return // written meanwhile; the next round locks the new fence
+	}
+	readRaw := p.lastRaw
+	ops := g.take()
+	for _, op := range ops {
+		next := doc.deepCopy()
+		if op.err = op.fn(next); op.err == nil {
+			doc = next
+		}
+	}
+	now := p.deps.Clock.Now()
+	doc.pruneOperations(now.Add(-2 * time.Hour))
+	if keep := p.config().HistoryRetention; keep > 0 {
+		doc.pruneHistory(now.Add(-keep))
+	}
+	doc.Fence = held.fence + 1
+	raw, err := doc.encode()
+	if err != nil {
+		answer(ops, fmt.Errorf("encode pool ledger: %w", err))
+		return
+	}
+	// Compare-and-write: store only what still follows the stored state, within the hold.
+	current, err := p.deps.Storage.Load(ctx, p.key)
+	if err != nil && !(errors.Is(err, fs.ErrNotExist) && readRaw == nil) {
+		p.lastRaw, p.lastDoc = nil, nil
+		answer(ops, fmt.Errorf("%w: reload %s before writing: %v", ErrLedgerUnavailable, p.key, err))
+		return
+	}
+	if !bytes.Equal(current, readRaw) {
+		p.lastRaw, p.lastDoc = nil, nil
+		answer(ops, fmt.Errorf("%w: %s changed under the lock (fence %d); nothing written", ErrLedgerBusy, p.key, held.fence))
+		return
+	}
+	if d := time.Since(held.since); d > g.lock.holdMax {
+		answer(ops, fmt.Errorf("%w: ledger lock held %s, longer than %s; nothing written", ErrLedgerBusy, d.Round(time.Millisecond), g.lock.holdMax))
+		return
+	}
+	if err := p.deps.Storage.Store(context.WithoutCancel(ctx), p.key, raw); err != nil {
+		p.lastRaw, p.lastDoc = nil, nil // what the storage holds now is unknown
+		answer(ops, fmt.Errorf("%w: store %s: %v", ErrLedgerUnavailable, p.key, err))
+		return
+	}
+	wrote = true
+	p.lastRaw, p.lastDoc = raw, doc.deepCopy()
+	p.remember(doc, nil)
+	answer(ops, nil)
+}
