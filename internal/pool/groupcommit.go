@@ -29,9 +29,17 @@ type groupCommit struct {
 	mu      sync.Mutex
 	queue   []*ledgerOp
 	running bool
-	// waitingFor is the lock name the committer waits for since waitingSince; "" when not.
-	waitingFor   string
-	waitingSince time.Time
+	// blocked is the ledger lock the committer found held, kept across commit rounds so that
+	// a takeover comes due even when callers come and go; nil once a lock is taken.
+	blocked *blockedLock
+}
+
+// blockedLock: the lock of fence and generation gen has been held elsewhere since since.
+type blockedLock struct {
+	name  string
+	fence uint64
+	gen   int
+	since time.Time
 }
 
 // Op states: a waiting op may be abandoned by its caller or taken by the committer, once.
@@ -56,25 +64,30 @@ func newGroupCommit() *groupCommit {
 // stop ends lock waits at once; queued and later updates fail with ErrLedgerUnavailable.
 func (g *groupCommit) stop() { g.cancel() }
 
-func (g *groupCommit) setWaiting(name string, since time.Time) {
+func (g *groupCommit) setBlocked(b *blockedLock) {
 	g.mu.Lock()
-	g.waitingFor, g.waitingSince = name, since
+	g.blocked = b
 	g.mu.Unlock()
 }
 
-// busyError describes a lock wait longer than a second, for the pool's status.
-func (g *groupCommit) busyError() string {
+func (g *groupCommit) blockedOn() *blockedLock {
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	if g.waitingFor == "" {
+	return g.blocked
+}
+
+// busyError describes a ledger lock found held for longer than one probe, for the status.
+func (g *groupCommit) busyError() string {
+	b := g.blockedOn()
+	if b == nil {
 		return ""
 	}
-	waited := time.Since(g.waitingSince)
-	if waited < time.Second {
+	held := time.Since(b.since)
+	if held < 4*g.lock.probe {
 		return ""
 	}
-	return fmt.Sprintf("pool ledger busy: waiting %s for storage lock %s, held by another instance (a dead holder's lock is taken over within %s); acquires answer 503 meanwhile",
-		waited.Round(time.Second), g.waitingFor, g.lock.takeover)
+	return fmt.Sprintf("pool ledger busy: storage lock %s held elsewhere for %s (another instance; a dead holder's lock is taken over after %s); ledger writes answer 503 meanwhile",
+		b.name, held.Round(time.Second), g.lock.takeover)
 }
 
 // update runs fn on the current ledger under the ledger lock, together with the other updates

@@ -28,7 +28,7 @@ import (
 //     name for every write, the survivor's leftover refreshers kept a dead peer's lock fresh
 //     forever (issue 22). A name used once is never wanted again after its write, so a
 //     leftover refresher finds its file gone and ends, and a dead holder's lock goes stale.
-//   - Bounded waits. One Lock call waits at most probe; then the ledger is read again: a new
+//   - Bounded waits. One Lock call waits at most probe (250 ms); then the ledger is read again: a new
 //     fence means another instance wrote (go after the new name), an unchanged one means the
 //     lock is still held. A storage module that breaks stale locks (file storage after 10 s)
 //     lets the survivor in that way.
@@ -47,7 +47,7 @@ type ledgerLock struct {
 	takeover time.Duration // no fence change for this long: next generation
 }
 
-var defaultLedgerLock = ledgerLock{probe: 2 * time.Second, holdMax: 4 * time.Second, takeover: 20 * time.Second}
+var defaultLedgerLock = ledgerLock{probe: 250 * time.Millisecond, holdMax: 4 * time.Second, takeover: 20 * time.Second}
 
 // heldLock is one hold of the ledger lock.
 type heldLock struct {
@@ -72,15 +72,17 @@ func (p *Pool) lockLedger(ctx context.Context, wanted func() bool) (heldLock, er
 		return heldLock{}, err
 	}
 	gen, since := 0, time.Now()
+	if b := p.gc.blockedOn(); b != nil && b.fence == fence {
+		gen, since = b.gen, b.since // the same holder still: its time counts on
+	}
 	for {
 		name := lockName(p.lock, fence, gen)
-		p.gc.setWaiting(name, since)
 		lctx, cancel := context.WithTimeout(ctx, l.probe)
 		err := p.deps.Storage.Lock(lctx, name)
 		probeOver := lctx.Err() != nil
 		cancel()
 		if err == nil {
-			p.gc.setWaiting("", time.Time{})
+			p.gc.setBlocked(nil)
 			return heldLock{name: name, fence: fence, gen: gen, since: time.Now()}, nil
 		}
 		if ctx.Err() != nil {
@@ -89,6 +91,7 @@ func (p *Pool) lockLedger(ctx context.Context, wanted func() bool) (heldLock, er
 		if !probeOver {
 			return heldLock{}, fmt.Errorf("%w: lock %s: %v", ErrLedgerUnavailable, name, err)
 		}
+		p.gc.setBlocked(&blockedLock{name: name, fence: fence, gen: gen, since: since})
 		if !wanted() {
 			return heldLock{}, errNobodyWaiting
 		}
