@@ -123,11 +123,24 @@ func TestDeadInstanceNeverFreezesTheOther(t *testing.T) {
 		t.Logf("%s: goroutines idle %d at start, %d after the load", in.caddyfile, baseline[i], n)
 	}
 
-	// The case: a peer dies under load, and the survivor is told to stop at once.
+	// The case: a peer dies holding the ledger lock under load, and the survivor, its
+	// requests waiting for the ledger, is told to stop. A peer frozen (SIGSTOP) until the
+	// survivor reports the ledger busy holds the lock; then it is killed.
 	stopLoad = load()
-	time.Sleep(time.Duration(200+rnd.IntN(800)) * time.Millisecond)
+	heldByDead := false
+	for try := 0; try < 50 && !heldByDead; try++ {
+		time.Sleep(time.Duration(50+rnd.IntN(300)) * time.Millisecond)
+		_ = syscall.Kill(-insts[0].proc.cmd.Process.Pid, syscall.SIGSTOP)
+		heldByDead = insts[1].reportsBusy(2 * time.Second)
+		if !heldByDead {
+			_ = syscall.Kill(-insts[0].proc.cmd.Process.Pid, syscall.SIGCONT)
+		}
+	}
 	insts[0].proc.kill()
-	time.Sleep(300 * time.Millisecond)
+	if !heldByDead {
+		t.Error("never caught the peer holding the ledger lock in 50 tries")
+	}
+	time.Sleep(time.Duration(rnd.IntN(3000)) * time.Millisecond) // survivor's requests are waiting
 	termB := insts[1].proc.term(t)
 	stopLoad()
 	if termB > termBound {
@@ -177,7 +190,7 @@ func TestDeadInstanceNeverFreezesTheOther(t *testing.T) {
 	slices.Sort(recoveries)
 	t.Logf("RESULT: %d SIGKILLs of one of two instances under load (seed %d): survivor back in p50 %s, max %s (bound %s); "+
 		"%d acquires answered, none twice; %d batches on chain, all in the ledger; goroutines idle %v at start; "+
-		"SIGTERM ended the survivor of a fresh kill in %s and an idle instance in %s; %d lock-refresh errors",
+		"SIGTERM ended the survivor waiting on a dead holder's lock in %s and an idle instance in %s; %d lock-refresh errors",
 		iterations, seed, recoveries[len(recoveries)/2].Round(time.Millisecond), recoveries[len(recoveries)-1].Round(time.Millisecond),
 		recoveryBound, oks.Load(), len(chain), baseline, termB.Round(time.Millisecond), termA.Round(time.Millisecond), refreshErrors)
 }
@@ -252,6 +265,25 @@ func (in *instance) firstAcquire(t *testing.T, issued *sync.Map, dups, oks *atom
 		time.Sleep(50 * time.Millisecond)
 	}
 	return time.Since(start), refusals
+}
+
+// reportsBusy polls the pool status for up to d until it says the ledger is busy.
+func (in *instance) reportsBusy(d time.Duration) bool {
+	client := &http.Client{Timeout: d}
+	deadline := time.Now().Add(d)
+	for time.Now().Before(deadline) {
+		var st status
+		resp, err := client.Get(in.gw + "/api/v1/pool/status")
+		if err == nil {
+			_ = json.NewDecoder(resp.Body).Decode(&st)
+			resp.Body.Close()
+			if strings.Contains(strings.Join(st.Errors, " "), "ledger busy") {
+				return true
+			}
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	return false
 }
 
 // term sends SIGTERM and returns how long the process took to exit.
