@@ -76,14 +76,14 @@ func (g *groupCommit) blockedOn() *blockedLock {
 	return g.blocked
 }
 
-// busyError describes a ledger lock found held for longer than one probe, for the status.
+// busyError describes a ledger lock found held elsewhere for a while, for the status.
 func (g *groupCommit) busyError() string {
 	b := g.blockedOn()
 	if b == nil {
 		return ""
 	}
 	held := time.Since(b.since)
-	if held < 4*g.lock.probe {
+	if held < g.lock.busyAfter {
 		return ""
 	}
 	return fmt.Sprintf("pool ledger busy: storage lock %s held elsewhere for %s (another instance; a dead holder's lock is taken over after %s); ledger writes answer 503 meanwhile",

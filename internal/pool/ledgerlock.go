@@ -21,33 +21,35 @@ import (
 //     what it read under the lock, and checks it has held the lock for less than holdMax;
 //     otherwise it stores nothing. So every stored fence value has exactly one writer, and a
 //     writer that lost its hold (paused, its lock broken as stale) never overwrites newer
-//     state. Every hold writes (the fence rises even when nothing else changed), so a waiter
-//     that sees the fence unchanged knows no hold completed.
+//     state. A hold that finds its fence current writes even when nothing else changed, so
+//     a waiter that sees the fence unchanged knows no hold completed meanwhile.
 //   - Lock names change with every write. Caddy's file storage refreshes a held lock file
 //     from a goroutine that is not owner-aware and outlives Unlock by up to 5 s; with one lock
 //     name for every write, the survivor's leftover refreshers kept a dead peer's lock fresh
 //     forever (issue 22). A name used once is never wanted again after its write, so a
 //     leftover refresher finds its file gone and ends, and a dead holder's lock goes stale.
-//   - Bounded waits. One Lock call waits at most probe (250 ms); then the ledger is read again: a new
-//     fence means another instance wrote (go after the new name), an unchanged one means the
-//     lock is still held. A storage module that breaks stale locks (file storage after 10 s)
-//     lets the survivor in that way.
-//   - Takeover. A storage whose locks never expire, or a lock kept fresh by someone else, is
-//     left behind after takeover with no fence change: the next generation's name is used.
-//     A live holder that had it all this time would have stored within holdMax or not at all.
-//     After the write the lock names of the older generations are unlocked, so their files
-//     and any leftover refreshers go away.
+//   - Bounded waits. One Lock call waits at most probe (50 ms); then the ledger is read
+//     again: a new fence means another instance wrote (go after the new name), an unchanged
+//     one that the lock is still held. A storage module that breaks stale locks (the file
+//     storage after 10 s) lets the survivor in that way.
+//   - Takeover. If the fence has not changed for takeover (20 s) while its lock stayed held
+//     (a storage whose locks never expire, a lock file some leftover goroutine keeps fresh),
+//     the waiter moves on to the next generation's name: a live holder would have stored
+//     within holdMax or not at all, so that hold is over. After the write the older
+//     generations' names are unlocked, so their files and leftover refreshers go away.
 //
 // The one assumption, as with every lease: a Load and a Store each complete well within
-// holdMax (4 s) when they complete at all. Instances must all run a version with this lock
+// holdMax (4 s) when they complete at all, and a storage that keeps failing writes under the
+// lock for takeover (20 s) is not also racing a taker. Instances must all run a version with this lock
 // (older ones locked "<base>" without fence).
 type ledgerLock struct {
-	probe    time.Duration // one Lock call's longest wait
-	holdMax  time.Duration // a hold longer than this stores nothing
-	takeover time.Duration // no fence change for this long: next generation
+	probe     time.Duration // one Lock call's longest wait
+	busyAfter time.Duration // a lock held elsewhere this long shows in the status
+	holdMax   time.Duration // a hold longer than this stores nothing
+	takeover  time.Duration // no fence change for this long: next generation
 }
 
-var defaultLedgerLock = ledgerLock{probe: 250 * time.Millisecond, holdMax: 4 * time.Second, takeover: 20 * time.Second}
+var defaultLedgerLock = ledgerLock{probe: 50 * time.Millisecond, busyAfter: time.Second, holdMax: 4 * time.Second, takeover: 20 * time.Second}
 
 // heldLock is one hold of the ledger lock.
 type heldLock struct {

@@ -99,7 +99,7 @@ func (m *memStorage) stored(t *testing.T, p *Pool) *ledgerDoc {
 	return doc
 }
 
-var fastLock = ledgerLock{probe: 5 * time.Millisecond, holdMax: 10 * time.Second, takeover: 100 * time.Millisecond}
+var fastLock = ledgerLock{probe: 5 * time.Millisecond, busyAfter: 20 * time.Millisecond, holdMax: 10 * time.Second, takeover: 100 * time.Millisecond}
 
 // lockTestPool is a pool on st that is never started: updates only, no purchases.
 func lockTestPool(t *testing.T, st Storage, wait time.Duration) *Pool {
