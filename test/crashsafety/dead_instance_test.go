@@ -85,8 +85,12 @@ func TestDeadInstanceNeverFreezesTheOther(t *testing.T) {
 
 	stopLoad := load()
 	var recoveries []time.Duration
+	underLoad := 0 // most goroutines one instance had under the load, sampled before each kill
 	for i := 1; i <= iterations; i++ {
 		time.Sleep(time.Duration(200+rnd.IntN(1300)) * time.Millisecond)
+		for _, in := range insts {
+			underLoad = max(underLoad, in.goroutines(t))
+		}
 		victim := rnd.IntN(2)
 		survivor := insts[1-victim]
 		insts[victim].proc.kill()
@@ -189,10 +193,10 @@ func TestDeadInstanceNeverFreezesTheOther(t *testing.T) {
 	}
 	slices.Sort(recoveries)
 	t.Logf("RESULT: %d SIGKILLs of one of two instances under load (seed %d): survivor back in p50 %s, max %s (bound %s); "+
-		"%d acquires answered, none twice; %d batches on chain, all in the ledger; goroutines idle %v at start; "+
+		"%d acquires answered, none twice; %d batches on chain, all in the ledger; goroutines idle %v at start, at most %d under load; "+
 		"SIGTERM ended the survivor waiting on a dead holder's lock in %s and an idle instance in %s; %d lock-refresh errors",
 		iterations, seed, recoveries[len(recoveries)/2].Round(time.Millisecond), recoveries[len(recoveries)-1].Round(time.Millisecond),
-		recoveryBound, oks.Load(), len(chain), baseline, termB.Round(time.Millisecond), termA.Round(time.Millisecond), refreshErrors)
+		recoveryBound, oks.Load(), len(chain), baseline, underLoad, termB.Round(time.Millisecond), termA.Round(time.Millisecond), refreshErrors)
 }
 
 // instance is one of the two gateways; proc changes with every restart.
