@@ -161,10 +161,20 @@ func (g *groupCommit) waitingLocked() bool {
 	return false
 }
 
+// wanted reports whether an update still waits, and drops the abandoned ones meanwhile so
+// the queue stays as long as the callers waiting now, however long the lock is held.
 func (g *groupCommit) wanted() bool {
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	return g.waitingLocked()
+	kept := g.queue[:0]
+	for _, op := range g.queue {
+		if op.state.Load() != opAbandoned {
+			kept = append(kept, op)
+		}
+	}
+	clear(g.queue[len(kept):])
+	g.queue = kept
+	return len(kept) > 0
 }
 
 // take removes the queue and marks its waiting ops as taken.

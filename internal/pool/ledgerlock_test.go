@@ -258,3 +258,28 @@ func TestStopEndsALedgerWaitAtOnce(t *testing.T) {
 	require.ErrorIs(t, <-errs, ErrLedgerUnavailable)
 	require.ErrorIs(t, p.update(ctx, addBatch("b3", Reserve)), ErrLedgerUnavailable)
 }
+
+func TestAbandonedUpdatesDoNotPileUpWhileTheLockIsHeld(t *testing.T) {
+	st := newMemStorage()
+	p := lockTestPool(t, st, 10*time.Second)
+	p.gc.lock.takeover = time.Hour
+	ctx := context.Background()
+	require.NoError(t, p.update(ctx, addBatch("b1", Reserve)))
+	require.NoError(t, st.Lock(ctx, lockName(p.lock, st.stored(t, p).Fence, 0)))
+	for range 100 {
+		short, cancel := context.WithTimeout(ctx, time.Millisecond)
+		require.ErrorIs(t, p.update(short, addBatch("never", Reserve)), context.DeadlineExceeded)
+		cancel()
+	}
+	waiting, cancel := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() { done <- p.update(waiting, addBatch("b2", Reserve)) }()
+	require.Eventually(t, func() bool {
+		p.gc.mu.Lock()
+		defer p.gc.mu.Unlock()
+		return len(p.gc.queue) == 1
+	}, 5*time.Second, time.Millisecond, "the 100 abandoned updates stayed queued")
+	cancel()
+	require.ErrorIs(t, <-done, context.Canceled)
+	require.Nil(t, st.stored(t, p).find("never"))
+}
