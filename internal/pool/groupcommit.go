@@ -91,10 +91,10 @@ func (g *groupCommit) busyError() string {
 }
 
 // update runs fn on the current ledger under the ledger lock, together with the other updates
-// queued meanwhile, and returns once the result is stored. One commit is in flight per pool,
-// so lock round trips per second are at most 1/(lock + load + store time) whatever the
-// request rate; a busier pool puts more updates in each write (16 clients: ~16 per write). fn may return an error to change
-// nothing. ctx only bounds the wait: the write itself belongs to the pool.
+// queued meanwhile, and returns once the result is stored. fn may return an error to change
+// nothing. ctx only bounds the wait: the write itself belongs to the pool. One commit is in
+// flight per pool, so lock round trips per second are at most 1/(lock + load + store time)
+// whatever the request rate; a busier pool puts more updates in each write.
 func (p *Pool) update(ctx context.Context, fn func(*ledgerDoc) error) error {
 	g := p.gc
 	op := &ledgerOp{fn: fn, done: make(chan struct{})}
@@ -132,9 +132,16 @@ func (p *Pool) update(ctx context.Context, fn func(*ledgerDoc) error) error {
 		}
 		return ErrLedgerBusy
 	}
-	// Taken: it is being written now and the hold is bounded.
-	<-op.done
-	return op.err
+	// Taken: it is being written now. The hold is bounded before the store; a storage whose
+	// store hangs must not hang the caller too (the outcome is then unknown).
+	stuck := time.NewTimer(g.lock.holdMax)
+	defer stuck.Stop()
+	select {
+	case <-op.done:
+		return op.err
+	case <-stuck.C:
+		return fmt.Errorf("%w: the storage has not confirmed the write for %s; its outcome is unknown", ErrLedgerBusy, wait+g.lock.holdMax)
+	}
 }
 
 // commitLoop commits until no update waits.
