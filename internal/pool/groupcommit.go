@@ -34,12 +34,14 @@ type groupCommit struct {
 	blocked *blockedLock
 }
 
-// blockedLock: the lock of fence and generation gen has been held elsewhere since since.
+// blockedLock: the lock of fence and generation gen has been held elsewhere since since, and
+// was last found held at seen.
 type blockedLock struct {
 	name  string
 	fence uint64
 	gen   int
 	since time.Time
+	seen  time.Time
 }
 
 // Op states: a waiting op may be abandoned by its caller or taken by the committer, once.
@@ -79,8 +81,8 @@ func (g *groupCommit) blockedOn() *blockedLock {
 // busyError describes a ledger lock found held elsewhere for a while, for the status.
 func (g *groupCommit) busyError() string {
 	b := g.blockedOn()
-	if b == nil {
-		return ""
+	if b == nil || time.Since(b.seen) > g.lock.takeover {
+		return "" // nothing tried to write for a while: what was held then may be free now
 	}
 	held := time.Since(b.since)
 	if held < g.lock.busyAfter {

@@ -93,7 +93,7 @@ func (p *Pool) lockLedger(ctx context.Context, wanted func() bool) (heldLock, er
 		if !probeOver {
 			return heldLock{}, fmt.Errorf("%w: lock %s: %v", ErrLedgerUnavailable, name, err)
 		}
-		p.gc.setBlocked(&blockedLock{name: name, fence: fence, gen: gen, since: since})
+		p.gc.setBlocked(&blockedLock{name: name, fence: fence, gen: gen, since: since, seen: time.Now()})
 		if !wanted() {
 			return heldLock{}, errNobodyWaiting
 		}
