@@ -187,6 +187,8 @@ func (h *Handler) writeNoBatch(w http.ResponseWriter, err error) error {
 	retry := retryAfterSeconds(h.stampPool().RetryAfter(0))
 	if errors.As(err, &empty) {
 		retry = retryAfterSeconds(empty.RetryAfter)
+	} else if errors.Is(err, pool.ErrLedgerBusy) {
+		retry = "5"
 	}
 	refusedUploadLog.warn(h.logger, "upload refused: no usable postage batch", zap.Error(err))
 	w.Header().Set("Retry-After", retry)

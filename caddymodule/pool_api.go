@@ -201,6 +201,11 @@ func (h *Handler) writeAcquireError(w http.ResponseWriter, depth int, err error)
 			"message":    fmt.Sprintf("no batch of depth %d is in reserve right now", depth),
 			"suggestion": suggestion,
 		})
+	case errors.Is(err, pool.ErrLedgerBusy):
+		// Another instance holds the ledger (or a dead one, until taken over): short retry.
+		h.logger.Warn("acquire refused: pool ledger busy", zap.Int("depth", depth), zap.Error(err))
+		w.Header().Set("Retry-After", "5")
+		return writeDetail(w, http.StatusServiceUnavailable, "the pool's ledger is busy (held by another gateway sharing the storage): "+err.Error())
 	default:
 		h.logger.Error("acquire failed", zap.Int("depth", depth), zap.Error(err))
 		w.Header().Set("Retry-After", retryAfterSeconds(h.stampPool().RetryAfter(depth)))

@@ -66,6 +66,9 @@ type Config struct {
 	// RequestCheckGap: maintenance asked for by requests (an empty pool, a filling batch)
 	// runs at most once per gap, so no flood of requests turns into a flood of calls to Bee.
 	RequestCheckGap time.Duration
+	// LedgerWait bounds how long a caller waits for a ledger write (the storage lock may be
+	// held by another instance, or a dead one until taken over); then ErrLedgerBusy.
+	LedgerWait time.Duration
 }
 
 // DefaultConfig is SPEC section 1's defaults.
@@ -90,6 +93,7 @@ func DefaultConfig() Config {
 		IntentGrace:         30 * time.Minute,
 		HistoryRetention:    30 * 24 * time.Hour,
 		RequestCheckGap:     3 * time.Second,
+		LedgerWait:          5 * time.Second,
 	}
 }
 

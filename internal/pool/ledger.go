@@ -73,7 +73,10 @@ type ledgerDoc struct {
 	Batches    []*record   `json:"batches"`
 	Intents    []*intent   `json:"intents"`
 	Operations []time.Time `json:"operations"` // purchases and top-ups, for the hourly cap
-	Checksum   string      `json:"checksum"`
+	// Fence rises by one with every write; a writer stores only over the fence it locked
+	// (ledgerlock.go). Omitted while zero, so older ledgers keep their checksum.
+	Fence    uint64 `json:"fence,omitempty"`
+	Checksum string `json:"checksum"`
 }
 
 // ErrLedgerCorrupt: the stored ledger cannot be read. The pool stops spending.

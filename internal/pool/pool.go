@@ -133,6 +133,8 @@ type Pool struct {
 	reqLast    time.Time
 	reqPending bool
 
+	gc *groupCommit // ledger writes: group commit under the fenced ledger lock
+
 	wake    chan struct{}
 	stop    chan struct{}
 	done    chan struct{}
@@ -165,6 +167,7 @@ func New(cfg Config, deps Deps) (*Pool, error) {
 		deps: deps, key: key, lock: lock, cfg: cfg,
 		localBytes: map[string]int64{}, backoff: map[int]backoffState{}, toppingUp: map[string]bool{},
 		topupBackoff: map[string]backoffState{}, confirm: new(singleflight.Group), rejectChecks: map[string]rejectionCheck{},
+		gc:   newGroupCommit(),
 		wake: make(chan struct{}, 1), stop: make(chan struct{}), done: make(chan struct{}),
 	}, nil
 }
@@ -200,6 +203,7 @@ func (p *Pool) Stop() {
 	}
 	close(p.stop)
 	p.cancel()
+	p.gc.stop()
 	p.mu.Unlock()
 	<-p.done
 }
@@ -228,52 +232,6 @@ func (p *Pool) signal() {
 	case p.wake <- struct{}{}:
 	default:
 	}
-}
-
-// update runs fn on a freshly loaded ledger under both locks and stores the result. fn may
-// return an error to store nothing.
-func (p *Pool) update(ctx context.Context, fn func(*ledgerDoc) error) error {
-	p.updateMu.Lock()
-	defer p.updateMu.Unlock()
-	if err := p.deps.Storage.Lock(ctx, p.lock); err != nil {
-		return fmt.Errorf("%w: lock %s: %v", ErrLedgerUnavailable, p.lock, err)
-	}
-	defer func() {
-		if err := p.deps.Storage.Unlock(context.WithoutCancel(ctx), p.lock); err != nil {
-			p.deps.Logger.Error("unlock pool ledger", zap.String("lock", p.lock), zap.Error(err))
-		}
-	}()
-	doc, err := p.loadLedger(ctx)
-	if err != nil {
-		p.mu.Lock()
-		first := p.ledgerErr == nil
-		p.ledgerErr = err
-		p.mu.Unlock()
-		if first {
-			p.deps.Logger.Error("pool ledger unreadable: all spending stopped", zap.Error(err))
-		}
-		return fmt.Errorf("%w: %v", ErrLedgerUnavailable, err)
-	}
-	if err := fn(doc); err != nil {
-		p.remember(p.lastDoc.deepCopy(), nil)
-		return err
-	}
-	now := p.deps.Clock.Now()
-	doc.pruneOperations(now.Add(-2 * time.Hour))
-	if keep := p.config().HistoryRetention; keep > 0 {
-		doc.pruneHistory(now.Add(-keep))
-	}
-	raw, err := doc.encode()
-	if err != nil {
-		return fmt.Errorf("encode pool ledger: %w", err)
-	}
-	if err := p.deps.Storage.Store(ctx, p.key, raw); err != nil {
-		p.lastRaw, p.lastDoc = nil, nil // what the storage holds now is unknown
-		return fmt.Errorf("%w: store %s: %v", ErrLedgerUnavailable, p.key, err)
-	}
-	p.lastRaw, p.lastDoc = raw, doc.deepCopy()
-	p.remember(doc, nil)
-	return nil
 }
 
 // loadLedger reads the stored ledger and returns a copy the caller may change. Bytes equal
@@ -596,6 +554,9 @@ func (p *Pool) Status() Status {
 	}
 	for _, s := range p.spendingStopsLocked(p.deps.Clock.Now()) {
 		st.Errors = append(st.Errors, s.String())
+	}
+	if busy := p.gc.busyError(); busy != "" {
+		st.Errors = append(st.Errors, busy)
 	}
 	if p.doc == nil {
 		return st

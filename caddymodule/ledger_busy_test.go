@@ -1,0 +1,39 @@
+package caddymodule
+
+import (
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+	"go.uber.org/zap"
+
+	"github.com/swarmgate/caddy-bee/internal/pool"
+)
+
+// A ledger held by another gateway (or a dead one, until taken over) is a short wait, not an
+// outage: 503 with a Retry-After of seconds, for acquires and injected uploads alike.
+func TestLedgerBusyAnswers503WithShortRetryAfter(t *testing.T) {
+	h := &Handler{logger: zap.NewNop()}
+	busy := fmt.Errorf("acquire depth 17: %w", pool.ErrLedgerBusy)
+
+	rec := httptest.NewRecorder()
+	require.NoError(t, h.writeAcquireError(rec, 17, busy))
+	require.Equal(t, http.StatusServiceUnavailable, rec.Code)
+	require.Equal(t, "5", rec.Header().Get("Retry-After"))
+	require.Contains(t, rec.Body.String(), "busy")
+
+	rec = httptest.NewRecorder()
+	require.NoError(t, h.writeNoBatch(rec, busy))
+	require.Equal(t, http.StatusServiceUnavailable, rec.Code)
+	require.Equal(t, "5", rec.Header().Get("Retry-After"))
+
+	// Anything else about the ledger keeps the long retry.
+	rec = httptest.NewRecorder()
+	require.NoError(t, h.writeAcquireError(rec, 17, pool.ErrLedgerUnavailable))
+	require.Equal(t, http.StatusServiceUnavailable, rec.Code)
+	require.Equal(t, "60", rec.Header().Get("Retry-After"))
+	require.False(t, strings.Contains(rec.Body.String(), "busy"))
+}

@@ -1,0 +1,285 @@
+package pool
+
+import (
+	"context"
+	"fmt"
+	"io/fs"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/swarmgate/caddy-bee/internal/beesim"
+)
+
+// memStorage is an in-memory Storage whose locks never expire: a holder that dies keeps its
+// lock for good, the strictest lock semantics a storage module may have.
+type memStorage struct {
+	mu     sync.Mutex
+	data   map[string][]byte
+	locks  map[string]bool
+	stores int
+	// beforeStore, when set, runs before each Store outside the mutex.
+	beforeStore func()
+}
+
+func newMemStorage() *memStorage {
+	return &memStorage{data: map[string][]byte{}, locks: map[string]bool{}}
+}
+
+func (m *memStorage) Lock(ctx context.Context, name string) error {
+	for {
+		m.mu.Lock()
+		if !m.locks[name] {
+			m.locks[name] = true
+			m.mu.Unlock()
+			return nil
+		}
+		m.mu.Unlock()
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(time.Millisecond):
+		}
+	}
+}
+
+func (m *memStorage) Unlock(_ context.Context, name string) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if !m.locks[name] {
+		return fmt.Errorf("lock %s not held", name)
+	}
+	delete(m.locks, name)
+	return nil
+}
+
+func (m *memStorage) locked(name string) bool {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.locks[name]
+}
+
+func (m *memStorage) Store(_ context.Context, key string, value []byte) error {
+	if m.beforeStore != nil {
+		m.beforeStore()
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.data[key] = append([]byte(nil), value...)
+	m.stores++
+	return nil
+}
+
+func (m *memStorage) Load(_ context.Context, key string) ([]byte, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	v, ok := m.data[key]
+	if !ok {
+		return nil, fs.ErrNotExist
+	}
+	return append([]byte(nil), v...), nil
+}
+
+func (m *memStorage) storeCount() int {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.stores
+}
+
+// stored decodes the ledger as the storage holds it now.
+func (m *memStorage) stored(t *testing.T, p *Pool) *ledgerDoc {
+	t.Helper()
+	raw, err := m.Load(context.Background(), p.key)
+	require.NoError(t, err)
+	doc, err := decodeLedger(raw, p.key)
+	require.NoError(t, err)
+	return doc
+}
+
+var fastLock = ledgerLock{probe: 5 * time.Millisecond, busyAfter: 20 * time.Millisecond, holdMax: 10 * time.Second, takeover: 100 * time.Millisecond}
+
+// lockTestPool is a pool on st that is never started: updates only, no purchases.
+func lockTestPool(t *testing.T, st Storage, wait time.Duration) *Pool {
+	t.Helper()
+	e := newEnv(t, beesim.Options{})
+	cfg := fastConfig(map[int]int{17: 1})
+	cfg.LedgerWait = wait
+	p, err := New(cfg, Deps{Bee: e.client, Storage: st, NodeKey: "http://bee"})
+	require.NoError(t, err)
+	p.gc.lock = fastLock
+	t.Cleanup(p.gc.stop)
+	return p
+}
+
+func addBatch(id string, state State) func(*ledgerDoc) error {
+	return func(d *ledgerDoc) error {
+		d.Batches = append(d.Batches, &record{ID: id, Depth: 17, State: state, Amount: "1"})
+		return nil
+	}
+}
+
+func TestDeadHoldersLockIsTakenOverAndAbandonedUpdatesAreDropped(t *testing.T) {
+	st := newMemStorage()
+	p := lockTestPool(t, st, 20*time.Millisecond)
+	ctx := context.Background()
+	require.NoError(t, p.update(ctx, addBatch("b1", Reserve)))
+	fence := st.stored(t, p).Fence
+	dead := lockName(p.lock, fence, 0)
+	require.NoError(t, st.Lock(ctx, dead)) // another instance took it and died
+
+	// A caller waits at most LedgerWait, gets ErrLedgerBusy, and its update is never applied.
+	_, _, err := p.Acquire(ctx, 17, false)
+	require.ErrorIs(t, err, ErrLedgerBusy)
+	require.ErrorIs(t, err, ErrLedgerUnavailable)
+	require.Eventually(t, func() bool {
+		return strings.Contains(strings.Join(p.Status().Errors, " "), "pool ledger busy")
+	}, 5*time.Second, time.Millisecond, "status never said the ledger is busy")
+
+	// Waiting callers keep the committer trying; past the takeover time it writes anyway.
+	cfg := p.config()
+	cfg.LedgerWait = 10 * time.Second
+	require.NoError(t, p.Reconfigure(cfg))
+	require.NoError(t, p.update(ctx, addBatch("b2", Reserve)))
+
+	doc := st.stored(t, p)
+	require.Equal(t, fence+1, doc.Fence)
+	require.Equal(t, Reserve, doc.find("b1").State, "the abandoned acquire was applied after its caller got 503")
+	require.NotNil(t, doc.find("b2"))
+	require.False(t, st.locked(dead), "the dead holder's lock was left behind")
+	require.NotContains(t, strings.Join(p.Status().Errors, " "), "pool ledger busy")
+}
+
+func TestFencingRefusesAWriterThatLostItsHold(t *testing.T) {
+	st := newMemStorage()
+	a := lockTestPool(t, st, 10*time.Second)
+	b := lockTestPool(t, st, 10*time.Second)
+	ctx := context.Background()
+	require.NoError(t, a.update(ctx, addBatch("b1", Reserve)))
+
+	// a holds the lock and stalls (a long pause) inside its read-modify-write.
+	stalled, resume := make(chan struct{}), make(chan struct{})
+	aErr := make(chan error, 1)
+	go func() {
+		aErr <- a.update(ctx, func(d *ledgerDoc) error {
+			close(stalled)
+			<-resume
+			d.find("b1").State = Issued
+			return nil
+		})
+	}()
+	<-stalled
+	// b sees the lock held without progress, takes over and writes.
+	require.NoError(t, b.update(ctx, func(d *ledgerDoc) error {
+		d.find("b1").State = Retired
+		return nil
+	}))
+	close(resume)
+	err := <-aErr
+	require.ErrorIs(t, err, ErrLedgerBusy)
+	doc := st.stored(t, a)
+	require.Equal(t, Retired, doc.find("b1").State, "the stale writer overwrote newer state")
+
+	// a recovers: its next update applies on top of b's write.
+	require.NoError(t, a.update(ctx, addBatch("b2", Reserve)))
+	doc = st.stored(t, a)
+	require.Equal(t, Retired, doc.find("b1").State)
+	require.NotNil(t, doc.find("b2"))
+}
+
+func TestGroupCommitAnswersEachCallerAfterOneSharedWrite(t *testing.T) {
+	st := newMemStorage()
+	p := lockTestPool(t, st, 10*time.Second)
+	ctx := context.Background()
+	require.NoError(t, p.update(ctx, addBatch("seed", Reserve)))
+	before := st.storeCount()
+
+	// The first update's write is held at the storage while 15 more queue up behind it.
+	inStore, release := make(chan struct{}), make(chan struct{})
+	var once sync.Once
+	st.beforeStore = func() { once.Do(func() { close(inStore); <-release }) }
+	const callers = 16
+	errs := make(chan error, callers)
+	check := func(id string) {
+		err := p.update(ctx, addBatch(id, Reserve))
+		if err == nil {
+			raw, _ := st.Load(ctx, p.key)
+			if doc, derr := decodeLedger(raw, p.key); derr != nil || doc.find(id) == nil {
+				err = fmt.Errorf("%s answered before its write was stored (%v)", id, derr)
+			}
+		}
+		errs <- err
+	}
+	go check("first")
+	<-inStore
+	for i := range callers - 1 {
+		go check(fmt.Sprintf("b%d", i))
+	}
+	require.Eventually(t, func() bool {
+		p.gc.mu.Lock()
+		defer p.gc.mu.Unlock()
+		return len(p.gc.queue) == callers-1
+	}, 5*time.Second, time.Millisecond)
+	close(release)
+	for range callers {
+		require.NoError(t, <-errs)
+	}
+	require.Equal(t, 2, st.storeCount()-before, "16 concurrent updates: one write for the first, one for the 15 queued behind it")
+	require.Len(t, st.stored(t, p).Batches, callers+1)
+}
+
+func TestFailedUpdateLeavesTheOthersInItsGroupAlone(t *testing.T) {
+	st := newMemStorage()
+	p := lockTestPool(t, st, 10*time.Second)
+	ctx := context.Background()
+	require.NoError(t, p.update(ctx, addBatch("b1", Reserve)))
+	refuse := fmt.Errorf("refused")
+	err := p.update(ctx, func(d *ledgerDoc) error {
+		d.find("b1").State = Issued // changed, then refused: must not be stored
+		return refuse
+	})
+	require.ErrorIs(t, err, refuse)
+	require.Equal(t, Reserve, st.stored(t, p).find("b1").State)
+}
+
+func TestStopEndsALedgerWaitAtOnce(t *testing.T) {
+	st := newMemStorage()
+	p := lockTestPool(t, st, time.Hour)
+	ctx := context.Background()
+	require.NoError(t, p.update(ctx, addBatch("b1", Reserve)))
+	p.gc.lock.takeover = time.Hour
+	require.NoError(t, st.Lock(ctx, lockName(p.lock, st.stored(t, p).Fence, 0)))
+	errs := make(chan error, 1)
+	go func() { errs <- p.update(ctx, addBatch("b2", Reserve)) }()
+	require.Eventually(t, func() bool { return p.gc.blockedOn() != nil }, 5*time.Second, time.Millisecond)
+	p.gc.stop()
+	require.ErrorIs(t, <-errs, ErrLedgerUnavailable)
+	require.ErrorIs(t, p.update(ctx, addBatch("b3", Reserve)), ErrLedgerUnavailable)
+}
+
+func TestAbandonedUpdatesDoNotPileUpWhileTheLockIsHeld(t *testing.T) {
+	st := newMemStorage()
+	p := lockTestPool(t, st, 10*time.Second)
+	p.gc.lock.takeover = time.Hour
+	ctx := context.Background()
+	require.NoError(t, p.update(ctx, addBatch("b1", Reserve)))
+	require.NoError(t, st.Lock(ctx, lockName(p.lock, st.stored(t, p).Fence, 0)))
+	for range 100 {
+		short, cancel := context.WithTimeout(ctx, time.Millisecond)
+		require.ErrorIs(t, p.update(short, addBatch("never", Reserve)), context.DeadlineExceeded)
+		cancel()
+	}
+	waiting, cancel := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() { done <- p.update(waiting, addBatch("b2", Reserve)) }()
+	require.Eventually(t, func() bool {
+		p.gc.mu.Lock()
+		defer p.gc.mu.Unlock()
+		return len(p.gc.queue) == 1
+	}, 5*time.Second, time.Millisecond, "the 100 abandoned updates stayed queued")
+	cancel()
+	require.ErrorIs(t, <-done, context.Canceled)
+	require.Nil(t, st.stored(t, p).find("never"))
+}
