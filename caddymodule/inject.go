@@ -184,11 +184,14 @@ func rejectionMessage(answer []byte) string {
 
 func (h *Handler) writeNoBatch(w http.ResponseWriter, err error) error {
 	var empty *pool.EmptyError
-	retry := retryAfterSeconds(h.stampPool().RetryAfter(0))
-	if errors.As(err, &empty) {
+	var retry string
+	switch {
+	case errors.As(err, &empty):
 		retry = retryAfterSeconds(empty.RetryAfter)
-	} else if errors.Is(err, pool.ErrLedgerBusy) {
+	case errors.Is(err, pool.ErrLedgerBusy):
 		retry = "5"
+	default:
+		retry = retryAfterSeconds(h.stampPool().RetryAfter(0))
 	}
 	refusedUploadLog.warn(h.logger, "upload refused: no usable postage batch", zap.Error(err))
 	w.Header().Set("Retry-After", retry)
