@@ -208,7 +208,7 @@ func (fw *flightWriter) WriteHeader(code int) {
 	if f.header == nil {
 		f.header = http.Header{}
 	}
-	if n, err := strconv.ParseInt(f.header.Get("Content-Length"), 10, 64); err == nil && n > 0 {
+	if n := contentLength(f.header); n > 0 {
 		f.mu.Lock()
 		f.sizeHint = n // before the first Write, which is what reads it
 		if f.body != nil {
@@ -298,6 +298,20 @@ func (fw *flightWriter) Flush() {
 		panicked := catch(d.client.flush)
 		fw.f.returnDirect(d, 0, nil, panicked)
 	}
+}
+
+// contentLength is the declared body length, or 0 (without allocating an error when
+// there is none).
+func contentLength(h http.Header) int64 {
+	cl := h.Get("Content-Length")
+	if cl == "" {
+		return 0
+	}
+	n, err := strconv.ParseInt(cl, 10, 64)
+	if err != nil {
+		return 0
+	}
+	return n
 }
 
 // catch runs fn and returns what it panicked with, if anything.
