@@ -202,6 +202,8 @@ func TestStalledReadersAreCutAndPinNothing(t *testing.T) {
 
 	t.Cleanup(gw.front.CloseClientConnections) // on failure, before Close waits for handlers
 	addr := gw.front.Listener.Addr().String()
+	stopHeap := make(chan struct{})
+	_, heapGrowth := heapPeak(stopHeap)
 	var stalled []net.Conn
 	for i := range stalledAlone {
 		stalled = append(stalled, stallAfterHeaders(t, addr, fmt.Sprintf("/bytes/big?k=alone%d", i)))
@@ -265,9 +267,14 @@ func TestStalledReadersAreCutAndPinNothing(t *testing.T) {
 	waitFor(t, "every flight to end", func() bool { return gw.g.Stats().PendingKeys == 0 && gw.g.spill.used.Load() == 0 })
 	close(stopSampling)
 	<-sampled
+	close(stopHeap)
+	heap := <-heapGrowth
 
-	t.Logf("%d stalled sockets on a %d MiB body: memory peak %d KiB (bound %d KiB), spill peak %d KiB, on disk %d KiB (bound %d KiB)",
-		len(stalled), size>>20, gw.g.mem.peak.Load()>>10, maxMemory>>10, gw.g.spill.peak.Load()>>10, diskPeak.Load()>>10, maxSpill>>10)
+	t.Logf("%d stalled sockets on a %d MiB body: memory peak %d KiB (bound %d KiB), spill peak %d KiB, on disk %d KiB (bound %d KiB), heap peak +%.1f MiB",
+		len(stalled), size>>20, gw.g.mem.peak.Load()>>10, maxMemory>>10, gw.g.spill.peak.Load()>>10, diskPeak.Load()>>10, maxSpill>>10,
+		float64(heap)/(1<<20))
+	// The bound, plus per-connection buffers (proxy copy buffers, bufio) and the test's own.
+	require.Less(t, heap, uint64(maxMemory+16<<20), "heap beyond max_memory plus a constant")
 	require.LessOrEqual(t, gw.g.mem.peak.Load(), int64(maxMemory))
 	require.LessOrEqual(t, gw.g.spill.peak.Load(), int64(maxSpill))
 	require.LessOrEqual(t, diskPeak.Load(), int64(maxSpill))
