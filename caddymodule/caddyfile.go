@@ -25,7 +25,8 @@ func init() {
 //	bee [<matcher>] <bee-api-url> {
 //	    pool { ... }
 //	    inject on|off
-//	    coalesce off | coalesce { memory_window <size>  max_wait <duration> }
+//	    coalesce off | coalesce { memory_window <size>  max_wait <duration>  max_memory <size>
+//	                              max_spill <size>  spill_dir <path>  stall_timeout <duration> }
 //	    api_prefix <path>
 //	    admin_token <token>
 //	    routes gateway|all
@@ -243,8 +244,26 @@ func (h *Handler) unmarshalCoalesce(d *caddyfile.Dispenser) error {
 				return err
 			}
 			h.Coalesce.MaxWait = dur
+		case "max_memory", "max_spill":
+			size, err := humanize.ParseBytes(value)
+			if err != nil || size > 1<<50 {
+				return d.Errf("coalesce %s %q: want a size such as 256MiB", option, value)
+			}
+			if option == "max_memory" {
+				h.Coalesce.MaxMemory = int64(size)
+			} else {
+				h.Coalesce.MaxSpill = int64(size)
+			}
+		case "spill_dir":
+			h.Coalesce.SpillDir = value
+		case "stall_timeout":
+			dur, err := parseDuration(d, "coalesce stall_timeout", value)
+			if err != nil {
+				return err
+			}
+			h.Coalesce.StallTimeout = dur
 		default:
-			return d.Errf("unknown coalesce option %q: want memory_window or max_wait", option)
+			return d.Errf("unknown coalesce option %q: want memory_window, max_wait, max_memory, max_spill, spill_dir or stall_timeout", option)
 		}
 	}
 	return nil

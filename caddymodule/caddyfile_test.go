@@ -23,6 +23,9 @@ func TestUnmarshalCaddyfile(t *testing.T) {
 			Handler{BeeURL: "http://localhost:1633", Coalesce: &CoalesceConfig{Disabled: true}}},
 		{"coalesce block", "bee localhost:1633 {\n coalesce {\n memory_window 1MiB\n max_wait 2s\n }\n}",
 			Handler{BeeURL: "http://localhost:1633", Coalesce: &CoalesceConfig{MemoryWindow: 1 << 20, MaxWait: caddy.Duration(2e9)}}},
+		{"coalesce bounds", "bee localhost:1633 {\n coalesce {\n max_memory 64MiB\n max_spill 1GiB\n spill_dir /var/tmp/bee\n stall_timeout 30s\n }\n}",
+			Handler{BeeURL: "http://localhost:1633", Coalesce: &CoalesceConfig{MaxMemory: 64 << 20, MaxSpill: 1 << 30,
+				SpillDir: "/var/tmp/bee", StallTimeout: caddy.Duration(30e9)}}},
 		{"options", "bee localhost:1633 {\n inject off\n api_prefix /x/api\n admin_token s3cret\n routes all\n}",
 			Handler{BeeURL: "http://localhost:1633", Inject: &no, APIPrefix: "/x/api", AdminToken: "s3cret", Routes: "all"}},
 		{"pool", "bee localhost:1633 {\n pool {\n reserve small 2\n reserve medium 1\n reserve 24 3\n usage_max 0.5\n" +
@@ -63,6 +66,8 @@ func TestUnmarshalCaddyfileErrors(t *testing.T) {
 		{"bee x:1 {\n coalesce {\n memory_window lots\n }\n}", "memory_window"},
 		{"bee x:1 {\n coalesce {\n max_wait -1s\n }\n}", "positive duration"},
 		{"bee x:1 {\n coalesce {\n ttl 1s\n }\n}", `unknown coalesce option "ttl"`},
+		{"bee x:1 {\n coalesce {\n max_spill lots\n }\n}", "max_spill"},
+		{"bee x:1 {\n coalesce {\n stall_timeout 0s\n }\n}", "positive duration"},
 		{"bee x:1 {\n coalesce off\n coalesce on\n}", "declared twice"},
 		{"bee x:1 {\n pool {\n reserve huge 1\n }\n}", `pool reserve "huge"`},
 		{"bee x:1 {\n pool {\n reserve 16 1\n }\n}", "pool reserve depth 16"},

@@ -108,8 +108,25 @@ type CoalesceConfig struct {
 	MemoryWindow int64 `json:"memory_window,omitempty"`
 
 	// MaxWait is how long a follower waits for the leader's response headers before
-	// it goes upstream on its own. Default: 30s.
+	// it also tries a new upstream request; the followers that give up on one leader
+	// share that one request and take whichever answer comes first. Default: 5s.
 	MaxWait caddy.Duration `json:"max_wait,omitempty"`
+
+	// MaxMemory bounds the body bytes held in memory by all flights together.
+	// Default: 256 MiB.
+	MaxMemory int64 `json:"max_memory,omitempty"`
+
+	// MaxSpill bounds the body bytes in spill files by all flights together. With both
+	// bounds reached, shared flights read Bee no faster than their readers take the
+	// bytes, and new flights are not shared. Default: 4 GiB.
+	MaxSpill int64 `json:"max_spill,omitempty"`
+
+	// SpillDir is where spill files go. Default: the system temp dir.
+	SpillDir string `json:"spill_dir,omitempty"`
+
+	// StallTimeout cuts a client that accepts no response bytes for this long.
+	// Default: 1m.
+	StallTimeout caddy.Duration `json:"stall_timeout,omitempty"`
 }
 
 const defaultAPIPrefix = "/api/v1"
@@ -148,7 +165,7 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 		h.coalescer = coalesce.New(h.coalesceOptions())
 		removeStaleSpillsOnce.Do(func() {
 			// Left by a crashed process: nothing else removes them.
-			if n, err := coalesce.RemoveStaleSpills("", time.Hour); err != nil {
+			if n, err := coalesce.RemoveStaleSpills(h.coalesceOptions().TempDir, time.Hour); err != nil {
 				h.logger.Warn("could not remove stale coalescer spill files", zap.Error(err))
 			} else if n > 0 {
 				h.logger.Info("removed stale coalescer spill files", zap.Int("files", n))
@@ -173,10 +190,14 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 var removeStaleSpillsOnce sync.Once
 
 func (h *Handler) coalesceOptions() coalesce.Options {
-	opts := coalesce.Options{Observer: coalescerMetrics{}}
+	opts := coalesce.Options{Observer: coalescerMetrics{}, Logger: h.logger}
 	if h.Coalesce != nil {
 		opts.MemoryWindow = h.Coalesce.MemoryWindow
 		opts.MaxWait = time.Duration(h.Coalesce.MaxWait)
+		opts.MaxMemory = h.Coalesce.MaxMemory
+		opts.MaxSpill = h.Coalesce.MaxSpill
+		opts.TempDir = h.Coalesce.SpillDir
+		opts.StallTimeout = time.Duration(h.Coalesce.StallTimeout)
 	}
 	return opts
 }
@@ -206,6 +227,12 @@ func (h *Handler) Validate() error {
 		}
 		if h.Coalesce.MaxWait < 0 {
 			return fmt.Errorf("coalesce max_wait %s: must not be negative", time.Duration(h.Coalesce.MaxWait))
+		}
+		if h.Coalesce.MaxMemory < 0 || h.Coalesce.MaxSpill < 0 {
+			return fmt.Errorf("coalesce max_memory %d, max_spill %d: must not be negative", h.Coalesce.MaxMemory, h.Coalesce.MaxSpill)
+		}
+		if h.Coalesce.StallTimeout < 0 {
+			return fmt.Errorf("coalesce stall_timeout %s: must not be negative", time.Duration(h.Coalesce.StallTimeout))
 		}
 	}
 	return nil

@@ -25,6 +25,10 @@ var metrics = struct {
 	coalescerUpstream prometheus.Counter
 	coalescerShared   prometheus.Counter
 	coalescerTimeouts prometheus.Counter
+	coalescerMemory   prometheus.Gauge
+	coalescerSpill    prometheus.Gauge
+	coalescerUnshared prometheus.Counter
+	coalescerStalled  prometheus.Counter
 }{
 	poolLevel: prometheus.NewGaugeVec(prometheus.GaugeOpts{
 		Namespace: "caddy_bee", Subsystem: "pool", Name: "batches",
@@ -77,7 +81,23 @@ var metrics = struct {
 	}),
 	coalescerTimeouts: prometheus.NewCounter(prometheus.CounterOpts{
 		Namespace: "caddy_bee", Subsystem: "coalescer", Name: "wait_timeouts_total",
-		Help: "Followers that gave up waiting for headers (max_wait) and went upstream alone.",
+		Help: "Followers that gave up waiting for headers (max_wait) and joined the one retry flight.",
+	}),
+	coalescerMemory: prometheus.NewGauge(prometheus.GaugeOpts{
+		Namespace: "caddy_bee", Subsystem: "coalescer", Name: "memory_bytes",
+		Help: "Body bytes held in memory by coalesced flights (bounded by max_memory).",
+	}),
+	coalescerSpill: prometheus.NewGauge(prometheus.GaugeOpts{
+		Namespace: "caddy_bee", Subsystem: "coalescer", Name: "spill_bytes",
+		Help: "Body bytes in coalescer spill files on disk (bounded by max_spill).",
+	}),
+	coalescerUnshared: prometheus.NewCounter(prometheus.CounterOpts{
+		Namespace: "caddy_bee", Subsystem: "coalescer", Name: "unshared_flights_total",
+		Help: "Flights that stopped taking new waiters because max_memory or max_spill was reached.",
+	}),
+	coalescerStalled: prometheus.NewCounter(prometheus.CounterOpts{
+		Namespace: "caddy_bee", Subsystem: "coalescer", Name: "stalled_readers_cut_total",
+		Help: "Clients cut for accepting no bytes within stall_timeout.",
 	}),
 }
 
@@ -85,6 +105,7 @@ var allCollectors = []prometheus.Collector{
 	metrics.poolLevel, metrics.poolTarget, metrics.purchases, metrics.topUps, metrics.spentBZZ,
 	metrics.acquires, metrics.retired, metrics.injections, metrics.timeUntilUsable,
 	metrics.coalescerRequests, metrics.coalescerUpstream, metrics.coalescerShared, metrics.coalescerTimeouts,
+	metrics.coalescerMemory, metrics.coalescerSpill, metrics.coalescerUnshared, metrics.coalescerStalled,
 }
 
 var registerMu sync.Mutex

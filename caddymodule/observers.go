@@ -58,3 +58,7 @@ func (coalescerMetrics) Bypass()             { metrics.coalescerRequests.WithLab
 func (coalescerMetrics) Upstream()           { metrics.coalescerUpstream.Inc() }
 func (coalescerMetrics) BytesShared(n int64) { metrics.coalescerShared.Add(float64(n)) }
 func (coalescerMetrics) WaitTimeout()        { metrics.coalescerTimeouts.Inc() }
+func (coalescerMetrics) MemoryHeld(d int64)  { metrics.coalescerMemory.Add(float64(d)) }
+func (coalescerMetrics) SpillHeld(d int64)   { metrics.coalescerSpill.Add(float64(d)) }
+func (coalescerMetrics) Unshared()           { metrics.coalescerUnshared.Inc() }
+func (coalescerMetrics) StallCut()           { metrics.coalescerStalled.Inc() }

@@ -95,6 +95,11 @@ func (h *Handler) serveGateway(w http.ResponseWriter, r *http.Request, next cadd
 			// The upstream body was cut: end this response as broken, never as a short 200.
 			panic(http.ErrAbortHandler)
 		}
+		if errors.Is(err, coalesce.ErrClientGone) {
+			// The client's own doing (gone, or cut for stalling): a 499 Caddy logs at
+			// debug level, as reverse_proxy does for a client that cancelled.
+			return caddyhttp.Error(499, err)
+		}
 		return err
 	}
 	return next.ServeHTTP(w, r)

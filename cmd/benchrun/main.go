@@ -39,6 +39,10 @@ type options struct {
 
 	acquires int
 	reserve  int
+
+	stalledSockets int
+	stalledSize    int64
+	stalledHold    time.Duration
 }
 
 func main() {
@@ -68,11 +72,13 @@ func main() {
 		o.stampedeN = []int{10, 50}
 		o.distinctRequests, o.distinctRounds, o.distinctConcurrency = 300, 2, 8
 		o.uploads, o.acquires, o.reserve = 10, 5, 3
+		o.stalledSockets, o.stalledSize, o.stalledHold = 5, 64<<20, 2*time.Second
 	} else {
 		o.sizes = []int64{4 << 10, 1 << 20, 100 << 20}
 		o.stampedeN = []int{10, 100, 1000}
 		o.distinctRequests, o.distinctRounds, o.distinctConcurrency = 5000, 3, 32
 		o.uploads, o.acquires, o.reserve = 300, 100, 4
+		o.stalledSockets, o.stalledSize, o.stalledHold = 30, 200<<20, 10*time.Second
 	}
 	if *uploads > 0 {
 		o.uploads = *uploads
@@ -196,6 +202,9 @@ func run(ctx context.Context, o options) (*report, error) {
 	}
 	if rep.acquire, err = bn.acquire(); err != nil {
 		return nil, fmt.Errorf("acquire: %w", err)
+	}
+	if rep.stalled, err = bn.stalled(); err != nil {
+		return nil, fmt.Errorf("stalled readers: %w", err)
 	}
 	return rep, nil
 }

@@ -24,6 +24,7 @@ type report struct {
 	distinct []distinctRow
 	uploads  []uploadRow
 	acquire  acquireResult
+	stalled  []stalledRow
 }
 
 // failures lists workloads with failed requests; a bench with failures exits non-zero.
@@ -84,6 +85,7 @@ func (r *report) markdown() string {
 	r.distinctTable(w)
 	r.uploadsTable(w)
 	r.acquireTable(w)
+	r.stalledTable(w)
 	return b.String()
 }
 

@@ -20,6 +20,8 @@ type simStats struct {
 	Downloads int64            `json:"downloads"`
 	Uploads   int64            `json:"uploads"`
 	Purchases int64            `json:"purchases"`
+	// BytesServed counts a download's body when it ends.
+	BytesServed int64 `json:"bytes_served"`
 }
 
 func (s *simClient) do(method, path string, body any, out any) error {

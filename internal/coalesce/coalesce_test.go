@@ -411,9 +411,11 @@ func TestTempFileRemovedAfterLastReader(t *testing.T) {
 	dir := t.TempDir()
 	g := New(Options{MemoryWindow: 1024, TempDir: dir})
 	body := pattern(64 << 10)
+	release := make(chan struct{})
 	upstreamDone := make(chan struct{})
 	up := func(w http.ResponseWriter, r *http.Request) error {
 		defer close(upstreamDone)
+		<-release
 		_, err := w.Write(body)
 		return err
 	}
@@ -421,8 +423,12 @@ func TestTempFileRemovedAfterLastReader(t *testing.T) {
 	slow := newTestWriter()
 	slow.beforeWrite = func([]byte) error { <-unblock; return nil }
 	done := serveAsync(g, slow, get("http://gw/bytes/t"), up)
+	fast := serveAsync(g, newTestWriter(), get("http://gw/bytes/t"), up)
+	waitFor(t, "both to join", func() bool { return g.waitersOn(get("http://gw/bytes/t")) == 2 })
+	close(release)
 
 	<-upstreamDone
+	require.NoError(t, await(t, fast).err)
 	waitFor(t, "the flight to end upstream", func() bool { return g.Stats().PendingKeys == 0 })
 	entries, err := os.ReadDir(dir)
 	require.NoError(t, err)
@@ -435,6 +441,51 @@ func TestTempFileRemovedAfterLastReader(t *testing.T) {
 	entries, err = os.ReadDir(dir)
 	require.NoError(t, err)
 	require.Empty(t, entries, "the spill file goes with the last reader")
+	require.Zero(t, g.spill.used.Load(), "spill bytes released")
+	require.Zero(t, g.mem.used.Load(), "memory released")
+}
+
+// A flight with one reader holds no window and no spill: the upstream writes straight
+// to the client, and waits for it.
+func TestSingleReaderStreamsStraightThrough(t *testing.T) {
+	dir := t.TempDir()
+	obs := &countingObserver{}
+	g := New(Options{MemoryWindow: 1024, TempDir: dir, Observer: obs})
+	body := pattern(256 << 10)
+	wrote := make(chan int, 1)
+	up := func(w http.ResponseWriter, r *http.Request) error {
+		for chunk := range slices.Chunk(body, 32<<10) {
+			if _, err := w.Write(chunk); err != nil {
+				return err
+			}
+			select {
+			case wrote <- len(chunk):
+			default:
+			}
+		}
+		return nil
+	}
+	unblock := make(chan struct{})
+	var writes atomic.Int32
+	client := newTestWriter()
+	client.beforeWrite = func([]byte) error {
+		if writes.Add(1) == 3 {
+			<-unblock // the client stops reading after two writes
+		}
+		return nil
+	}
+	done := serveAsync(g, client, get("http://gw/bytes/one"), up)
+	waitFor(t, "the client to stall", func() bool { return writes.Load() == 3 })
+	entries, err := os.ReadDir(dir)
+	require.NoError(t, err)
+	require.Empty(t, entries, "no spill for a single reader")
+	require.Equal(t, 2*32<<10, client.Len(), "the upstream waits for the client")
+	require.Zero(t, g.mem.used.Load(), "the join prefix is dropped once the body outgrows it")
+	close(unblock)
+	res := await(t, done)
+	require.NoError(t, res.err)
+	require.Equal(t, body, res.w.Body())
+	require.Zero(t, obs.snapshot().memory)
 }
 
 func TestNothingCachedAfterFlightEnds(t *testing.T) {
@@ -546,18 +597,25 @@ func TestSpillFailureIsAnAbortEvenIfUpstreamIgnoresIt(t *testing.T) {
 	missing := t.TempDir() + "/does-not-exist"
 	g := New(Options{MemoryWindow: 10, TempDir: missing})
 	var errs []error
+	release := make(chan struct{})
 	up := func(w http.ResponseWriter, r *http.Request) error {
+		<-release
 		for range 3 {
 			_, err := w.Write([]byte("0123456789abcdef"))
 			errs = append(errs, err)
 		}
 		return nil
 	}
-	w := newTestWriter()
-	err := g.ServeHTTP(w, get("http://gw/bytes/spill"), up)
-	require.ErrorIs(t, err, ErrUpstreamAborted)
-	require.ErrorContains(t, err, "temp file")
-	require.Equal(t, "0123456789", string(w.Body()), "only what was stored in order")
+	a := serveAsync(g, newTestWriter(), get("http://gw/bytes/spill"), up)
+	b := serveAsync(g, newTestWriter(), get("http://gw/bytes/spill"), up) // shared: a spool
+	waitFor(t, "both to join", func() bool { return g.waitersOn(get("http://gw/bytes/spill")) == 2 })
+	close(release)
+	for _, ch := range []<-chan result{a, b} {
+		res := await(t, ch)
+		require.ErrorIs(t, res.err, ErrUpstreamAborted)
+		require.ErrorContains(t, res.err, "temp file")
+		require.Equal(t, "0123456789", string(res.w.Body()), "only what was stored in order")
+	}
 	require.Len(t, errs, 3)
 	for _, e := range errs {
 		require.Error(t, e)

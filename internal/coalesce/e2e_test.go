@@ -144,11 +144,15 @@ func errorString(err error) string {
 
 func TestEndToEndLeaderDisconnectsFollowersComplete(t *testing.T) {
 	body := pattern(2 << 20)
+	begin := make(chan struct{})
 	firstHalf := make(chan struct{}, 1)
 	secondHalf := make(chan struct{})
 	var originCtxErr atomic.Value
-	gw := newGateway(t, Options{MemoryWindow: 256 << 10, TempDir: t.TempDir()},
-		streamingOrigin(body, firstHalf, secondHalf, &originCtxErr))
+	origin := streamingOrigin(body, firstHalf, secondHalf, &originCtxErr)
+	gw := newGateway(t, Options{MemoryWindow: 256 << 10, TempDir: t.TempDir()}, func(w http.ResponseWriter, r *http.Request) {
+		<-begin // followers join a flight before its first byte: later ones would start their own
+		origin(w, r)
+	})
 
 	leaderCtx, leaderGone := context.WithCancel(context.Background())
 	leaderRead := make(chan struct{}, 1)
@@ -158,12 +162,14 @@ func TestEndToEndLeaderDisconnectsFollowersComplete(t *testing.T) {
 		default:
 		}
 	})
-	<-firstHalf
+	waitFor(t, "the leader's upstream request", func() bool { return gw.origins.Load() == 1 })
 	var followers []<-chan fetched
 	for range 10 {
 		followers = append(followers, gw.fetch(context.Background(), "/bytes/big", nil))
 	}
 	waitFor(t, "followers to join", func() bool { return gw.g.waitersOn(gw.key("/bytes/big")) == 11 })
+	close(begin)
+	<-firstHalf
 	<-leaderRead
 	leaderGone() // the leader's client closes its connection mid-body
 	require.Error(t, awaitFetch(t, leader).err)

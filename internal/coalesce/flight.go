@@ -6,13 +6,28 @@ import (
 	"fmt"
 	"net/http"
 	"strconv"
+	"sync"
+	"time"
 )
 
 // flight is one upstream request shared by every waiter with the same key.
+//
+// It starts unshared: the upstream goroutine writes the body straight to the leader's
+// client (direct), keeping a copy of at most joinPrefixLimit bytes (the join prefix,
+// charged to the memory bound) so that a request arriving after the first bytes can still
+// join from byte 0. The first follower turns the prefix into a spool; at its next call
+// the upstream goroutine hands the leader's client back to the leader, which reads on
+// from the spool where the direct writes left off. Once the prefix is gone (the body
+// outgrew it, or the memory bound refused it) the flight takes no follower and leaves
+// Group.flights: a later identical request starts its own flight.
 type flight struct {
 	key    string
+	ctx    context.Context         // the upstream request's: values of the first request, no cancellation
 	cancel context.CancelCauseFunc // cancels the upstream request
-	body   *spool
+	g      *Group
+	// isRetry marks the flight followers formed after giving up on a stuck one: its
+	// waiters do not give up again.
+	isRetry bool
 
 	// Set by the upstream goroutine before headersReady is closed, read-only after.
 	headersReady chan struct{}
@@ -22,7 +37,139 @@ type flight struct {
 
 	// Guarded by Group.mu.
 	waiters int
-	ended   bool // the upstream returned; the flight is out of Group.flights
+	ended   bool      // the upstream returned or was abandoned; the flight is out of Group.flights
+	retry   *flight   // the one flight followers formed after giving up on this one
+	retryAt time.Time // when retry started
+
+	mu           sync.Mutex
+	body         *spool  // nil while unshared
+	direct       *direct // the leader's client while the upstream goroutine writes to it
+	prefix       []byte  // unshared: the body so far, while it fits joinPrefixLimit
+	prefixCharge int64   // bytes of prefix charged to the memory bound
+	unjoinable   bool
+	sizeHint     int64
+}
+
+// direct is the leader's client, lent to the upstream goroutine while the flight is
+// unshared. Its fields are guarded by flight.mu, the client itself belongs to whoever
+// holds the loan.
+type direct struct {
+	client         *clientWriter
+	writing        bool // the upstream goroutine is in a call on the client
+	leaving        bool // the leader's request ended: give the client back after the call
+	sent           int64
+	headersWritten bool
+	handover       chan handover // receives exactly once
+}
+
+// handover ends the loan of the leader's client.
+type handover struct {
+	reader         *spoolReader // non-nil: the flight is shared; read on from here
+	headersWritten bool
+	done           bool  // the upstream finished while unshared; err is its outcome
+	err            error // done: the outcome; else the client's own failure
+	panicked       any   // the client's ResponseWriter panicked on the upstream goroutine
+}
+
+// handOverLocked ends the loan; f.mu is held.
+func (f *flight) handOverLocked(h handover) {
+	d := f.direct
+	f.direct = nil
+	h.headersWritten = d.headersWritten
+	d.handover <- h
+}
+
+// shareLocked hands the leader's client back with a reader where its direct writes left
+// off; f.mu is held, f.body is set and the client is not in use.
+func (f *flight) shareLocked() {
+	f.handOverLocked(handover{reader: f.body.addReader(f.direct.sent)})
+}
+
+// claimDirect returns the leader's client for one call by the upstream goroutine, or nil
+// when the flight is shared (the client is then handed back) or the leader left.
+func (f *flight) claimDirect() *direct {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	d := f.direct
+	switch {
+	case d == nil:
+		return nil
+	case f.body != nil:
+		f.shareLocked()
+		return nil
+	case d.leaving:
+		f.handOverLocked(handover{err: errLeaderLeft})
+		return nil
+	}
+	d.writing = true
+	return d
+}
+
+// returnDirect ends one call on the leader's client.
+func (f *flight) returnDirect(d *direct, sent int64, err error, panicked any) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	d.writing = false
+	d.sent += sent
+	switch {
+	case panicked != nil:
+		f.handOverLocked(handover{panicked: panicked})
+	case err != nil:
+		f.handOverLocked(handover{err: err})
+	case d.leaving:
+		f.handOverLocked(handover{err: errLeaderLeft})
+	}
+}
+
+// keepPrefixLocked appends p to the join prefix while it fits; it reports whether the
+// flight just became unjoinable (so the caller takes it out of Group.flights).
+func (f *flight) keepPrefixLocked(p []byte) (dropped bool) {
+	if f.unjoinable {
+		return false
+	}
+	need := len(f.prefix) + len(p)
+	if need > joinPrefixLimit {
+		f.dropPrefixLocked()
+		return true
+	}
+	if need > cap(f.prefix) {
+		size := min(max(2*cap(f.prefix), need, firstChunkSize, int(min(f.sizeHint, joinPrefixLimit))), joinPrefixLimit)
+		if !f.g.mem.tryAcquire(int64(size) - f.prefixCharge) {
+			f.dropPrefixLocked()
+			f.g.opts.Observer.Unshared()
+			return true
+		}
+		grown := make([]byte, len(f.prefix), size)
+		copy(grown, f.prefix)
+		f.prefix, f.prefixCharge = grown, int64(size)
+	}
+	f.prefix = append(f.prefix, p...)
+	return false
+}
+
+func (f *flight) dropPrefixLocked() {
+	f.g.mem.release(f.prefixCharge)
+	f.prefix, f.prefixCharge, f.unjoinable = nil, 0, true
+}
+
+// addFollower attaches a follower reading from byte 0, making the flight shared if it
+// was not; nil means the flight takes no more followers.
+func (f *flight) addFollower() *spoolReader {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.unjoinable {
+		return nil
+	}
+	if f.body == nil {
+		f.body = f.g.newSpool(f, f.prefix, f.prefixCharge)
+		f.body.sizeHint = f.sizeHint
+		f.prefix, f.prefixCharge = nil, 0
+	}
+	r := f.body.addReader(0)
+	if r == nil {
+		f.unjoinable = true
+	}
+	return r
 }
 
 // flightWriter is the http.ResponseWriter the upstream writes to. Only the upstream
@@ -36,14 +183,17 @@ type flightWriter struct {
 	// writeErr is sticky: after a failed store, no later byte may land out of place, and
 	// the flight ends as cut even if the upstream ignores the error.
 	writeErr error
+	// clientGone: the unshared flight's only client went away; not an upstream failure.
+	clientGone bool
 }
 
 var _ http.Flusher = (*flightWriter)(nil)
 
 func (fw *flightWriter) Header() http.Header { return fw.header }
 
-// WriteHeader publishes status and a snapshot of the headers. Informational (1xx) codes
-// are not forwarded and a second final code is ignored, as net/http does.
+// WriteHeader publishes status and a snapshot of the headers, and writes them to the
+// leader's client while the flight is unshared. Informational (1xx) codes are not
+// forwarded and a second final code is ignored, as net/http does.
 func (fw *flightWriter) WriteHeader(code int) {
 	if code < 100 || code > 999 {
 		panic(fmt.Sprintf("coalesce: invalid WriteHeader code %d", code))
@@ -51,20 +201,40 @@ func (fw *flightWriter) WriteHeader(code int) {
 	if fw.wroteHeader || (code >= 100 && code < 200 && code != http.StatusSwitchingProtocols) {
 		return
 	}
+	f := fw.f
 	fw.wroteHeader = true
-	fw.f.status = code
-	fw.f.header = fw.header.Clone()
-	if fw.f.header == nil {
-		fw.f.header = http.Header{}
+	f.status = code
+	f.header = fw.header.Clone()
+	if f.header == nil {
+		f.header = http.Header{}
 	}
-	if n, err := strconv.ParseInt(fw.f.header.Get("Content-Length"), 10, 64); err == nil && n > 0 {
-		fw.f.body.sizeHint = n // before the first Write, which is what reads it
+	if n := contentLength(f.header); n > 0 {
+		f.mu.Lock()
+		f.sizeHint = n // before the first Write, which is what reads it
+		if f.body != nil {
+			f.body.sizeHint = n
+		}
+		f.mu.Unlock()
 	}
-	close(fw.f.headersReady)
+	close(f.headersReady)
+	if d := f.claimDirect(); d != nil {
+		panicked := catch(func() {
+			dst := d.client.w.Header()
+			for name, values := range f.header {
+				dst[name] = append(dst[name], values...) // never alias the snapshot's slices
+			}
+			d.client.w.WriteHeader(code)
+		})
+		f.mu.Lock()
+		d.headersWritten = panicked == nil
+		f.mu.Unlock()
+		f.returnDirect(d, 0, nil, panicked)
+	}
 }
 
-// Write stores a copy of p for every waiter; p may be reused by the caller at once. Once
-// every waiter has left it fails, so the upstream stops early.
+// Write sends p to the leader's client while the flight is unshared, else stores a copy
+// for every waiter; p may be reused by the caller at once. Once every waiter has left it
+// fails, so the upstream stops early.
 func (fw *flightWriter) Write(p []byte) (int, error) {
 	if !fw.wroteHeader {
 		fw.WriteHeader(http.StatusOK)
@@ -75,21 +245,80 @@ func (fw *flightWriter) Write(p []byte) (int, error) {
 	if fw.writeErr != nil {
 		return 0, fw.writeErr
 	}
-	if fw.f.body.abandonedNow() {
-		return 0, errFlightAbandoned
-	}
-	n, err := fw.f.body.Write(p)
+	n, err := fw.write(p)
 	fw.written += int64(n)
 	fw.writeErr = err
 	return n, err
 }
 
-// Flush is a no-op beyond sending headers: every Write is visible to waiters at once,
-// and each waiter flushes its own client.
+func (fw *flightWriter) write(p []byte) (int, error) {
+	f := fw.f
+	f.mu.Lock()
+	if d := f.direct; d != nil && f.body == nil && !d.leaving {
+		dropped := f.keepPrefixLocked(p)
+		d.writing = true
+		f.mu.Unlock()
+		if dropped {
+			f.g.forget(f)
+		}
+		var n int
+		var err error
+		panicked := catch(func() { n, err = d.client.write(p) })
+		f.returnDirect(d, int64(n), err, panicked)
+		f.mu.Lock()
+		kept, shared := f.direct != nil, f.body != nil
+		f.mu.Unlock()
+		if kept || shared {
+			return len(p), nil // shared meanwhile: p is in the spool, through the prefix
+		}
+		fw.clientGone = true
+		return n, errors.Join(errFlightAbandoned, err)
+	}
+	if f.direct != nil && f.body != nil {
+		f.shareLocked()
+	} else if f.direct != nil {
+		f.handOverLocked(handover{err: errLeaderLeft})
+	}
+	body := f.body
+	f.mu.Unlock()
+	if body == nil || body.abandonedNow() {
+		fw.clientGone = body == nil
+		return 0, errFlightAbandoned
+	}
+	return body.Write(p)
+}
+
+// Flush sends headers, and flushes the leader's client while the flight is unshared;
+// once shared every Write is visible to waiters at once, and each flushes its own client.
 func (fw *flightWriter) Flush() {
 	if !fw.wroteHeader {
 		fw.WriteHeader(http.StatusOK)
 	}
+	if d := fw.f.claimDirect(); d != nil {
+		panicked := catch(d.client.flush)
+		fw.f.returnDirect(d, 0, nil, panicked)
+	}
+}
+
+// contentLength is the declared body length, or 0 (without allocating an error when
+// there is none).
+func contentLength(h http.Header) int64 {
+	cl := h.Get("Content-Length")
+	if cl == "" {
+		return 0
+	}
+	n, err := strconv.ParseInt(cl, 10, 64)
+	if err != nil {
+		return 0
+	}
+	return n
+}
+
+// catch runs fn and returns what it panicked with, if anything.
+func catch(fn func()) (panicked any) {
+	defer func() { panicked = recover() }()
+	fn()
+	return nil
 }
 
 // callUpstream runs upstream and turns a panic into an error wrapping ErrUpstreamAborted.

@@ -234,6 +234,8 @@ type countingObserver struct {
 	mu                                                sync.Mutex
 	leaders, followers, bypasses, upstreams, timeouts int
 	shared                                            int64
+	memory, spill                                     int64 // bytes held now
+	unshared, stallCuts                               int
 }
 
 func (o *countingObserver) Request(coalesced bool) {
@@ -253,10 +255,19 @@ func (o *countingObserver) BytesShared(n int64) {
 	o.mu.Unlock()
 }
 func (o *countingObserver) WaitTimeout() { o.mu.Lock(); o.timeouts++; o.mu.Unlock() }
+func (o *countingObserver) MemoryHeld(d int64) {
+	o.mu.Lock()
+	o.memory += d
+	o.mu.Unlock()
+}
+func (o *countingObserver) SpillHeld(d int64) { o.mu.Lock(); o.spill += d; o.mu.Unlock() }
+func (o *countingObserver) Unshared()         { o.mu.Lock(); o.unshared++; o.mu.Unlock() }
+func (o *countingObserver) StallCut()         { o.mu.Lock(); o.stallCuts++; o.mu.Unlock() }
 
 func (o *countingObserver) snapshot() countingObserver {
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	return countingObserver{leaders: o.leaders, followers: o.followers, bypasses: o.bypasses,
-		upstreams: o.upstreams, timeouts: o.timeouts, shared: o.shared}
+		upstreams: o.upstreams, timeouts: o.timeouts, shared: o.shared,
+		memory: o.memory, spill: o.spill, unshared: o.unshared, stallCuts: o.stallCuts}
 }

@@ -8,10 +8,20 @@ import (
 )
 
 // Defaults applied by New to zero Options fields.
+// The global bounds fit a 2-core / 4 GiB box: a quarter of its memory at most for bodies
+// shared by several readers, and a spill that a full temp dir is unlikely to need.
 const (
 	DefaultMemoryWindow int64 = 8 << 20
-	DefaultMaxWait            = 30 * time.Second
+	DefaultMaxWait            = 5 * time.Second
+	DefaultMaxMemory    int64 = 256 << 20
+	DefaultMaxSpill     int64 = 4 << 30
+	DefaultStallTimeout       = time.Minute
 )
+
+// joinPrefixLimit is how much of an unshared flight's body is kept so that a request
+// arriving after the first bytes can still join it from byte 0. Beyond it the flight
+// leaves the map and a later identical request starts its own.
+const joinPrefixLimit = 64 << 10
 
 // Upstream performs the real request and writes the response to w (in Caddy: the next
 // handler, reverse_proxy). w implements http.ResponseWriter and http.Flusher. It returns an
@@ -25,8 +35,20 @@ type Options struct {
 	// temp file. <= 0 means DefaultMemoryWindow.
 	MemoryWindow int64
 	// MaxWait is how long a follower waits for the leader's response headers before it
-	// gives up and goes upstream alone. <= 0 means DefaultMaxWait.
+	// also tries a new upstream request. Followers that give up on the same flight share
+	// that one new request (at most one per MaxWait) and take whichever answers first.
+	// <= 0 means DefaultMaxWait.
 	MaxWait time.Duration
+	// MaxMemory bounds the body bytes held in memory across all flights (shared windows
+	// and the join prefixes of unshared flights). <= 0 means DefaultMaxMemory.
+	MaxMemory int64
+	// MaxSpill bounds the spill bytes on disk across all flights. <= 0 means
+	// DefaultMaxSpill. With both bounds reached, a shared flight reads its upstream no
+	// faster than its readers take the bytes, and new flights are not shared.
+	MaxSpill int64
+	// StallTimeout cuts a client that accepts no bytes for this long (a write deadline
+	// per write, where the ResponseWriter supports it). <= 0 means DefaultStallTimeout.
+	StallTimeout time.Duration
 	// TempDir holds spill files; "" means os.TempDir().
 	TempDir string
 	// Observer receives events for metrics; nil means none.
@@ -46,14 +68,23 @@ type Observer interface {
 	Request(coalesced bool)
 	// Bypass is called for a request that goes straight upstream (see Key).
 	Bypass()
-	// Upstream is called for each upstream call the coalescer makes: one per flight, plus
-	// one per follower that gave up after MaxWait. Bypassed requests are not counted here.
+	// Upstream is called for each upstream call the coalescer makes: one per flight,
+	// including the one new flight followers form after MaxWait. Bypassed requests are not counted here.
 	Upstream()
 	// BytesShared is called with body bytes written to followers (bytes the upstream
 	// did not have to send again).
 	BytesShared(n int64)
 	// WaitTimeout is called when a follower gives up after MaxWait.
 	WaitTimeout()
+	// MemoryHeld and SpillHeld are called with every change (in bytes, + or -) of the
+	// body bytes held in memory and in spill files.
+	MemoryHeld(delta int64)
+	SpillHeld(delta int64)
+	// Unshared is called when a flight stops taking new waiters because a bound was
+	// reached (memory for its join prefix, or memory and spill for its body).
+	Unshared()
+	// StallCut is called when a client is cut for accepting no bytes for StallTimeout.
+	StallCut()
 }
 
 type nopObserver struct{}
@@ -63,6 +94,10 @@ func (nopObserver) Bypass()           {}
 func (nopObserver) Upstream()         {}
 func (nopObserver) BytesShared(int64) {}
 func (nopObserver) WaitTimeout()      {}
+func (nopObserver) MemoryHeld(int64)  {}
+func (nopObserver) SpillHeld(int64)   {}
+func (nopObserver) Unshared()         {}
+func (nopObserver) StallCut()         {}
 
 func (o Options) withDefaults() Options {
 	if o.MemoryWindow <= 0 {
@@ -70,6 +105,15 @@ func (o Options) withDefaults() Options {
 	}
 	if o.MaxWait <= 0 {
 		o.MaxWait = DefaultMaxWait
+	}
+	if o.MaxMemory <= 0 {
+		o.MaxMemory = DefaultMaxMemory
+	}
+	if o.MaxSpill <= 0 {
+		o.MaxSpill = DefaultMaxSpill
+	}
+	if o.StallTimeout <= 0 {
+		o.StallTimeout = DefaultStallTimeout
 	}
 	if o.Observer == nil {
 		o.Observer = nopObserver{}

@@ -30,8 +30,8 @@ const (
 //   - TotalRequests: every request through ServeHTTP, bypasses included.
 //   - CoalescedRequests: followers served from another request's upstream response
 //     (headers or the upstream's error). A follower that gave up after max_wait is not.
-//   - UpstreamRequests: upstream calls: one per flight, one per bypass, one per follower
-//     that gave up after max_wait.
+//   - UpstreamRequests: upstream calls: one per flight (including the one retry flight
+//     the followers of a stuck leader share after max_wait) and one per bypass.
 //   - HitRatePercent: CoalescedRequests / TotalRequests * 100.
 //   - AvgWaitMs: mean time a coalesced follower waited for the shared headers.
 //   - MaxConcurrentWaiters: the most requests attached to flights at one time, all keys

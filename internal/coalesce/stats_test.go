@@ -121,3 +121,10 @@ func TestStatusWarnsOnManyPendingKeys(t *testing.T) {
 	}
 	assert.Equal(t, StatusHealthy, g.Stats().Status)
 }
+
+// Issue 21: the story configures max_wait_seconds 5; safe now that followers of a stuck
+// leader share one retry.
+func TestMaxWaitIsFiveSecondsByDefault(t *testing.T) {
+	require.Equal(t, 5*time.Second, New(Options{}).opts.MaxWait)
+	require.Equal(t, DefaultMaxWait, 5*time.Second)
+}
