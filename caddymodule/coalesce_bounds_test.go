@@ -15,17 +15,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
-	dto "github.com/prometheus/client_model/go"
 	"github.com/stretchr/testify/require"
 )
-
-func counterValue(t *testing.T, c prometheus.Counter) float64 {
-	t.Helper()
-	var m dto.Metric
-	require.NoError(t, c.Write(&m))
-	return m.GetCounter().GetValue()
-}
 
 // Through real Caddy: sockets that read the headers of a large download and then stop are
 // cut after stall_timeout (Caddy's ResponseWriter takes the write deadlines), Bee is not
@@ -47,7 +38,7 @@ func TestStalledDownloadsAreCutThroughCaddy(t *testing.T) {
 	logFile := filepath.Join(t.TempDir(), "caddy.log")
 	gw := startGatewayWithGlobals(t, fmt.Sprintf("\tlog {\n\t\toutput file %s\n\t\tformat json\n\t}", logFile),
 		"http://{addr} {\n\tbee "+up.URL+" {\n\t\tcoalesce {\n\t\t\tstall_timeout 1s\n\t\t\tmax_memory 1MiB\n\t\t\tmax_spill 4MiB\n\t\t}\n\t}\n}")
-	cutBefore := counterValue(t, metrics.coalescerStalled)
+	cutBefore := counterValue(metrics.coalescerStalled)
 
 	var conns []net.Conn
 	for i := range stalled {
@@ -75,7 +66,7 @@ func TestStalledDownloadsAreCutThroughCaddy(t *testing.T) {
 	require.NoError(t, err)
 	require.EqualValues(t, size, n)
 
-	require.Eventually(t, func() bool { return counterValue(t, metrics.coalescerStalled)-cutBefore >= stalled },
+	require.Eventually(t, func() bool { return counterValue(metrics.coalescerStalled)-cutBefore >= stalled },
 		30*time.Second, 20*time.Millisecond, "stalled sockets cut")
 	require.Eventually(t, func() bool { return upstreamDone.Load() == stalled+1 }, 30*time.Second, 20*time.Millisecond,
 		"the upstream requests of cut clients end")
