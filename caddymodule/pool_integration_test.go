@@ -79,9 +79,10 @@ func TestInjectionOnUploads(t *testing.T) {
 	require.Contains(t, string(body), "batch with id not found")
 
 	// A pre-signed stamp is left alone too (wantsInjection's tests and fuzz target cover the
-	// header rules); Bee takes the stamp.
-	resp, body = post(t, gw.URL+"/chunks", []byte("x"), map[string]string{"Swarm-Postage-Stamp": strings.Repeat("00", 113)})
-	require.Equal(t, http.StatusCreated, resp.StatusCode, "%s", body)
+	// header rules): Bee judges the stamp itself, and refuses one whose batch is not on chain.
+	resp, body = post(t, gw.URL+"/chunks", []byte("\x01\x00\x00\x00\x00\x00\x00\x00x"), map[string]string{"Swarm-Postage-Stamp": strings.Repeat("00", 113)})
+	require.Equal(t, http.StatusBadRequest, resp.StatusCode, "%s", body)
+	require.Contains(t, string(body), "invalid batch id")
 }
 
 func TestGatewayAndReadinessFollowInjection(t *testing.T) {

@@ -62,7 +62,7 @@ func TestUploadBatchHeaderConformance(t *testing.T) {
 		{"/bytes", nil, 400, `{"code":400,"message":"invalid header params","reasons":[{"field":"swarm-postage-batch-id","error":"want required:"}]}`},
 		{"/bzz", []string{"Swarm-Postage-Batch-Id", ""}, 400, `{"code":400,"message":"invalid header params","reasons":[{"field":"swarm-postage-batch-id","error":"want required:"}]}`},
 		{"/chunks", nil, 400, `{"code":400,"message":"Either 'Swarm-Postage-Stamp' or 'Swarm-Postage-Batch-Id' header must be set in the request"}`},
-		{"/soc/aa/bb", nil, 400, `{"code":400,"message":"Either 'Swarm-Postage-Stamp' or 'Swarm-Postage-Batch-Id' header must be set in the request"}`},
+		{"/soc/aa/bb?sig=00", nil, 400, `{"code":400,"message":"Either 'Swarm-Postage-Stamp' or 'Swarm-Postage-Batch-Id' header must be set in the request"}`},
 		{"/bytes", []string{"Swarm-Postage-Batch-Id", "0x" + usable[2:]}, 400, `{"code":400,"message":"invalid header params","reasons":[{"field":"Swarm-Postage-Batch-Id","error":"invalid hex byte: U+0078 'x'"}]}`},
 		{"/bytes", []string{"Swarm-Postage-Batch-Id", "abc"}, 400, `{"code":400,"message":"invalid header params","reasons":[{"field":"Swarm-Postage-Batch-Id","error":"odd length hex string"}]}`},
 		{"/bytes", []string{"Swarm-Postage-Batch-Id", zeros}, 404, `{"code":404,"message":"batch with id not found"}`},
@@ -77,9 +77,16 @@ func TestUploadBatchHeaderConformance(t *testing.T) {
 	}
 	status, _, body := do(t, http.MethodPost, url+"/bytes", []byte("data"), "Swarm-Postage-Batch-Id", usable)
 	require.Equal(t, 201, status, body)
-	// The stamp wins on /chunks.
-	status, _, _ = do(t, http.MethodPost, url+"/chunks", []byte("data"), "Swarm-Postage-Stamp", strings.Repeat("00", 113), "Swarm-Postage-Batch-Id", zeros)
-	require.Equal(t, 201, status)
+	// The stamp wins on /chunks: its batch must be on chain; a malformed one is refused.
+	chunk := append([]byte{4, 0, 0, 0, 0, 0, 0, 0}, "data"...)
+	status, _, body = do(t, http.MethodPost, url+"/chunks", chunk, "Swarm-Postage-Stamp", usable+strings.Repeat("00", 81), "Swarm-Postage-Batch-Id", zeros)
+	require.Equal(t, 201, status, body)
+	status, _, body = do(t, http.MethodPost, url+"/chunks", chunk, "Swarm-Postage-Stamp", strings.Repeat("00", 113))
+	require.Equal(t, 400, status)
+	require.JSONEq(t, `{"code":400,"message":"invalid batch id"}`, body)
+	status, _, body = do(t, http.MethodPost, url+"/chunks", chunk, "Swarm-Postage-Stamp", strings.Repeat("00", 112))
+	require.Equal(t, 400, status)
+	require.JSONEq(t, `{"code":400,"message":"Stamp deserialization failure"}`, body)
 }
 
 func TestStampsConformance(t *testing.T) {
@@ -244,21 +251,22 @@ func TestDownloadsLikeBee(t *testing.T) {
 	require.NoError(t, err)
 	resp.Body.Close()
 	require.Equal(t, http.StatusPermanentRedirect, resp.StatusCode)
-	require.Equal(t, up.Reference+"/", resp.Header.Get("Location"))
+	require.Equal(t, "/bzz/"+up.Reference+"/", resp.Header.Get("Location"))
 	status, h, got = do(t, http.MethodGet, url+"/bzz/"+up.Reference+"/", nil)
 	require.Equal(t, 200, status)
 	require.Equal(t, "hi", got)
-	require.Equal(t, `inline; filename=hello.txt`, h.Get("Content-Disposition"))
+	require.Equal(t, `inline; filename="hello.txt"`, h.Get("Content-Disposition"))
 
 	status, _, got = do(t, http.MethodGet, url+"/feeds/"+strings.Repeat("aa", 20)+"/"+strings.Repeat("bb", 32), nil)
 	require.Equal(t, 404, status)
-	require.JSONEq(t, `{"code":404,"message":"Not Found"}`, got)
+	require.JSONEq(t, `{"code":404,"message":"no update found"}`, got)
 	status, _, got = do(t, http.MethodGet, url+"/gateway", nil)
 	require.Equal(t, 404, status)
 	require.JSONEq(t, `{"code":404,"message":"Not Found"}`, got)
-	status, _, got = do(t, http.MethodDelete, url+"/bytes", nil)
+	status, h, got = do(t, http.MethodDelete, url+"/bytes", nil)
 	require.Equal(t, 405, status)
-	require.Contains(t, got, `"code":405`)
+	require.JSONEq(t, `{"code":405,"message":"Method Not Allowed"}`, got)
+	require.Equal(t, "POST", h.Get("Allow"))
 }
 
 func TestFaults(t *testing.T) {

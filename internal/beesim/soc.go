@@ -1,0 +1,179 @@
+package beesim
+
+import (
+	"bytes"
+	"encoding/binary"
+	"encoding/hex"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/swarmgate/caddy-bee/internal/swarm"
+)
+
+// serveSOCUpload is POST /soc/{owner}/{id}?sig=<hex>: the body is the wrapped chunk
+// (span+payload), the address keccak256(id || owner), and the signature must recover owner.
+// Checks run in Bee's order: path, query, headers, batch, body, signature.
+func (s *Sim) serveSOCUpload(w http.ResponseWriter, r *http.Request, ownerHex, idHex string) {
+	owner, ok := parseRef(w, "owner", ownerHex, false)
+	if !ok {
+		return
+	}
+	id, ok := parseRef(w, "id", idHex, false)
+	if !ok {
+		return
+	}
+	sigHex := r.URL.Query().Get("sig")
+	if sigHex == "" {
+		writeError(w, http.StatusBadRequest, "invalid query params", reason{"sig", "want required:"})
+		return
+	}
+	sig, err := hex.DecodeString(sigHex)
+	if err != nil {
+		writeError(w, http.StatusBadRequest, "invalid query params", reason{"sig", hexError(sigHex)})
+		return
+	}
+	st, ok := s.batchFor(w, r, "soc", nil)
+	if !ok {
+		return
+	}
+	wrapped, ok := readChunkBody(w, r, swarm.ChunkWithSpanSize)
+	if !ok {
+		return
+	}
+	if len(wrapped) < swarm.SpanSize {
+		writeError(w, http.StatusBadRequest, "short chunk data")
+		return
+	}
+	if len(owner) != swarm.AddressSize {
+		writeError(w, http.StatusUnauthorized, "invalid address")
+		return
+	}
+	// Bee's soc.Valid: the signature must recover the owner, and the id be 32 bytes.
+	wrappedAddr, _ := swarm.ChunkAddress(wrapped)
+	var recovered [swarm.AddressSize]byte
+	if len(id) == swarm.HashSize {
+		recovered, err = swarm.RecoverSOCOwner(sig, [swarm.HashSize]byte(id), wrappedAddr)
+	}
+	if len(id) != swarm.HashSize || err != nil || !bytes.Equal(recovered[:], owner) {
+		writeError(w, http.StatusUnauthorized, "invalid chunk")
+		return
+	}
+	socData := append(append(append([]byte{}, id...), sig...), wrapped...)
+	soc, err := swarm.ParseSOC(socData)
+	if err != nil { // cannot happen after the checks above; never store an unverified SOC
+		writeError(w, http.StatusUnauthorized, "invalid chunk")
+		return
+	}
+	if err := st.stamp(soc.Address[:]); err != nil {
+		writeError(w, http.StatusPaymentRequired, "batch is overissued")
+		return
+	}
+	s.stats.uploads.Add(1)
+	s.stats.bytesUploaded.Add(int64(len(wrapped)))
+	if strings.EqualFold(r.Header.Get("Swarm-Pin"), "true") {
+		s.stats.pins.Add(1)
+	}
+	s.recordSOC(soc)
+	ref := hex.EncodeToString(soc.Address[:])
+	if s.keepMore() {
+		s.store(ref, &stored{chunk: socData, size: int64(len(socData))})
+	}
+	if tag := r.Header.Get("Swarm-Tag"); tag != "" && tag != "0" {
+		w.Header().Set("Swarm-Tag", tag)
+	}
+	writeJSON(w, http.StatusCreated, map[string]string{"reference": ref})
+}
+
+// recordSOC keeps a verified single-owner chunk for GET /soc and /feeds.
+func (s *Sim) recordSOC(soc *swarm.SOC) {
+	s.mu.Lock()
+	s.socs[soc.Address] = soc
+	s.mu.Unlock()
+}
+
+func (s *Sim) soc(addr [swarm.HashSize]byte) *swarm.SOC {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.socs[addr]
+}
+
+// serveSOC is GET /soc/{owner}/{id}: the wrapped chunk's content, with its signature.
+func (s *Sim) serveSOC(w http.ResponseWriter, r *http.Request, ownerHex, idHex string) {
+	owner, ok := parseRef(w, "owner", ownerHex, false)
+	if !ok {
+		return
+	}
+	id, ok := parseRef(w, "id", idHex, false)
+	if !ok {
+		return
+	}
+	addr := swarm.Keccak256(id, owner)
+	soc := s.soc(addr)
+	if soc == nil {
+		writeError(w, http.StatusNotFound, "requested chunk cannot be retrieved")
+		return
+	}
+	h := w.Header()
+	h.Set("Content-Type", "application/octet-stream")
+	h.Set("Swarm-Soc-Signature", hex.EncodeToString(soc.Signature))
+	s.serveWrapped(w, r, soc)
+}
+
+// serveWrapped answers a SOC's wrapped chunk as Bee's download handler does: its payload
+// cut to the span, ETag the wrapped chunk's address.
+func (s *Sim) serveWrapped(w http.ResponseWriter, r *http.Request, soc *swarm.SOC) {
+	payload := soc.Wrapped[swarm.SpanSize:]
+	if span := binary.LittleEndian.Uint64(soc.Wrapped[:swarm.SpanSize]); span < uint64(len(payload)) {
+		payload = payload[:span]
+	}
+	addr, _ := swarm.ChunkAddress(soc.Wrapped)
+	w.Header().Set("ETag", `"`+hex.EncodeToString(addr[:])+`"`)
+	cw := &countingWriter{ResponseWriter: w, cutAfter: s.cutAfter()}
+	http.ServeContent(cw, r, "", time.Now(), bytes.NewReader(payload))
+	s.stats.bytesServed.Add(cw.n)
+}
+
+// serveFeed is GET /feeds/{owner}/{topic}: the payload of the latest update of a sequential
+// feed, whose update i is the SOC with id keccak256(topic || i as 8 bytes big-endian).
+func (s *Sim) serveFeed(w http.ResponseWriter, r *http.Request, ownerHex, topicHex string) {
+	owner, err := hex.DecodeString(strings.TrimPrefix(ownerHex, "0x"))
+	if err != nil || len(owner) != swarm.AddressSize {
+		writeError(w, http.StatusBadRequest, "invalid path params", reason{"owner", "invalid address"})
+		return
+	}
+	topic, ok := parseRef(w, "topic", topicHex, false)
+	if !ok {
+		return
+	}
+	var latest *swarm.SOC
+	index := uint64(0)
+	for i := uint64(0); ; i++ {
+		// Bee hashes the topic as given, whatever its length.
+		var idx [8]byte
+		binary.BigEndian.PutUint64(idx[:], i)
+		id := swarm.Keccak256(topic, idx[:])
+		soc := s.soc(swarm.SOCAddress(id, [swarm.AddressSize]byte(owner)))
+		if soc == nil {
+			break
+		}
+		latest, index = soc, i
+	}
+	if latest == nil {
+		writeError(w, http.StatusNotFound, "no update found")
+		return
+	}
+	h := w.Header()
+	h.Set("Content-Type", "application/octet-stream")
+	h.Set("Swarm-Feed-Index", indexHex(index))
+	h.Set("Swarm-Feed-Index-Next", indexHex(index+1))
+	h.Set("Swarm-Soc-Signature", hex.EncodeToString(latest.Signature))
+	h.Set("Swarm-Feed-Resolved-Version", "v2")
+	s.serveWrapped(w, r, latest)
+}
+
+func indexHex(i uint64) string {
+	var b [8]byte
+	binary.BigEndian.PutUint64(b[:], i)
+	return hex.EncodeToString(b[:])
+}
