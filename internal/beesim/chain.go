@@ -41,6 +41,7 @@ type BatchInfo struct {
 	Expired     bool     `json:"expired"`
 	TTL         int64    `json:"batchTTL"`
 	Utilization uint32   `json:"utilization"`
+	Stamped     int      `json:"stamped"` // distinct chunks stamped with it (data, tree, parity, replicas)
 }
 
 // remainingBlocks: blocks the batch's balance still pays for.
@@ -75,7 +76,7 @@ func (s *Sim) infoLocked(b *batch) BatchInfo {
 	return BatchInfo{
 		BatchID: b.ID, Label: b.Label, Depth: b.Depth, Amount: new(big.Int).Set(b.Amount), Immutable: b.Immutable,
 		Listed: s.listedLocked(b), Usable: s.usableLocked(b), Expired: s.expiredLocked(b),
-		TTL: s.ttlLocked(b), Utilization: b.maxBucket,
+		TTL: s.ttlLocked(b), Utilization: b.maxBucket, Stamped: len(b.stamped),
 	}
 }
 

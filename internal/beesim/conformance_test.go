@@ -4,6 +4,7 @@ import (
 	"bytes"
 	crand "crypto/rand"
 	"encoding/json"
+	"fmt"
 	"io"
 	"math/big"
 	"net/http"
@@ -13,7 +14,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/decred/dcrd/dcrec/secp256k1/v4"
 	"github.com/stretchr/testify/require"
+
+	"github.com/swarmgate/caddy-bee/internal/swarm"
 )
 
 const blockTime = 10 * time.Millisecond
@@ -346,4 +350,327 @@ func TestConcurrentPurchasesOneAtATime(t *testing.T) {
 	require.Equal(t, 1, codes[201], "%v", codes)
 	require.Equal(t, 7, codes[429], "%v", codes)
 	require.EqualValues(t, 1, sim.Stats().Purchases)
+}
+
+func postJSON(t *testing.T, url string, body []byte, headers ...string) (int, http.Header, map[string]any) {
+	t.Helper()
+	status, h, raw := do(t, http.MethodPost, url, body, headers...)
+	var out map[string]any
+	_ = json.Unmarshal([]byte(raw), &out)
+	return status, h, out
+}
+
+// beeVectorData is Bee's file test data (pkg/file/testing/vector.go): byte i is i%255.
+func beeVectorData(n int) []byte {
+	out := make([]byte, n)
+	for i := range out {
+		out[i] = byte(i % 255)
+	}
+	return out
+}
+
+// The same bytes give real Bee's reference: /bytes at redundancy level 0 (vectors of Bee
+// v2.8.1 pkg/file/pipeline/builder tests), /chunks by BMT (pkg/cac tests), and single-chunk
+// uploads at the v2.8.1 default level too (a lone chunk gets no parities).
+func TestReferencesMatchBee(t *testing.T) {
+	sim, url := newServer(t, Options{})
+	id := sim.CreateBatch(20, amount(sim, 1_000_000), "refs", true, true)
+	for _, c := range []struct {
+		name    string
+		body    []byte
+		headers []string
+		want    string
+	}{
+		{"hello world, level 0", []byte("hello world"), []string{"Swarm-Redundancy-Level", "0"}, "92672a471f4419b255d7cb0cf313474a6f5856fb347c5ece85fb706d644b630f"},
+		{"hello world, default level", []byte("hello world"), nil, "92672a471f4419b255d7cb0cf313474a6f5856fb347c5ece85fb706d644b630f"},
+		{"empty", nil, []string{"Swarm-Redundancy-Level", "0"}, "b34ca8c22b9e982354f9c7f50b470d66db428d880c8a904d5fe4ec9713171526"},
+		{"2 chunks", beeVectorData(4096 * 2), []string{"Swarm-Redundancy-Level", "0"}, "29a5fb121ce96194ba8b7b823a1f9c6af87e1791f824940a53b5a7efe3f790d9"},
+		{"129 chunks", beeVectorData(4096 * 129), []string{"Swarm-Redundancy-Level", "0"}, "b8e1804e37a064d28d161ab5f256cc482b1423d5cd0a6b30fde7b0f51ece9199"},
+	} {
+		status, _, out := postJSON(t, url+"/bytes", c.body, append([]string{"Swarm-Postage-Batch-Id", id}, c.headers...)...)
+		require.Equal(t, 201, status, c.name)
+		require.Equal(t, c.want, out["reference"], c.name)
+		status, _, got := do(t, http.MethodGet, url+"/bytes/"+c.want, nil)
+		require.Equal(t, 200, status, c.name)
+		require.Equal(t, string(c.body), got, c.name)
+	}
+
+	foo := append([]byte{3, 0, 0, 0, 0, 0, 0, 0}, "foo"...)
+	status, h, out := postJSON(t, url+"/chunks", foo, "Swarm-Postage-Batch-Id", id)
+	require.Equal(t, 201, status)
+	require.Equal(t, "2387e8e7d8a48c2a9339c97c1dc3461a9a7aa07e994c5cb8b38fd7c1b3e6ea48", out["reference"])
+	require.Empty(t, h.Get("Swarm-Tag"), "/chunks answers a tag only when one was sent")
+	status, h, got := do(t, http.MethodGet, url+"/chunks/2387e8e7d8a48c2a9339c97c1dc3461a9a7aa07e994c5cb8b38fd7c1b3e6ea48", nil)
+	require.Equal(t, 200, status)
+	require.Equal(t, string(foo), got)
+	require.Equal(t, "binary/octet-stream", h.Get("Content-Type"))
+	require.Empty(t, h.Get("ETag"))
+	status, _, got = do(t, http.MethodGet, url+"/bytes/2387e8e7d8a48c2a9339c97c1dc3461a9a7aa07e994c5cb8b38fd7c1b3e6ea48", nil)
+	require.Equal(t, 200, status)
+	require.Equal(t, "foo", got)
+	// The root chunk of a /bytes upload is a chunk too.
+	status, _, got = do(t, http.MethodGet, url+"/chunks/92672a471f4419b255d7cb0cf313474a6f5856fb347c5ece85fb706d644b630f", nil)
+	require.Equal(t, 200, status)
+	require.Equal(t, "\x0b\x00\x00\x00\x00\x00\x00\x00hello world", got)
+}
+
+// /chunks: a body shorter than a span is 400, longer than a SOC is 413, and between a
+// content chunk and a SOC it must be a valid SOC (else Bee's 500).
+func TestChunkUploadLimits(t *testing.T) {
+	sim, url := newServer(t, Options{})
+	id := sim.CreateBatch(20, amount(sim, 1_000_000), "limits", true, true)
+	for _, c := range []struct {
+		size   int
+		status int
+		body   string
+	}{
+		{7, 400, `{"code":400,"message":"insufficient data length"}`},
+		{4105, 500, `{"code":500,"message":"create chunk error"}`},
+		{4202, 413, `{"code":413,"message":"Request Entity Too Large"}`},
+	} {
+		status, _, body := do(t, http.MethodPost, url+"/chunks", make([]byte, c.size), "Swarm-Postage-Batch-Id", id)
+		require.Equal(t, c.status, status, "%d bytes", c.size)
+		require.JSONEq(t, c.body, body, "%d bytes", c.size)
+	}
+	status, _, _ := do(t, http.MethodPost, url+"/chunks", make([]byte, 4104), "Swarm-Postage-Batch-Id", id)
+	require.Equal(t, 201, status, "a full chunk fits")
+}
+
+// SOC: Bee v2.8.1 pkg/soc/soc_test.go's signed chunk (id 0, wrapped "foo", owner
+// 8d3766440f0d7b949a5e32995d09619a7f86e632) has address 9d453ebb...; a signature that does
+// not recover the owner is refused with Bee's 401 "invalid chunk" (pkg/api/soc_test.go).
+func TestSOCConformance(t *testing.T) {
+	sim, url := newServer(t, Options{})
+	id := sim.CreateBatch(20, amount(sim, 1_000_000), "soc", true, true)
+	owner := "8d3766440f0d7b949a5e32995d09619a7f86e632"
+	socID := strings.Repeat("00", 32)
+	sig := "5acd384febc133b7b245e5ddc62d82d2cded9182d2716126cd8844509af65a053deb418208027f548e3e88343af6f84a8772fb3cebc0a1833a0ea7ec0c1348311b"
+	foo := append([]byte{3, 0, 0, 0, 0, 0, 0, 0}, "foo"...)
+	batch := []string{"Swarm-Postage-Batch-Id", id}
+	for _, c := range []struct {
+		path   string
+		body   []byte
+		status int
+		want   string
+	}{
+		{"/soc/" + owner + "/" + socID, foo, 400, `{"code":400,"message":"invalid query params","reasons":[{"field":"sig","error":"want required:"}]}`},
+		{"/soc/" + owner + "/" + socID + "?sig=zz", foo, 400, `{"code":400,"message":"invalid query params","reasons":[{"field":"sig","error":"invalid hex byte: U+007A 'z'"}]}`},
+		{"/soc/zz/" + socID + "?sig=" + sig, foo, 400, `{"code":400,"message":"invalid path params","reasons":[{"field":"owner","error":"invalid hex byte: U+007A 'z'"}]}`},
+		{"/soc/" + owner + "/" + socID + "?sig=" + sig, foo[:7], 400, `{"code":400,"message":"short chunk data"}`},
+		{"/soc/" + owner + "/" + socID + "?sig=" + sig, append(foo, '!'), 401, `{"code":401,"message":"invalid chunk"}`},
+		{"/soc/" + strings.Repeat("ab", 20) + "/" + socID + "?sig=" + sig, foo, 401, `{"code":401,"message":"invalid chunk"}`},
+		{"/soc/" + owner + "/" + socID + "?sig=" + sig, foo, 201, `{"reference":"9d453ebb73b2fedaaf44ceddcf7a0aa37f3e3d6453fea5841c31f0ea6d61dc85"}`},
+	} {
+		status, _, body := do(t, http.MethodPost, url+c.path, c.body, batch...)
+		require.Equal(t, c.status, status, "%s %q", c.path, c.body)
+		require.JSONEq(t, c.want, body, "%s %q", c.path, c.body)
+	}
+	status, h, got := do(t, http.MethodGet, url+"/soc/"+owner+"/"+socID, nil)
+	require.Equal(t, 200, status)
+	require.Equal(t, "foo", got)
+	require.Equal(t, sig, h.Get("Swarm-Soc-Signature"))
+	status, _, got = do(t, http.MethodGet, url+"/soc/"+owner+"/"+strings.Repeat("11", 32), nil)
+	require.Equal(t, 404, status)
+	require.JSONEq(t, `{"code":404,"message":"requested chunk cannot be retrieved"}`, got)
+	// The SOC is a chunk: id || signature || span || payload.
+	status, _, got = do(t, http.MethodGet, url+"/chunks/9d453ebb73b2fedaaf44ceddcf7a0aa37f3e3d6453fea5841c31f0ea6d61dc85", nil)
+	require.Equal(t, 200, status)
+	require.Len(t, got, 32+65+8+3)
+}
+
+// Feeds: updates are SOCs of the owner with id keccak256(topic || index); GET answers the
+// latest update's payload (not its span) with the index headers.
+func TestFeedReadsLatestPayload(t *testing.T) {
+	sim, url := newServer(t, Options{})
+	id := sim.CreateBatch(20, amount(sim, 1_000_000), "feed", true, true)
+	key, err := secp256k1.GeneratePrivateKey()
+	require.NoError(t, err)
+	topic := swarm.Keccak256([]byte("beesim feed"))
+	var owner [20]byte
+	for i, payload := range []string{"feed payload v1", "feed payload v2"} {
+		span := swarm.Span(uint64(len(payload)))
+		wrapped := append(span[:], payload...)
+		addr, _ := swarm.ChunkAddress(wrapped)
+		updateID := swarm.FeedUpdateID(topic, uint64(i))
+		var sig []byte
+		sig, owner = swarm.SignSOC(key, updateID, addr)
+		status, _, body := do(t, http.MethodPost, fmt.Sprintf("%s/soc/%x/%x?sig=%x", url, owner, updateID, sig), wrapped, "Swarm-Postage-Batch-Id", id)
+		require.Equal(t, 201, status, body)
+	}
+	status, h, got := do(t, http.MethodGet, fmt.Sprintf("%s/feeds/%x/%x", url, owner, topic), nil)
+	require.Equal(t, 200, status, got)
+	require.Equal(t, "feed payload v2", got)
+	require.Equal(t, "0000000000000001", h.Get("Swarm-Feed-Index"))
+	require.Equal(t, "0000000000000002", h.Get("Swarm-Feed-Index-Next"))
+	require.Equal(t, "application/octet-stream", h.Get("Content-Type"))
+}
+
+// Malformed references, per-route 404 messages, and the header sets of HEAD, 304 and 416.
+func TestDownloadErrorsAndHeaderSets(t *testing.T) {
+	sim, url := newServer(t, Options{})
+	ref := sim.AddContent([]byte("some content"))
+	missing := strings.Repeat("cd", 32)
+	for _, c := range []struct {
+		path   string
+		status int
+		body   string
+	}{
+		{"/bytes/zz", 400, `{"code":400,"message":"invalid path params","reasons":[{"field":"address","error":"invalid hex byte: U+007A 'z'"}]}`},
+		{"/bzz/zz/", 400, `{"code":400,"message":"invalid path params","reasons":[{"field":"address","error":"invalid hex byte: U+007A 'z'"}]}`},
+		{"/chunks/zz", 400, `{"code":400,"message":"invalid path params","reasons":[{"field":"address","error":"invalid hex byte: U+007A 'z'"}]}`},
+		{"/bytes/abcd", 500, `{"code":500,"message":"joiner failed"}`},
+		{"/bytes/" + missing, 404, `{"code":404,"message":"Not Found"}`},
+		{"/bzz/" + missing + "/", 404, `{"code":404,"message":"address not found or incorrect"}`},
+		{"/chunks/" + missing, 404, `{"code":404,"message":"chunk not found"}`},
+		{"/feeds/" + strings.Repeat("aa", 20) + "/" + missing, 404, `{"code":404,"message":"no update found"}`},
+		{"/soc/" + strings.Repeat("aa", 20) + "/" + missing, 404, `{"code":404,"message":"requested chunk cannot be retrieved"}`},
+	} {
+		status, _, body := do(t, http.MethodGet, url+c.path, nil)
+		require.Equal(t, c.status, status, c.path)
+		require.JSONEq(t, c.body, body, c.path)
+	}
+
+	status, h, _ := do(t, http.MethodGet, url+"/bytes/"+ref, nil)
+	require.Equal(t, 200, status)
+	require.Equal(t, `"`+ref+`"`, h.Get("ETag"))
+	require.Equal(t, "bytes", h.Get("Accept-Ranges"))
+	require.NotEmpty(t, h.Get("Last-Modified"))
+	require.Empty(t, h.Get("Cache-Control"))
+
+	status, h, _ = do(t, http.MethodHead, url+"/bytes/"+ref, nil)
+	require.Equal(t, 200, status)
+	require.Equal(t, "12", h.Get("Content-Length"))
+	for _, name := range []string{"ETag", "Accept-Ranges", "Last-Modified"} {
+		require.Empty(t, h.Get(name), "HEAD carries no %s", name)
+	}
+	status, h, _ = do(t, http.MethodGet, url+"/bytes/"+ref, nil, "If-None-Match", `"`+ref+`"`)
+	require.Equal(t, 304, status)
+	require.Empty(t, h.Get("Accept-Ranges"))
+	status, h, _ = do(t, http.MethodGet, url+"/bytes/"+ref, nil, "Range", "bytes=100-200")
+	require.Equal(t, 416, status)
+	require.Empty(t, h.Get("Accept-Ranges"))
+
+	for _, c := range []struct{ method, path, allow string }{
+		{http.MethodPut, "/bytes/" + ref, "GET, HEAD"},
+		{http.MethodGet, "/chunks", "POST"},
+		{http.MethodDelete, "/soc/aa/bb", "GET, POST"},
+		{http.MethodPost, "/stamps", "GET"},
+		{http.MethodPost, "/stamps/" + missing, "GET, PATCH"},
+	} {
+		status, h, body := do(t, c.method, url+c.path, nil)
+		require.Equal(t, 405, status, "%s %s", c.method, c.path)
+		require.Equal(t, c.allow, h.Get("Allow"), "%s %s", c.method, c.path)
+		require.JSONEq(t, `{"code":405,"message":"Method Not Allowed"}`, body)
+	}
+}
+
+// Bee v2.8.1 uploads without Swarm-Redundancy-Level at MEDIUM: parity chunks and root
+// replicas are stamped too, so a batch fills faster than at level 0.
+func TestRedundancyLevelCountsInStamping(t *testing.T) {
+	sim, url := newServer(t, Options{})
+	stamped := func(id string) int {
+		for _, b := range sim.Batches() {
+			if b.BatchID == id {
+				return b.Stamped
+			}
+		}
+		t.Fatal("batch gone")
+		return 0
+	}
+	data := make([]byte, 4096*3)
+	_, _ = crand.Read(data)
+	for _, c := range []struct {
+		level string
+		want  int64
+	}{
+		{"", swarm.ChunkCount(int64(len(data)), swarm.LevelMedium)},
+		{"0", 4},
+		{"1", 3 + 1 + 3 + 2}, // 3 data, 1 root, 3 parities for 3 shards, 2 replicas
+		{"4", swarm.ChunkCount(int64(len(data)), swarm.LevelParanoid)},
+	} {
+		id := sim.CreateBatch(20, amount(sim, 1_000_000), "r"+c.level, true, true)
+		status, _, body := do(t, http.MethodPost, url+"/bytes", data, "Swarm-Postage-Batch-Id", id, "Swarm-Redundancy-Level", c.level)
+		require.Equal(t, 201, status, body)
+		require.EqualValues(t, c.want, stamped(id), "level %q", c.level)
+	}
+	id := sim.CreateBatch(20, amount(sim, 1_000_000), "bad", true, true)
+	status, _, body := do(t, http.MethodPost, url+"/bytes", data, "Swarm-Postage-Batch-Id", id, "Swarm-Redundancy-Level", "5")
+	require.Equal(t, 400, status)
+	require.JSONEq(t, `{"code":400,"message":"invalid header params","reasons":[{"field":"swarm-redundancy-level","error":"want redundancy level to be between 0 and 4"}]}`, body)
+	status, _, body = do(t, http.MethodPost, url+"/bytes", data, "Swarm-Postage-Batch-Id", id, "Swarm-Redundancy-Level", "x")
+	require.Equal(t, 400, status)
+	require.JSONEq(t, `{"code":400,"message":"invalid header params","reasons":[{"field":"Swarm-Redundancy-Level","error":"invalid syntax"}]}`, body)
+}
+
+// v2.8.1's stamp additions: utilizationRatio, minimumValidityBlocks, buckets, label PATCH,
+// GET /batches/{id}; v2.8.0 has none of them and uploads at level 0.
+func TestStampsV281AndV280(t *testing.T) {
+	sim, url := newServer(t, Options{})
+	id := sim.CreateBatch(17, amount(sim, 1_000_000), "before", true, true)
+	_, _, body := do(t, http.MethodGet, url+"/stamps/"+id, nil)
+	var st map[string]any
+	require.NoError(t, json.Unmarshal([]byte(body), &st))
+	require.Contains(t, st, "utilizationRatio")
+	_, _, body = do(t, http.MethodGet, url+"/chainstate", nil)
+	require.Contains(t, body, `"minimumValidityBlocks":17280`)
+
+	status, _, body := do(t, http.MethodPatch, url+"/stamps/"+id, []byte(`{"label":"after"}`))
+	require.Equal(t, 200, status, body)
+	require.JSONEq(t, `{"code":200,"message":"OK"}`, body)
+	_, _, body = do(t, http.MethodGet, url+"/stamps/"+id, nil)
+	require.Contains(t, body, `"label":"after"`)
+	status, _, body = do(t, http.MethodPatch, url+"/stamps/"+id, []byte(`{"label":" "}`))
+	require.Equal(t, 400, status)
+	require.JSONEq(t, `{"code":400,"message":"label is required"}`, body)
+
+	status, _, body = do(t, http.MethodGet, url+"/batches/"+id, nil)
+	require.Equal(t, 200, status, body)
+	var b map[string]any
+	require.NoError(t, json.Unmarshal([]byte(body), &b))
+	require.Equal(t, id, b["batchID"])
+	require.EqualValues(t, 17, b["depth"])
+	status, _, body = do(t, http.MethodGet, url+"/batches/"+strings.Repeat("ab", 32), nil)
+	require.Equal(t, 404, status)
+	require.JSONEq(t, `{"code":404,"message":"batch not found"}`, body)
+
+	status, _, _ = do(t, http.MethodPost, url+"/bytes", []byte("x"), "Swarm-Postage-Batch-Id", id)
+	require.Equal(t, 201, status)
+	status, _, body = do(t, http.MethodGet, url+"/stamps/"+id+"/buckets", nil)
+	require.Equal(t, 200, status)
+	var buckets struct {
+		Depth, BucketDepth, BucketUpperBound int
+		Buckets                              []struct{ BucketID, Collisions int }
+	}
+	require.NoError(t, json.Unmarshal([]byte(body), &buckets))
+	require.Equal(t, 17, buckets.Depth)
+	require.Equal(t, 16, buckets.BucketDepth)
+	require.Equal(t, 2, buckets.BucketUpperBound)
+	require.Len(t, buckets.Buckets, 1<<16)
+	total := 0
+	for i, bk := range buckets.Buckets {
+		require.Equal(t, i, bk.BucketID)
+		total += bk.Collisions
+	}
+	require.Equal(t, 3, total, "one chunk and its two root replicas at MEDIUM")
+	status, _, body = do(t, http.MethodGet, url+"/stamps/abcd/buckets", nil)
+	require.Equal(t, 400, status)
+	require.JSONEq(t, `{"code":400,"message":"invalid path params","reasons":[{"field":"batch_id","error":"want len:32"}]}`, body)
+
+	old, oldURL := newServer(t, Options{BeeVersion: Version280})
+	oldID := old.CreateBatch(17, amount(old, 1_000_000), "old", true, true)
+	_, _, body = do(t, http.MethodGet, oldURL+"/stamps/"+oldID, nil)
+	require.NotContains(t, body, "utilizationRatio")
+	_, _, body = do(t, http.MethodGet, oldURL+"/chainstate", nil)
+	require.NotContains(t, body, "minimumValidityBlocks")
+	status, _, _ = do(t, http.MethodPatch, oldURL+"/stamps/"+oldID, []byte(`{"label":"x"}`))
+	require.Equal(t, 405, status)
+	status, _, _ = do(t, http.MethodGet, oldURL+"/batches/"+oldID, nil)
+	require.Equal(t, 404, status)
+	_, _, body = do(t, http.MethodGet, oldURL+"/health", nil)
+	require.Contains(t, body, `"apiVersion":"7.4.1"`)
+	// v2.8.0 uploads at level 0 by default: a 2-chunk upload has Bee's level-0 reference.
+	status, _, out := postJSON(t, oldURL+"/bytes", beeVectorData(4096*2), "Swarm-Postage-Batch-Id", oldID)
+	require.Equal(t, 201, status)
+	require.Equal(t, "29a5fb121ce96194ba8b7b823a1f9c6af87e1791f824940a53b5a7efe3f790d9", out["reference"])
+	require.Panics(t, func() { New(Options{BeeVersion: "2.7.0"}) })
 }

@@ -168,7 +168,6 @@ func (s *Sim) serve(w http.ResponseWriter, r *http.Request) {
 
 func isGet(r *http.Request) bool { return r.Method == http.MethodGet || r.Method == http.MethodHead }
 
-
 func (s *Sim) syncing() bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()

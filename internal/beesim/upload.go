@@ -9,17 +9,11 @@ import (
 	"io"
 	"mime"
 	"net/http"
-	"strconv"
 	"path"
+	"strconv"
 	"strings"
 
 	"github.com/swarmgate/caddy-bee/internal/swarm"
-)
-
-const (
-	chunkSize = 4096
-	refSize   = 32
-	branches  = chunkSize / refSize
 )
 
 // stored is content that downloads can serve: raw bytes or a manifest of files.
@@ -88,6 +82,9 @@ func (s *Sim) chunkStream(r io.Reader, st *stamper, level swarm.Level, keep bool
 		}
 		return st.stamp(c.Address[:])
 	})
+	if keep {
+		data = []byte{} // kept, even when empty
+	}
 	buf := make([]byte, 32<<10)
 	for {
 		n, rerr := r.Read(buf)
