@@ -57,7 +57,7 @@ func (h *Handler) serveInjected(w http.ResponseWriter, r *http.Request, next cad
 		r.Body = body
 	}
 	for attempt := 1; ; attempt++ {
-		batch, err := p.ActiveFor(r.Context(), r.ContentLength)
+		batch, err := p.ActiveFor(r.Context(), stampedBytes(r, r.ContentLength))
 		if err != nil {
 			metrics.injections.WithLabelValues("unavailable").Inc()
 			return h.writeNoBatch(w, err)
@@ -79,7 +79,7 @@ func (h *Handler) serveInjected(w http.ResponseWriter, r *http.Request, next cad
 			h.retireRejected(r, p, batch, rec.Status())
 		}
 		if !rec.Buffered() {
-			h.countInjection(p, batch, rec.Status(), counted.n, attempt, err)
+			h.countInjection(p, batch, rec.Status(), stampedBytes(r, counted.n), attempt, err)
 			return err
 		}
 		if err != nil {
