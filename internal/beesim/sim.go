@@ -140,6 +140,8 @@ func (s *Sim) serve(w http.ResponseWriter, r *http.Request) {
 		s.serveUpload(w, r, seg[0])
 	case p == "/chunks" && r.Method == http.MethodPost:
 		s.serveChunkUpload(w, r)
+	case p == "/chunks/stream" && r.Method == http.MethodGet:
+		s.serveChunkStream(w, r)
 	case seg[0] == "soc" && len(seg) == 3 && r.Method == http.MethodPost:
 		s.serveSOCUpload(w, r, seg[1], seg[2])
 	case seg[0] == "soc" && len(seg) == 3 && r.Method == http.MethodGet:
