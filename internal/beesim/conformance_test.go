@@ -1,6 +1,7 @@
 package beesim
 
 import (
+	"archive/tar"
 	"bytes"
 	crand "crypto/rand"
 	"encoding/json"
@@ -673,4 +674,41 @@ func TestStampsV281AndV280(t *testing.T) {
 	require.Equal(t, 201, status)
 	require.Equal(t, "29a5fb121ce96194ba8b7b823a1f9c6af87e1791f824940a53b5a7efe3f790d9", out["reference"])
 	require.Panics(t, func() { New(Options{BeeVersion: "2.7.0"}) })
+}
+
+// /bzz references equal Bee's: single files (Bee v2.8.1 pkg/api/bzz_test.go) and a tar
+// collection (pkg/api/dirs_test.go). Downloads carry the file's own reference as ETag.
+func TestBzzReferencesMatchBee(t *testing.T) {
+	sim, url := newServer(t, Options{})
+	id := sim.CreateBatch(20, amount(sim, 1_000_000), "bzz", true, true)
+	for _, c := range []struct{ name, ctype, want string }{
+		{"my-pictures.jpeg", "image/jpeg; charset=utf-8", "4f9146b3813ccbd7ce45a18be23763d7e436ab7a3982ef39961c6f3cd4da1dcf"},
+		{"simple_file.txt", "text/html; charset=utf-8", "65148cd89b58e91616773f5acea433f7b5a6274f2259e25f4893a332b74a7e28"},
+	} {
+		status, h, out := postJSON(t, url+"/bzz?name="+c.name, []byte("this is a simple text"), "Swarm-Postage-Batch-Id", id, "Content-Type", c.ctype)
+		require.Equal(t, 201, status)
+		require.Equal(t, c.want, out["reference"], c.name)
+		require.Equal(t, `"`+c.want+`"`, h.Get("ETag"))
+		status, h, got := do(t, http.MethodGet, url+"/bzz/"+c.want+"/", nil)
+		require.Equal(t, 200, status)
+		require.Equal(t, "this is a simple text", got)
+		require.Equal(t, c.ctype, h.Get("Content-Type"))
+		require.Equal(t, `inline; filename="`+c.name+`"`, h.Get("Content-Disposition"))
+		require.Equal(t, `"`+sim.AddContent([]byte("this is a simple text"))+`"`, h.Get("ETag"), "the file's reference")
+	}
+
+	var tarball bytes.Buffer
+	tw := tar.NewWriter(&tarball)
+	for _, f := range []struct{ name, data string }{{"file1", "first file data"}, {"file2", "second file data"}} {
+		require.NoError(t, tw.WriteHeader(&tar.Header{Name: f.name, Mode: 0o600, Size: int64(len(f.data))}))
+		_, _ = tw.Write([]byte(f.data))
+	}
+	require.NoError(t, tw.Close())
+	status, _, out := postJSON(t, url+"/bzz", tarball.Bytes(), "Swarm-Postage-Batch-Id", id, "Swarm-Collection", "true", "Content-Type", "application/x-tar")
+	require.Equal(t, 201, status)
+	require.Equal(t, "f3312af64715d26b5e1a3dc90f012d2c9cc74a167899dab1d07cdee8c107f939", out["reference"])
+	status, h, got := do(t, http.MethodGet, url+"/bzz/f3312af64715d26b5e1a3dc90f012d2c9cc74a167899dab1d07cdee8c107f939/file2", nil)
+	require.Equal(t, 200, status)
+	require.Equal(t, "second file data", got)
+	require.Equal(t, `inline; filename="file2"`, h.Get("Content-Disposition"))
 }

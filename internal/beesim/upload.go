@@ -9,7 +9,7 @@ import (
 	"io"
 	"mime"
 	"net/http"
-	"path"
+	"path/filepath"
 	"strconv"
 	"strings"
 
@@ -260,28 +260,28 @@ func (s *Sim) store(ref string, e *stored) {
 	s.stored += e.size
 }
 
-// uploadBzz stores a single file (query `name`) or a tar collection (Swarm-Collection: true).
-// Each file's content is a /bytes chunk tree, as on Bee. The manifest over them is not Bee's
-// mantaray: its reference covers every path, name, content type and file reference, so it is
-// a content address, but it differs from the one real Bee computes.
+// uploadBzz stores a single file (query `name`) or a tar collection (Swarm-Collection: true)
+// as Bee does: each file is a /bytes chunk tree, and a mantaray manifest over them (saved as
+// chunk trees too, every chunk stamped) gives the reference.
 func (s *Sim) uploadBzz(r *http.Request, st *stamper, level swarm.Level, keep bool) (*stored, []byte, error) {
 	entry := &stored{files: map[string]*file{}}
-	var manifest []byte
-	add := func(name, contentType string, body io.Reader) (string, error) {
+	m := swarm.NewManifest()
+	// store uploads one file; the caller adds it to the manifest (Bee's order of Add calls
+	// matters: a node takes its reference size from the first entry it sees).
+	store := func(path, name, contentType string, body io.Reader) (string, []byte, map[string]string, error) {
 		ref, data, _, size, err := s.chunkStream(body, st, level, keep)
 		if err != nil {
-			return "", err
+			return "", nil, nil, err
 		}
 		refHex := hex.EncodeToString(ref)
-		if name == "" {
-			name = refHex // Bee names an unnamed single file after its reference
+		if path == "" {
+			path, name = refHex, refHex // Bee names an unnamed single file after its reference
 		}
-		entry.files[name] = &file{name: path.Base(name), contentType: contentType, data: data, ref: refHex}
+		entry.files[path] = &file{name: filepath.Base(name), contentType: contentType, data: data, ref: refHex}
 		entry.size += size
-		manifest = append(manifest, []byte(name+"\x00"+contentType+"\x00")...)
-		manifest = append(manifest, ref...)
-		return name, nil
+		return path, ref, map[string]string{swarm.ManifestEntryContentType: contentType, swarm.ManifestEntryFilenameKey: name}, nil
 	}
+	rootMeta := map[string]string{}
 	if strings.EqualFold(r.Header.Get("Swarm-Collection"), "true") {
 		tr := tar.NewReader(r.Body)
 		for {
@@ -292,16 +292,25 @@ func (s *Sim) uploadBzz(r *http.Request, st *stamper, level swarm.Level, keep bo
 			if err != nil {
 				return nil, nil, fmt.Errorf("reading the tar collection: %w", err)
 			}
-			if hdr.Typeflag != tar.TypeReg {
+			path := filepath.ToSlash(filepath.Clean(hdr.Name))
+			if path == "." || !hdr.FileInfo().Mode().IsRegular() {
 				continue
 			}
-			name := strings.TrimPrefix(hdr.Name, "./")
-			ctype := mime.TypeByExtension(extension(name))
-			if _, err := add(name, ctype, tr); err != nil {
+			path, ref, meta, err := store(path, hdr.FileInfo().Name(), mime.TypeByExtension(filepath.Ext(hdr.Name)), tr)
+			if err != nil {
+				return nil, nil, err
+			}
+			if err := m.Add(path, ref, meta); err != nil {
 				return nil, nil, err
 			}
 		}
 		entry.index = r.Header.Get("Swarm-Index-Document")
+		if entry.index != "" {
+			rootMeta[swarm.ManifestIndexDocumentKey] = entry.index
+		}
+		if e := r.Header.Get("Swarm-Error-Document"); e != "" {
+			rootMeta[swarm.ManifestErrorDocumentKey] = e
+		}
 	} else {
 		name := r.URL.Query().Get("name")
 		ctype := r.Header.Get("Content-Type")
@@ -313,30 +322,37 @@ func (s *Sim) uploadBzz(r *http.Request, st *stamper, level swarm.Level, keep bo
 			ctype = http.DetectContentType(head)
 			body = br
 		}
-		name, err := add(name, ctype, body)
+		name, ref, meta, err := store(name, name, ctype, body)
 		if err != nil {
 			return nil, nil, err
 		}
 		entry.index = name
+		// Bee adds the root's index document first, then the file.
+		if err := m.Add(swarm.ManifestRootPath, nil, map[string]string{swarm.ManifestIndexDocumentKey: name}); err != nil {
+			return nil, nil, err
+		}
+		if err := m.Add(name, ref, meta); err != nil {
+			return nil, nil, err
+		}
+	}
+	if len(rootMeta) > 0 { // a collection's website metadata comes last
+		if err := m.Add(swarm.ManifestRootPath, nil, rootMeta); err != nil {
+			return nil, nil, err
+		}
 	}
 	entry.index += "\x00" + r.Header.Get("Swarm-Error-Document")
-	mw := swarm.NewTreeWriter(level, func(c swarm.Chunk) error {
-		if c.Data != nil {
-			entry.chunk = append(entry.chunk[:0], c.Data...)
-		}
-		return st.stamp(c.Address[:])
+	ref, err := m.Save(func(node []byte) ([swarm.HashSize]byte, error) {
+		tw := swarm.NewTreeWriter(level, func(c swarm.Chunk) error {
+			if c.Data != nil {
+				entry.chunk = append(entry.chunk[:0], c.Data...) // the last node saved is the root
+			}
+			return st.stamp(c.Address[:])
+		})
+		_, _ = tw.Write(node)
+		return tw.Sum()
 	})
-	_, _ = mw.Write(append(manifest, []byte(entry.index)...))
-	ref, err := mw.Sum()
 	if err != nil {
 		return nil, nil, err
 	}
 	return entry, ref[:], nil
-}
-
-func extension(name string) string {
-	if i := strings.LastIndexByte(name, '.'); i >= 0 {
-		return name[i:]
-	}
-	return ""
 }
