@@ -504,6 +504,23 @@ func TestFeedReadsLatestPayload(t *testing.T) {
 	require.Equal(t, "0000000000000001", h.Get("Swarm-Feed-Index"))
 	require.Equal(t, "0000000000000002", h.Get("Swarm-Feed-Index-Next"))
 	require.Equal(t, "application/octet-stream", h.Get("Content-Type"))
+
+	// An update wrapping the root chunk of a larger upload reads back the whole content.
+	big := make([]byte, 5000)
+	_, _ = crand.Read(big)
+	status, _, out := postJSON(t, url+"/bytes", big, "Swarm-Postage-Batch-Id", id)
+	require.Equal(t, 201, status)
+	status, _, root := do(t, http.MethodGet, url+"/chunks/"+out["reference"].(string), nil)
+	require.Equal(t, 200, status)
+	rootAddr, _ := swarm.ChunkAddress([]byte(root))
+	updateID := swarm.FeedUpdateID(topic, 2)
+	sig, _ := swarm.SignSOC(key, updateID, rootAddr)
+	status, _, body := do(t, http.MethodPost, fmt.Sprintf("%s/soc/%x/%x?sig=%x", url, owner, updateID, sig), []byte(root), "Swarm-Postage-Batch-Id", id)
+	require.Equal(t, 201, status, body)
+	status, h, got = do(t, http.MethodGet, fmt.Sprintf("%s/feeds/%x/%x", url, owner, topic), nil)
+	require.Equal(t, 200, status)
+	require.Equal(t, string(big), got)
+	require.Equal(t, "0000000000000002", h.Get("Swarm-Feed-Index"))
 }
 
 // Malformed references, per-route 404 messages, and the header sets of HEAD, 304 and 416.

@@ -4,9 +4,9 @@ import (
 	"bytes"
 	"encoding/binary"
 	"encoding/hex"
+	"io"
 	"net/http"
 	"strings"
-	"time"
 
 	"github.com/swarmgate/caddy-bee/internal/swarm"
 )
@@ -120,18 +120,32 @@ func (s *Sim) serveSOC(w http.ResponseWriter, r *http.Request, ownerHex, idHex s
 	s.serveWrapped(w, r, soc)
 }
 
-// serveWrapped answers a SOC's wrapped chunk as Bee's download handler does: its payload
-// cut to the span, ETag the wrapped chunk's address.
+// serveWrapped answers a SOC's wrapped chunk as Bee's download handler does: the content
+// under it (its payload cut to the span, or for the root of a larger tree the joined
+// content), ETag the wrapped chunk's address.
 func (s *Sim) serveWrapped(w http.ResponseWriter, r *http.Request, soc *swarm.SOC) {
-	payload := soc.Wrapped[swarm.SpanSize:]
-	if span := binary.LittleEndian.Uint64(soc.Wrapped[:swarm.SpanSize]); span < uint64(len(payload)) {
-		payload = payload[:span]
-	}
 	addr, _ := swarm.ChunkAddress(soc.Wrapped)
-	w.Header().Set("ETag", `"`+hex.EncodeToString(addr[:])+`"`)
-	cw := &countingWriter{ResponseWriter: w, cutAfter: s.cutAfter()}
-	http.ServeContent(cw, r, "", time.Now(), bytes.NewReader(payload))
-	s.stats.bytesServed.Add(cw.n)
+	ref := hex.EncodeToString(addr[:])
+	spanBytes := [swarm.SpanSize]byte(soc.Wrapped[:swarm.SpanSize])
+	if spanBytes[swarm.SpanSize-1] > 128 {
+		spanBytes[swarm.SpanSize-1] = 0 // a redundancy level rides in the top byte
+	}
+	span := binary.LittleEndian.Uint64(spanBytes[:])
+	var content io.ReadSeeker
+	size := int64(span)
+	if payload := soc.Wrapped[swarm.SpanSize:]; span <= uint64(len(payload)) {
+		content = bytes.NewReader(payload[:span])
+	} else {
+		s.mu.Lock()
+		entry := s.content[ref]
+		s.mu.Unlock()
+		if entry == nil || (entry.data == nil && entry.synth == nil) {
+			writeError(w, http.StatusNotFound, "wrapped chunk cannot be retrieved")
+			return
+		}
+		content, size = entry.reader(), entry.size
+	}
+	s.serveContent(w, r, ref, content, size)
 }
 
 // serveFeed is GET /feeds/{owner}/{topic}: the payload of the latest update of a sequential
