@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/decred/dcrd/dcrec/secp256k1/v4"
+	"github.com/klauspost/reedsolomon"
 	"github.com/stretchr/testify/require"
 )
 
@@ -239,6 +240,85 @@ func BenchmarkTreeWriter(b *testing.B) {
 	b.SetBytes(int64(len(data)))
 	for b.Loop() {
 		w := NewTreeWriter(LevelNone, nil)
+		_, _ = w.Write(data)
+		_, _ = w.Sum()
+	}
+}
+
+// Bee v2.8.1 pkg/file/pipeline/hashtrie TestRedundancy: 98 full chunks at INSANE make 97
+// references in one chunk plus a carrier, 37 parities (31 + 6) and 2 intermediate chunks.
+func TestTreeWriterRedundancyBeeCounts(t *testing.T) {
+	kinds := map[ChunkKind]int{}
+	w := NewTreeWriter(LevelInsane, func(c Chunk) error { kinds[c.Kind]++; return nil })
+	_, err := w.Write(make([]byte, 98*ChunkSize))
+	require.NoError(t, err)
+	_, err = w.Sum()
+	require.NoError(t, err)
+	require.Equal(t, 37, kinds[KindParity])
+	require.Equal(t, 2, kinds[KindIntermediate])
+	require.Equal(t, 8, kinds[KindReplica])
+}
+
+// Parity chunks are real Reed-Solomon parities of their siblings' padded chunk data: any lost
+// data shard is rebuilt from the rest.
+func TestTreeWriterParitiesRecoverData(t *testing.T) {
+	data := make([]byte, 5*ChunkSize+100)
+	for i := range data {
+		data[i] = byte(i * 7)
+	}
+	var shards [][]byte
+	var root []byte
+	w := NewTreeWriter(LevelMedium, func(c Chunk) error {
+		switch c.Kind {
+		case KindData, KindParity:
+			s := make([]byte, ChunkWithSpanSize)
+			copy(s, c.Data)
+			shards = append(shards, s)
+		case KindIntermediate:
+			root = append([]byte(nil), c.Data...)
+		}
+		return nil
+	})
+	_, _ = w.Write(data)
+	_, err := w.Sum()
+	require.NoError(t, err)
+	require.Len(t, shards, 6+LevelMedium.Parities(6))
+	require.Equal(t, byte(0x80|byte(LevelMedium)), root[SpanSize-1], "the level rides in the span's top byte")
+	require.Len(t, root, SpanSize+(6+4)*HashSize, "6 data then 4 parity references")
+
+	enc, err := reedsolomon.New(6, 4)
+	require.NoError(t, err)
+	lost := shards[2]
+	damaged := append([][]byte(nil), shards...)
+	damaged[2], damaged[4] = nil, nil
+	require.NoError(t, enc.Reconstruct(damaged))
+	require.Equal(t, lost, damaged[2])
+}
+
+// Root replicas are SOCs of Bee's fixed replica key (0x01 then zeros), one per
+// neighbourhood of the level's first bits (the dispersion Bee's replicas tests check).
+func TestReplicaAddressesDispersed(t *testing.T) {
+	key := secp256k1.PrivKeyFromBytes(append([]byte{1}, make([]byte, 31)...))
+	require.Equal(t, replicasOwner, EthereumAddress(key.PubKey()))
+	root := Keccak256([]byte("some root chunk"))
+	for _, level := range []Level{LevelMedium, LevelStrong, LevelInsane, LevelParanoid} {
+		addrs := ReplicaAddresses(root, level)
+		require.Len(t, addrs, level.ReplicaCount())
+		seen := map[byte]bool{}
+		for _, a := range addrs {
+			nh := a[0] >> (8 - uint8(level))
+			require.False(t, seen[nh], "level %d: two replicas in one neighbourhood", level)
+			seen[nh] = true
+		}
+	}
+	require.Empty(t, ReplicaAddresses(root, LevelNone))
+}
+
+func BenchmarkTreeWriterMedium(b *testing.B) {
+	data := make([]byte, 1<<20)
+	b.SetBytes(int64(len(data)))
+	for b.Loop() {
+		w := NewTreeWriter(LevelMedium, nil)
 		_, _ = w.Write(data)
 		_, _ = w.Sum()
 	}

@@ -3,6 +3,10 @@ package swarm
 import (
 	"encoding/binary"
 	"errors"
+	"fmt"
+	"sync"
+
+	"github.com/klauspost/reedsolomon"
 )
 
 // ChunkKind says what role a chunk plays in an upload.
@@ -17,7 +21,8 @@ const (
 )
 
 // Chunk is one chunk a TreeWriter produced. Data (span+payload) is only valid during the
-// callback and is nil for parity and replica chunks, whose contents are not computed.
+// callback; it is nil for root replicas (single-owner chunks signed with Bee's fixed replica
+// key, whose address alone is computed).
 type Chunk struct {
 	Address [HashSize]byte
 	Data    []byte
@@ -27,6 +32,9 @@ type Chunk struct {
 type childRef struct {
 	addr [HashSize]byte
 	span uint64
+	// data is the chunk's span+payload zero-padded to ChunkWithSpanSize: an erasure-coding
+	// shard of its parent's group. Kept only above level 0.
+	data []byte
 }
 
 // TreeWriter builds Swarm's chunk tree of a byte stream as Bee's /bytes pipeline does
@@ -35,9 +43,13 @@ type childRef struct {
 // number of content bytes under them, and a lone reference at the end of a level carried
 // up unwrapped. It streams: memory is one chunk per tree level, whatever the size.
 //
-// At LevelNone the root equals real Bee's reference. At higher levels the count of chunks,
-// and so the stamping, is Bee's, but parity chunk contents are not computed (they are
-// stand-in addresses), so references of multi-chunk uploads differ from Bee's.
+// Above level 0 every group of sibling chunks (the children of one intermediate chunk) gets
+// Reed-Solomon parity chunks as in Bee's pkg/file/redundancy: each child's span+payload,
+// zero-padded to 4104 bytes, is a shard; klauspost/reedsolomon (the library Bee uses) makes
+// the parity shards, each stored as a chunk (its first 8 bytes as span), their references
+// following the data references; the intermediate span carries the level in its top byte.
+// Dispersed replicas of the root are addressed as Bee's pkg/replicas does. Memory is then up
+// to 128 shards of 4104 bytes per tree level.
 type TreeWriter struct {
 	level       Level
 	maxChildren int
@@ -99,7 +111,17 @@ func (t *TreeWriter) flushLeaf() error {
 	if err := t.emit(Chunk{Address: addr, Data: data, Kind: KindData}); err != nil {
 		return err
 	}
-	return t.push(0, childRef{addr, span})
+	return t.push(0, childRef{addr: addr, span: span, data: t.shard(data)})
+}
+
+// shard keeps a chunk's data, zero-padded, for its parent's erasure coding.
+func (t *TreeWriter) shard(data []byte) []byte {
+	if t.level == LevelNone {
+		return nil
+	}
+	out := make([]byte, ChunkWithSpanSize)
+	copy(out, data)
+	return out
 }
 
 func (t *TreeWriter) push(level int, ref childRef) error {
@@ -125,14 +147,28 @@ func (t *TreeWriter) wrap(level int) error {
 		span += r.span
 		payload = append(payload, r.addr[:]...)
 	}
-	for i := 0; i < parities; i++ {
-		// Stand-in parity chunk: Bee Reed-Solomon-encodes the siblings; its count, not its
-		// content, is what stamping depends on.
-		p := Keccak256([]byte("parity"), payload[:len(refs)*HashSize], []byte{byte(i)})
-		if err := t.emit(Chunk{Address: p, Kind: KindParity}); err != nil {
-			return err
+	if parities > 0 {
+		shards := make([][]byte, len(refs), len(refs)+parities)
+		for i, r := range refs {
+			shards[i] = r.data
 		}
-		payload = append(payload, p[:]...)
+		for range parities {
+			shards = append(shards, make([]byte, ChunkWithSpanSize))
+		}
+		enc, err := erasureEncoder(len(refs), parities)
+		if err != nil {
+			return fmt.Errorf("erasure coding %d shards: %w", len(refs), err)
+		}
+		if err := enc.Encode(shards); err != nil {
+			return fmt.Errorf("erasure coding %d shards: %w", len(refs), err)
+		}
+		for _, p := range shards[len(refs):] {
+			addr := t.hasher.Address([SpanSize]byte(p[:SpanSize]), p[SpanSize:])
+			if err := t.emit(Chunk{Address: addr, Data: p, Kind: KindParity}); err != nil {
+				return err
+			}
+			payload = append(payload, addr[:]...)
+		}
 	}
 	spanBytes := Span(span)
 	if parities > 0 {
@@ -143,7 +179,24 @@ func (t *TreeWriter) wrap(level int) error {
 	if err := t.emit(Chunk{Address: addr, Data: data, Kind: KindIntermediate}); err != nil {
 		return err
 	}
-	return t.push(level+1, childRef{addr, span})
+	return t.push(level+1, childRef{addr: addr, span: span, data: t.shard(data)})
+}
+
+// encoders caches Reed-Solomon encoders by shape: building one inverts a matrix, which
+// costs more than encoding a group. Encoders are safe for concurrent use.
+var encoders sync.Map // [2]int{shards, parities} -> reedsolomon.Encoder
+
+func erasureEncoder(shards, parities int) (reedsolomon.Encoder, error) {
+	key := [2]int{shards, parities}
+	if e, ok := encoders.Load(key); ok {
+		return e.(reedsolomon.Encoder), nil
+	}
+	e, err := reedsolomon.New(shards, parities)
+	if err != nil {
+		return nil, err
+	}
+	encoders.Store(key, e)
+	return e, nil
 }
 
 // Sum finishes the tree and returns the root reference. It may be called once.
@@ -166,8 +219,7 @@ func (t *TreeWriter) Sum() ([HashSize]byte, error) {
 		switch {
 		case top && len(refs) == 1:
 			root := refs[0].addr
-			for i := 0; i < t.level.ReplicaCount(); i++ {
-				r := Keccak256([]byte("replica"), root[:], []byte{byte(i)})
+			for _, r := range ReplicaAddresses(root, t.level) {
 				if err := t.emit(Chunk{Address: r, Kind: KindReplica}); err != nil {
 					return [HashSize]byte{}, err
 				}
