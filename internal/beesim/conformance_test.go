@@ -729,3 +729,20 @@ func TestBzzReferencesMatchBee(t *testing.T) {
 	require.Equal(t, "second file data", got)
 	require.Equal(t, `inline; filename="file2"`, h.Get("Content-Disposition"))
 }
+
+// HEAD of a /bzz file: Content-Length, Content-Type, Content-Disposition and the file's ETag,
+// but no Accept-Ranges or Last-Modified (Bee's download handler writes headers only).
+func TestBzzHead(t *testing.T) {
+	sim, url := newServer(t, Options{})
+	id := sim.CreateBatch(20, amount(sim, 1_000_000), "head", true, true)
+	status, _, out := postJSON(t, url+`/bzz?name=a"b.txt`, []byte("hello"), "Swarm-Postage-Batch-Id", id, "Content-Type", "text/plain")
+	require.Equal(t, 201, status)
+	status, h, _ := do(t, http.MethodHead, url+"/bzz/"+out["reference"].(string)+"/", nil)
+	require.Equal(t, 200, status)
+	require.Equal(t, "5", h.Get("Content-Length"))
+	require.Equal(t, "text/plain", h.Get("Content-Type"))
+	require.Equal(t, `inline; filename="a\"b.txt"`, h.Get("Content-Disposition"))
+	require.Equal(t, `"`+sim.AddContent([]byte("hello"))+`"`, h.Get("ETag"))
+	require.Empty(t, h.Get("Accept-Ranges"))
+	require.Empty(t, h.Get("Last-Modified"))
+}

@@ -63,10 +63,16 @@ func (s *Sim) serveDownload(w http.ResponseWriter, r *http.Request, seg []string
 			return
 		}
 		w.Header().Set("Content-Type", f.contentType)
-		w.Header().Set("Content-Disposition", `inline; filename="`+strings.ReplaceAll(f.name, `"`, `\"`)+`"`)
+		w.Header().Set("Content-Disposition", `inline; filename="`+quoteEscaper.Replace(f.name)+`"`)
+		if head {
+			w.Header().Set("ETag", `"`+f.ref+`"`) // Bee's HEAD /bzz keeps the ETag; HEAD /bytes has none
+		}
 		s.serveContent(w, r, f.ref, bytes.NewReader(f.data), int64(len(f.data)))
 	}
 }
+
+// quoteEscaper escapes a file name for Content-Disposition as Bee does.
+var quoteEscaper = strings.NewReplacer("\\", "\\\\", `"`, "\\\"")
 
 // serveContent answers like Bee's download handler: ETag "<ref>", then Go's ServeContent
 // with modification time now (Last-Modified, Accept-Ranges, Range, 304, 416), optionally
