@@ -4,6 +4,7 @@ import (
 	"archive/tar"
 	"bytes"
 	crand "crypto/rand"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -745,4 +746,79 @@ func TestBzzHead(t *testing.T) {
 	require.Equal(t, `"`+sim.AddContent([]byte("hello"))+`"`, h.Get("ETag"))
 	require.Empty(t, h.Get("Accept-Ranges"))
 	require.Empty(t, h.Get("Last-Modified"))
+}
+
+// POST /feeds makes Bee's feed manifest (Bee v2.8.1 pkg/api/feed_test.go's reference), and
+// /bzz of it serves the content the latest update points to: mutable, so Swarm-Feed-Index and
+// no ETag. Website paths follow Bee: directory redirect, directory index, error document.
+func TestFeedManifestAndWebsitePaths(t *testing.T) {
+	sim, url := newServer(t, Options{})
+	id := sim.CreateBatch(20, amount(sim, 1_000_000), "site", true, true)
+	status, h, out := postJSON(t, url+"/feeds/8d3766440f0d7b949a5e32995d09619a7f86e632/aabbcc", nil, "Swarm-Postage-Batch-Id", id)
+	require.Equal(t, 201, status)
+	require.Equal(t, "891a1d1c8436c792d02fc2e8883fef7ab387eaeaacd25aa9f518be7be7856d54", out["reference"])
+	require.Empty(t, h.Get("Swarm-Tag"))
+
+	var tarball bytes.Buffer
+	tw := tar.NewWriter(&tarball)
+	for _, f := range []struct{ name, data string }{{"index.html", "home"}, {"docs/index.html", "docs home"}, {"404.html", "lost"}} {
+		require.NoError(t, tw.WriteHeader(&tar.Header{Name: f.name, Mode: 0o600, Size: int64(len(f.data))}))
+		_, _ = tw.Write([]byte(f.data))
+	}
+	require.NoError(t, tw.Close())
+	status, _, out = postJSON(t, url+"/bzz", tarball.Bytes(), "Swarm-Postage-Batch-Id", id, "Swarm-Collection", "true",
+		"Swarm-Index-Document", "index.html", "Swarm-Error-Document", "404.html")
+	require.Equal(t, 201, status)
+	site := out["reference"].(string)
+	for _, c := range []struct{ path, want string }{{"/", "home"}, {"/docs/", "docs home"}, {"/docs/index.html", "docs home"}, {"/nope", "lost"}} {
+		status, h, got := do(t, http.MethodGet, url+"/bzz/"+site+c.path, nil)
+		require.Equal(t, 200, status, c.path)
+		require.Equal(t, c.want, got, c.path)
+		require.NotEmpty(t, h.Get("ETag"), c.path)
+	}
+	req, _ := http.NewRequest(http.MethodGet, url+"/bzz/"+site+"/docs", nil)
+	resp, err := http.DefaultTransport.RoundTrip(req)
+	require.NoError(t, err)
+	resp.Body.Close()
+	require.Equal(t, http.StatusPermanentRedirect, resp.StatusCode)
+	require.Equal(t, "/bzz/"+site+"/docs/", resp.Header.Get("Location"))
+
+	key, err := secp256k1.GeneratePrivateKey()
+	require.NoError(t, err)
+	owner := swarm.EthereumAddress(key.PubKey())
+	topic := swarm.Keccak256([]byte("website"))
+	status, _, out = postJSON(t, fmt.Sprintf("%s/feeds/%x/%x", url, owner, topic), nil, "Swarm-Postage-Batch-Id", id)
+	require.Equal(t, 201, status)
+	feedManifest := out["reference"].(string)
+	status, _, body := do(t, http.MethodGet, url+"/bzz/"+feedManifest+"/", nil)
+	require.Equal(t, 404, status)
+	require.JSONEq(t, `{"code":404,"message":"no update found"}`, body)
+
+	publish := func(index uint64, wrapped []byte) {
+		addr, _ := swarm.ChunkAddress(wrapped)
+		updateID := swarm.FeedUpdateID(topic, index)
+		sig, _ := swarm.SignSOC(key, updateID, addr)
+		status, _, body := do(t, http.MethodPost, fmt.Sprintf("%s/soc/%x/%x?sig=%x", url, owner, updateID, sig), wrapped, "Swarm-Postage-Batch-Id", id)
+		require.Equal(t, 201, status, body)
+	}
+	// v2: the update wraps the site's root manifest chunk.
+	status, _, root := do(t, http.MethodGet, url+"/chunks/"+site, nil)
+	require.Equal(t, 200, status)
+	publish(0, []byte(root))
+	status, h, got := do(t, http.MethodGet, url+"/bzz/"+feedManifest+"/docs/", nil)
+	require.Equal(t, 200, status, got)
+	require.Equal(t, "docs home", got)
+	require.Equal(t, "0000000000000000", h.Get("Swarm-Feed-Index"))
+	require.Equal(t, "v2", h.Get("Swarm-Feed-Resolved-Version"))
+	require.Empty(t, h.Get("ETag"), "feed-resolved content is mutable")
+	// v1: timestamp + reference.
+	siteRaw, _ := hex.DecodeString(site)
+	payload := append(make([]byte, 8), siteRaw...)
+	span := swarm.Span(uint64(len(payload)))
+	publish(1, append(span[:], payload...))
+	status, h, got = do(t, http.MethodGet, url+"/bzz/"+feedManifest+"/", nil)
+	require.Equal(t, 200, status, got)
+	require.Equal(t, "home", got)
+	require.Equal(t, "0000000000000001", h.Get("Swarm-Feed-Index"))
+	require.Equal(t, "v1", h.Get("Swarm-Feed-Resolved-Version"))
 }

@@ -45,29 +45,7 @@ func (s *Sim) serveDownload(w http.ResponseWriter, r *http.Request, seg []string
 		w.Header().Set("Content-Type", "application/octet-stream")
 		s.serveContent(w, r, ref, entry.reader(), entry.size)
 	case "bzz":
-		if entry == nil || entry.files == nil {
-			notFound("address not found or incorrect")
-			return
-		}
-		path := strings.Join(seg[2:], "/")
-		index, errDoc, _ := strings.Cut(entry.index, "\x00")
-		if path == "" || strings.HasSuffix(path, "/") {
-			path += index
-		}
-		f := entry.files[path]
-		if f == nil && errDoc != "" {
-			f = entry.files[errDoc]
-		}
-		if f == nil {
-			notFound("address not found or incorrect")
-			return
-		}
-		w.Header().Set("Content-Type", f.contentType)
-		w.Header().Set("Content-Disposition", `inline; filename="`+quoteEscaper.Replace(f.name)+`"`)
-		if head {
-			w.Header().Set("ETag", `"`+f.ref+`"`) // Bee's HEAD /bzz keeps the ETag; HEAD /bytes has none
-		}
-		s.serveContent(w, r, f.ref, bytes.NewReader(f.data), int64(len(f.data)))
+		s.serveBzz(w, r, entry, strings.Join(seg[2:], "/"), notFound)
 	}
 }
 
@@ -84,7 +62,9 @@ func (s *Sim) serveContent(w http.ResponseWriter, r *http.Request, ref string, c
 		w.WriteHeader(http.StatusOK)
 		return
 	}
-	h.Set("ETag", `"`+ref+`"`)
+	if ref != "" {
+		h.Set("ETag", `"`+ref+`"`)
+	}
 	cw := &countingWriter{ResponseWriter: w, cutAfter: s.cutAfter()}
 	http.ServeContent(cw, r, "", time.Now(), content)
 	s.stats.bytesServed.Add(cw.n)

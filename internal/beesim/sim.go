@@ -147,7 +147,7 @@ func (s *Sim) serve(w http.ResponseWriter, r *http.Request) {
 	case seg[0] == "soc" && len(seg) == 3 && r.Method == http.MethodGet:
 		s.serveSOC(w, r, seg[1], seg[2])
 	case seg[0] == "feeds" && len(seg) == 3 && r.Method == http.MethodPost:
-		s.serveUpload(w, r, seg[0])
+		s.serveFeedManifest(w, r, seg[1], seg[2])
 	case seg[0] == "feeds" && len(seg) == 3 && r.Method == http.MethodGet:
 		s.serveFeed(w, r, seg[1], seg[2])
 	case seg[0] == "chunks" && len(seg) == 2 && seg[1] != "stream" && isGet(r):

@@ -148,44 +148,6 @@ func (s *Sim) serveWrapped(w http.ResponseWriter, r *http.Request, soc *swarm.SO
 	s.serveContent(w, r, ref, content, size)
 }
 
-// serveFeed is GET /feeds/{owner}/{topic}: the payload of the latest update of a sequential
-// feed, whose update i is the SOC with id keccak256(topic || i as 8 bytes big-endian).
-func (s *Sim) serveFeed(w http.ResponseWriter, r *http.Request, ownerHex, topicHex string) {
-	owner, err := hex.DecodeString(strings.TrimPrefix(ownerHex, "0x"))
-	if err != nil || len(owner) != swarm.AddressSize {
-		writeError(w, http.StatusBadRequest, "invalid path params", reason{"owner", "invalid address"})
-		return
-	}
-	topic, ok := parseRef(w, "topic", topicHex, false)
-	if !ok {
-		return
-	}
-	var latest *swarm.SOC
-	index := uint64(0)
-	for i := uint64(0); ; i++ {
-		// Bee hashes the topic as given, whatever its length.
-		var idx [8]byte
-		binary.BigEndian.PutUint64(idx[:], i)
-		id := swarm.Keccak256(topic, idx[:])
-		soc := s.soc(swarm.SOCAddress(id, [swarm.AddressSize]byte(owner)))
-		if soc == nil {
-			break
-		}
-		latest, index = soc, i
-	}
-	if latest == nil {
-		writeError(w, http.StatusNotFound, "no update found")
-		return
-	}
-	h := w.Header()
-	h.Set("Content-Type", "application/octet-stream")
-	h.Set("Swarm-Feed-Index", indexHex(index))
-	h.Set("Swarm-Feed-Index-Next", indexHex(index+1))
-	h.Set("Swarm-Soc-Signature", hex.EncodeToString(latest.Signature))
-	h.Set("Swarm-Feed-Resolved-Version", "v2")
-	s.serveWrapped(w, r, latest)
-}
-
 func indexHex(i uint64) string {
 	var b [8]byte
 	binary.BigEndian.PutUint64(b[:], i)

@@ -23,6 +23,7 @@ type stored struct {
 	files map[string]*file // /bzz manifests
 	index string           // /bzz index document
 	synth *synthetic       // generated content
+	feed  *feedRef         // a feed manifest: /bzz resolves its latest update
 	size  int64
 }
 
@@ -77,8 +78,8 @@ func (st *stamper) stamp(addr []byte) error {
 func (s *Sim) chunkStream(r io.Reader, st *stamper, level swarm.Level, keep bool) (ref []byte, data, root []byte, size int64, err error) {
 	rootBuf := make([]byte, 0, swarm.ChunkWithSpanSize)
 	tw := swarm.NewTreeWriter(level, func(c swarm.Chunk) error {
-		if c.Data != nil {
-			rootBuf = append(rootBuf[:0], c.Data...) // the last content chunk made is the root
+		if c.Kind == swarm.KindData || c.Kind == swarm.KindIntermediate {
+			rootBuf = append(rootBuf[:0], c.Data...) // the last tree chunk made is the root
 		}
 		return st.stamp(c.Address[:])
 	})
@@ -193,7 +194,7 @@ func hexError(s string) string {
 	return "odd length hex string"
 }
 
-// serveUpload takes /bytes, /bzz and /feeds uploads.
+// serveUpload takes /bytes and /bzz uploads.
 func (s *Sim) serveUpload(w http.ResponseWriter, r *http.Request, route string) {
 	level := s.profile.defaultLevel
 	st, ok := s.batchFor(w, r, route, func() bool {
@@ -234,9 +235,7 @@ func (s *Sim) serveUpload(w http.ResponseWriter, r *http.Request, route string) 
 	if keep {
 		s.store(refHex, entry)
 	}
-	if route != "feeds" {
-		w.Header().Set("Swarm-Tag", strconv.FormatUint(uint64(s.stats.uploads.Load()), 10))
-	}
+	w.Header().Set("Swarm-Tag", strconv.FormatUint(uint64(s.stats.uploads.Load()), 10))
 	if route == "bzz" {
 		w.Header().Set("ETag", `"`+refHex+`"`)
 	}
@@ -341,16 +340,7 @@ func (s *Sim) uploadBzz(r *http.Request, st *stamper, level swarm.Level, keep bo
 		}
 	}
 	entry.index += "\x00" + r.Header.Get("Swarm-Error-Document")
-	ref, err := m.Save(func(node []byte) ([swarm.HashSize]byte, error) {
-		tw := swarm.NewTreeWriter(level, func(c swarm.Chunk) error {
-			if c.Data != nil {
-				entry.chunk = append(entry.chunk[:0], c.Data...) // the last node saved is the root
-			}
-			return st.stamp(c.Address[:])
-		})
-		_, _ = tw.Write(node)
-		return tw.Sum()
-	})
+	ref, err := m.Save(s.saveManifestNode(st, level, entry))
 	if err != nil {
 		return nil, nil, err
 	}

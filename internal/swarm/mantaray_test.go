@@ -82,3 +82,15 @@ func TestManifestNestedIndexBeeVector(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, "3e2f008a578c435efa7a1fce146e21c4ae8c20b80fbb4c4e0c1c87ca08fef414", hex.EncodeToString(ref[:]))
 }
+
+// A feed manifest as Bee's feedPostHandler builds it: "/" with a 32-byte zero entry and the
+// feed's owner, topic and type. Reference from Bee v2.8.1 pkg/api/feed_test.go.
+func TestManifestFeedBeeVector(t *testing.T) {
+	m := NewManifest()
+	require.NoError(t, m.Add(ManifestRootPath, make([]byte, 32), map[string]string{
+		"swarm-feed-owner": "8d3766440f0d7b949a5e32995d09619a7f86e632", "swarm-feed-topic": "aabbcc", "swarm-feed-type": "Sequence",
+	}))
+	ref, err := m.Save(saveAsBytes)
+	require.NoError(t, err)
+	require.Equal(t, "891a1d1c8436c792d02fc2e8883fef7ab387eaeaacd25aa9f518be7be7856d54", hex.EncodeToString(ref[:]))
+}
