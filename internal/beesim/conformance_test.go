@@ -722,9 +722,10 @@ func TestBzzReferencesMatchBee(t *testing.T) {
 		_, _ = tw.Write([]byte(f.data))
 	}
 	require.NoError(t, tw.Close())
-	status, _, out := postJSON(t, url+"/bzz", tarball.Bytes(), "Swarm-Postage-Batch-Id", id, "Swarm-Collection", "true", "Content-Type", "application/x-tar")
+	status, h, out := postJSON(t, url+"/bzz", tarball.Bytes(), "Swarm-Postage-Batch-Id", id, "Swarm-Collection", "true", "Content-Type", "application/x-tar")
 	require.Equal(t, 201, status)
 	require.Equal(t, "f3312af64715d26b5e1a3dc90f012d2c9cc74a167899dab1d07cdee8c107f939", out["reference"])
+	require.Empty(t, h.Get("ETag"), "a collection upload has no ETag")
 	status, h, got := do(t, http.MethodGet, url+"/bzz/f3312af64715d26b5e1a3dc90f012d2c9cc74a167899dab1d07cdee8c107f939/file2", nil)
 	require.Equal(t, 200, status)
 	require.Equal(t, "second file data", got)

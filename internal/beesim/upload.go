@@ -236,8 +236,8 @@ func (s *Sim) serveUpload(w http.ResponseWriter, r *http.Request, route string) 
 		s.store(refHex, entry)
 	}
 	w.Header().Set("Swarm-Tag", strconv.FormatUint(uint64(s.stats.uploads.Load()), 10))
-	if route == "bzz" {
-		w.Header().Set("ETag", `"`+refHex+`"`)
+	if route == "bzz" && !strings.EqualFold(r.Header.Get("Swarm-Collection"), "true") {
+		w.Header().Set("ETag", `"`+refHex+`"`) // a single file; Bee sets none on collections
 	}
 	writeJSON(w, http.StatusCreated, map[string]string{"reference": refHex})
 }
