@@ -823,3 +823,23 @@ func TestFeedManifestAndWebsitePaths(t *testing.T) {
 	require.Equal(t, "0000000000000001", h.Get("Swarm-Feed-Index"))
 	require.Equal(t, "v1", h.Get("Swarm-Feed-Resolved-Version"))
 }
+
+// Retrieval tuning headers never change a successful body; malformed ones are a 400.
+func TestRetrievalHeaders(t *testing.T) {
+	sim, url := newServer(t, Options{})
+	ref := sim.AddContent([]byte("tuned"))
+	status, _, got := do(t, http.MethodGet, url+"/bytes/"+ref, nil, "Swarm-Redundancy-Strategy", "3", "Swarm-Redundancy-Level", "4",
+		"Swarm-Redundancy-Fallback-Mode", "true", "Swarm-Chunk-Retrieval-Timeout", "30s", "Swarm-Lookahead-Buffer-Size", "0", "Swarm-Cache", "false")
+	require.Equal(t, 200, status)
+	require.Equal(t, "tuned", got)
+	for _, c := range []struct{ header, value, body string }{
+		{"Swarm-Redundancy-Strategy", "x", `{"code":400,"message":"invalid header params","reasons":[{"field":"Swarm-Redundancy-Strategy","error":"invalid syntax"}]}`},
+		{"Swarm-Redundancy-Level", "9", `{"code":400,"message":"invalid header params","reasons":[{"field":"swarm-redundancy-level","error":"want redundancy level to be between 0 and 4"}]}`},
+		{"Swarm-Redundancy-Fallback-Mode", "maybe", `{"code":400,"message":"invalid header params","reasons":[{"field":"Swarm-Redundancy-Fallback-Mode","error":"invalid syntax"}]}`},
+		{"Swarm-Chunk-Retrieval-Timeout", "soon", `{"code":400,"message":"could not parse headers"}`},
+	} {
+		status, _, body := do(t, http.MethodGet, url+"/bytes/"+ref, nil, c.header, c.value)
+		require.Equal(t, 400, status, c.header)
+		require.JSONEq(t, c.body, body, c.header)
+	}
+}

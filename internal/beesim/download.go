@@ -22,6 +22,9 @@ func (s *Sim) serveDownload(w http.ResponseWriter, r *http.Request, seg []string
 	if !ok {
 		return
 	}
+	if !head && !retrievalHeadersOK(w, r) {
+		return
+	}
 	s.mu.Lock()
 	entry := s.content[ref]
 	s.mu.Unlock()

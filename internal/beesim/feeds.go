@@ -52,6 +52,9 @@ func (s *Sim) serveFeed(w http.ResponseWriter, r *http.Request, ownerHex, topicH
 	if !ok {
 		return
 	}
+	if !retrievalHeadersOK(w, r) {
+		return
+	}
 	latest, index := s.latestUpdate(f)
 	if latest == nil {
 		writeError(w, http.StatusNotFound, "no update found")

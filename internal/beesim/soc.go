@@ -108,6 +108,9 @@ func (s *Sim) serveSOC(w http.ResponseWriter, r *http.Request, ownerHex, idHex s
 	if !ok {
 		return
 	}
+	if !retrievalHeadersOK(w, r) {
+		return
+	}
 	addr := swarm.Keccak256(id, owner)
 	soc := s.soc(addr)
 	if soc == nil {
