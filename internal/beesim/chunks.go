@@ -107,6 +107,9 @@ func (s *Sim) serveChunk(w http.ResponseWriter, r *http.Request, ref string) {
 	if entry != nil {
 		data = entry.rootChunk()
 	}
+	if raw, err := hex.DecodeString(ref); data == nil && err == nil && len(raw) == swarm.HashSize {
+		data = s.treeChunkData([swarm.HashSize]byte(raw))
+	}
 	head := r.Method == http.MethodHead
 	switch {
 	case data == nil && head:

@@ -843,3 +843,27 @@ func TestRetrievalHeaders(t *testing.T) {
 		require.JSONEq(t, c.body, body, c.header)
 	}
 }
+
+// Every data and intermediate chunk of a kept upload answers GET /chunks, as on Bee.
+func TestEveryTreeChunkIsAChunk(t *testing.T) {
+	sim, url := newServer(t, Options{})
+	id := sim.CreateBatch(20, amount(sim, 1_000_000), "tree", true, true)
+	data := beeVectorData(4096*2 + 10)
+	var chunks [][]byte
+	tw := swarm.NewTreeWriter(swarm.LevelNone, func(c swarm.Chunk) error {
+		chunks = append(chunks, append([]byte(nil), c.Data...))
+		return nil
+	})
+	_, _ = tw.Write(data)
+	_, err := tw.Sum()
+	require.NoError(t, err)
+	require.Len(t, chunks, 4, "3 data chunks and the root")
+	status, _, _ := do(t, http.MethodPost, url+"/bytes", data, "Swarm-Postage-Batch-Id", id, "Swarm-Redundancy-Level", "0")
+	require.Equal(t, 201, status)
+	for i, c := range chunks {
+		addr, _ := swarm.ChunkAddress(c)
+		status, _, got := do(t, http.MethodGet, fmt.Sprintf("%s/chunks/%x", url, addr), nil)
+		require.Equal(t, 200, status, "chunk %d", i)
+		require.Equal(t, string(c), got, "chunk %d", i)
+	}
+}

@@ -160,8 +160,10 @@ func (s *Sim) AddSynthetic(size, seed int64) string {
 // AddContent stores data for download under its /bytes reference at redundancy level 0,
 // without a batch.
 func (s *Sim) AddContent(data []byte) string {
-	ref, kept, root, size, _ := s.chunkStream(bytes.NewReader(data), &stamper{sim: s}, swarm.LevelNone, true)
+	var tree []treeChunk
+	ref, kept, root, size, _ := s.chunkStream(bytes.NewReader(data), &stamper{sim: s}, swarm.LevelNone, true, &tree)
 	refHex := hex.EncodeToString(ref)
 	s.store(refHex, &stored{data: kept, chunk: root, size: size})
+	s.indexChunks(kept, tree)
 	return refHex
 }

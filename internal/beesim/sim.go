@@ -38,6 +38,7 @@ type Sim struct {
 	order    []string
 	onChain  bool // an on-chain operation is in flight
 	content  map[string]*stored
+	chunks   map[[32]byte]chunkLoc // every data and intermediate chunk of kept uploads
 	stored   int64
 	socs     map[[32]byte]*swarm.SOC
 	faults   Faults
@@ -74,7 +75,7 @@ func New(opts Options) *Sim {
 	bal := new(big.Int).Mul(big.NewInt(opts.BalanceBZZ), plurPerBZZ)
 	return &Sim{
 		opts: opts, profile: prof, start: time.Now(), balance: bal,
-		batches: map[string]*batch{}, content: map[string]*stored{}, socs: map[[32]byte]*swarm.SOC{},
+		batches: map[string]*batch{}, content: map[string]*stored{}, chunks: map[[32]byte]chunkLoc{}, socs: map[[32]byte]*swarm.SOC{},
 		stats: newStatsCounters(),
 	}
 }

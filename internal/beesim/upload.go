@@ -74,10 +74,24 @@ func (st *stamper) stamp(addr []byte) error {
 
 // chunkStream builds the upload's chunk tree at a redundancy level while the body streams
 // through, stamping every chunk it makes (data, intermediate, parity, root replicas) as Bee
-// does. It keeps a copy of the content when keep, and the root chunk's span+payload.
-func (s *Sim) chunkStream(r io.Reader, st *stamper, level swarm.Level, keep bool) (ref []byte, data, root []byte, size int64, err error) {
+// does. It keeps a copy of the content when keep, and the root chunk's span+payload; tree,
+// when set, collects where every data and intermediate chunk is, for GET /chunks.
+func (s *Sim) chunkStream(r io.Reader, st *stamper, level swarm.Level, keep bool, tree *[]treeChunk) (ref []byte, data, root []byte, size int64, err error) {
 	rootBuf := make([]byte, 0, swarm.ChunkWithSpanSize)
+	var off int64
 	tw := swarm.NewTreeWriter(level, func(c swarm.Chunk) error {
+		switch c.Kind {
+		case swarm.KindData:
+			if tree != nil {
+				n := len(c.Data) - swarm.SpanSize
+				*tree = append(*tree, treeChunk{addr: c.Address, off: off, n: n})
+				off += int64(n)
+			}
+		case swarm.KindIntermediate:
+			if tree != nil {
+				*tree = append(*tree, treeChunk{addr: c.Address, raw: append([]byte(nil), c.Data...)})
+			}
+		}
 		if c.Kind == swarm.KindData || c.Kind == swarm.KindIntermediate {
 			rootBuf = append(rootBuf[:0], c.Data...) // the last tree chunk made is the root
 		}
@@ -111,6 +125,47 @@ func (s *Sim) chunkStream(r io.Reader, st *stamper, level swarm.Level, keep bool
 		return nil, nil, nil, 0, err
 	}
 	return sum[:], data, rootBuf, size, nil
+}
+
+// treeChunk locates one chunk of a kept upload: a data chunk by its place in the content, an
+// intermediate chunk by a copy (1/128 of the content's size).
+type treeChunk struct {
+	addr [swarm.HashSize]byte
+	off  int64
+	n    int
+	raw  []byte
+}
+
+// chunkLoc is a kept tree chunk: raw, or n bytes of content at off.
+type chunkLoc struct {
+	content []byte
+	off     int64
+	n       int
+	raw     []byte
+}
+
+// indexChunks makes the chunks of a kept upload answer GET /chunks/{address}.
+func (s *Sim) indexChunks(content []byte, tree []treeChunk) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, c := range tree {
+		s.chunks[c.addr] = chunkLoc{content: content, off: c.off, n: c.n, raw: c.raw}
+	}
+}
+
+// treeChunkData is span+payload of a kept tree chunk, or nil.
+func (s *Sim) treeChunkData(addr [swarm.HashSize]byte) []byte {
+	s.mu.Lock()
+	loc, ok := s.chunks[addr]
+	s.mu.Unlock()
+	switch {
+	case !ok:
+		return nil
+	case loc.raw != nil:
+		return loc.raw
+	}
+	span := swarm.Span(uint64(loc.n))
+	return append(span[:], loc.content[loc.off:loc.off+int64(loc.n)]...)
 }
 
 // batchFor applies Bee's batch-header rules; it writes the error answer and returns ok=false
@@ -214,13 +269,14 @@ func (s *Sim) serveUpload(w http.ResponseWriter, r *http.Request, route string) 
 	var entry *stored
 	var ref []byte
 	var err error
+	var tree []treeChunk // the /bytes tree, indexed for GET /chunks once stored
 	switch route {
 	case "bzz":
 		entry, ref, err = s.uploadBzz(r, st, level, keep)
 	default:
 		var data, root []byte
 		var size int64
-		ref, data, root, size, err = s.chunkStream(r.Body, st, level, keep)
+		ref, data, root, size, err = s.chunkStream(r.Body, st, level, keep, &tree)
 		entry = &stored{data: data, chunk: root, size: size}
 	}
 	if err == errOverissued {
@@ -234,6 +290,7 @@ func (s *Sim) serveUpload(w http.ResponseWriter, r *http.Request, route string) 
 	refHex := hex.EncodeToString(ref)
 	if keep {
 		s.store(refHex, entry)
+		s.indexChunks(entry.data, tree)
 	}
 	w.Header().Set("Swarm-Tag", strconv.FormatUint(uint64(s.stats.uploads.Load()), 10))
 	if route == "bzz" && !strings.EqualFold(r.Header.Get("Swarm-Collection"), "true") {
@@ -268,7 +325,11 @@ func (s *Sim) uploadBzz(r *http.Request, st *stamper, level swarm.Level, keep bo
 	// store uploads one file; the caller adds it to the manifest (Bee's order of Add calls
 	// matters: a node takes its reference size from the first entry it sees).
 	store := func(path, name, contentType string, body io.Reader) (string, []byte, map[string]string, error) {
-		ref, data, _, size, err := s.chunkStream(body, st, level, keep)
+		var tree []treeChunk
+		ref, data, _, size, err := s.chunkStream(body, st, level, keep, &tree)
+		if err == nil && keep {
+			s.indexChunks(data, tree)
+		}
 		if err != nil {
 			return "", nil, nil, err
 		}
