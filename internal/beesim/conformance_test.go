@@ -867,3 +867,24 @@ func TestEveryTreeChunkIsAChunk(t *testing.T) {
 		require.Equal(t, string(c), got, "chunk %d", i)
 	}
 }
+
+// v2.8.1 tags deferred or pinned SOC uploads (Bee's soc handler rules).
+func TestSOCUploadTags(t *testing.T) {
+	sim, url := newServer(t, Options{})
+	id := sim.CreateBatch(20, amount(sim, 1_000_000), "tags", true, true)
+	key, err := secp256k1.GeneratePrivateKey()
+	require.NoError(t, err)
+	post := func(n byte, headers ...string) http.Header {
+		wrapped := []byte{1, 0, 0, 0, 0, 0, 0, 0, n}
+		addr, _ := swarm.ChunkAddress(wrapped)
+		socID := swarm.Keccak256([]byte{n})
+		sig, owner := swarm.SignSOC(key, socID, addr)
+		status, h, body := do(t, http.MethodPost, fmt.Sprintf("%s/soc/%x/%x?sig=%x", url, owner, socID, sig), wrapped, append([]string{"Swarm-Postage-Batch-Id", id}, headers...)...)
+		require.Equal(t, 201, status, body)
+		return h
+	}
+	require.Empty(t, post(1).Get("Swarm-Tag"), "direct upload: no tag")
+	require.Equal(t, "42", post(2, "Swarm-Tag", "42").Get("Swarm-Tag"))
+	require.Empty(t, post(3, "Swarm-Tag", "42", "Swarm-Deferred-Upload", "false").Get("Swarm-Tag"))
+	require.NotEmpty(t, post(4, "Swarm-Pin", "true").Get("Swarm-Tag"))
+}

@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"io"
 	"net/http"
+	"strconv"
 	"strings"
 
 	"github.com/swarmgate/caddy-bee/internal/swarm"
@@ -79,8 +80,23 @@ func (s *Sim) serveSOCUpload(w http.ResponseWriter, r *http.Request, ownerHex, i
 	if s.keepMore() {
 		s.store(ref, &stored{chunk: socData, size: int64(len(socData))})
 	}
-	if tag := r.Header.Get("Swarm-Tag"); tag != "" && tag != "0" {
-		w.Header().Set("Swarm-Tag", tag)
+	// v2.8.1 tags a deferred or pinned SOC upload: an explicit Swarm-Deferred-Upload wins,
+	// else a given Swarm-Tag means deferred; the given tag is used, or a new one made.
+	if s.profile.v281 {
+		tag := r.Header.Get("Swarm-Tag")
+		if tag == "0" {
+			tag = ""
+		}
+		deferred := tag != ""
+		if v := r.Header.Get("Swarm-Deferred-Upload"); v != "" {
+			deferred = strings.EqualFold(v, "true")
+		}
+		if deferred || strings.EqualFold(r.Header.Get("Swarm-Pin"), "true") {
+			if tag == "" {
+				tag = strconv.FormatInt(s.stats.uploads.Load(), 10)
+			}
+			w.Header().Set("Swarm-Tag", tag)
+		}
 	}
 	writeJSON(w, http.StatusCreated, map[string]string{"reference": ref})
 }
