@@ -372,8 +372,8 @@ func beeVectorData(n int) []byte {
 }
 
 // The same bytes give real Bee's reference: /bytes at redundancy level 0 (vectors of Bee
-// v2.8.1 pkg/file/pipeline/builder tests), /chunks by BMT (pkg/cac tests), and single-chunk
-// uploads at the v2.8.1 default level too (a lone chunk gets no parities).
+// v2.8.1 pkg/file/pipeline/builder tests) and at higher levels, /chunks by BMT (pkg/cac
+// tests).
 func TestReferencesMatchBee(t *testing.T) {
 	sim, url := newServer(t, Options{})
 	id := sim.CreateBatch(20, amount(sim, 1_000_000), "refs", true, true)
@@ -388,6 +388,10 @@ func TestReferencesMatchBee(t *testing.T) {
 		{"empty", nil, []string{"Swarm-Redundancy-Level", "0"}, "b34ca8c22b9e982354f9c7f50b470d66db428d880c8a904d5fe4ec9713171526"},
 		{"2 chunks", beeVectorData(4096 * 2), []string{"Swarm-Redundancy-Level", "0"}, "29a5fb121ce96194ba8b7b823a1f9c6af87e1791f824940a53b5a7efe3f790d9"},
 		{"129 chunks", beeVectorData(4096 * 129), []string{"Swarm-Redundancy-Level", "0"}, "b8e1804e37a064d28d161ab5f256cc482b1423d5cd0a6b30fde7b0f51ece9199"},
+		// Bee v2.8.1's default MEDIUM (reference computed by Bee's own upload pipeline, see
+		// internal/swarm's TestTreeWriterBeeRedundancyVectors).
+		{"2 chunks, default level", beeVectorData(4096 * 2), nil, "b39de629ad8fe147b36e3d3bc07f614fdda2d74fed306971cab96dc1d9a02ea5"},
+		{"2 chunks, PARANOID", beeVectorData(4096 * 2), []string{"Swarm-Redundancy-Level", "4"}, "913e23835648c427292e4f7faa249c58c088c7a0958fcccc8cc8682b98dd4161"},
 	} {
 		status, _, out := postJSON(t, url+"/bytes", c.body, append([]string{"Swarm-Postage-Batch-Id", id}, c.headers...)...)
 		require.Equal(t, 201, status, c.name)
