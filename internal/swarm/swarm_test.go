@@ -101,7 +101,7 @@ func TestTreeWriterBeeFileVectors(t *testing.T) {
 		data[i] = byte(i % 255)
 	}
 	for _, v := range vectors {
-		if testing.Short() && v.size > 1<<20 {
+		if (testing.Short() || raceEnabled) && v.size > 1<<20 {
 			continue
 		}
 		chunks := int64(0)
@@ -376,7 +376,7 @@ func TestTreeWriterBeeRedundancyVectors(t *testing.T) {
 		data[i] = byte(i % 255)
 	}
 	for _, v := range vectors {
-		if testing.Short() && v.size > 1<<20 {
+		if (testing.Short() || raceEnabled) && v.size > 1<<20 {
 			continue
 		}
 		w := NewTreeWriter(v.level, nil)
