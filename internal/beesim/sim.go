@@ -52,7 +52,7 @@ type Sim struct {
 func New(opts Options) *Sim {
 	prof, err := profileFor(opts.BeeVersion)
 	if err != nil {
-		panic(err)
+		panic("beesim: " + err.Error())
 	}
 	if opts.BlockTime <= 0 {
 		opts.BlockTime = 5 * time.Second

@@ -34,7 +34,7 @@ func profileFor(version string) (profile, error) {
 	case Version280:
 		return profile{version: Version280, apiVersion: "7.4.1", defaultLevel: swarm.LevelNone}, nil
 	}
-	return profile{}, fmt.Errorf("beesim: Bee version %q: want %s or %s", version, Version281, Version280)
+	return profile{}, fmt.Errorf("Bee version %q: want %s or %s", version, Version281, Version280)
 }
 
 // redundancyLevel reads Swarm-Redundancy-Level; it writes Bee's 400 and returns false when
