@@ -64,7 +64,7 @@ func (h *Handler) serveInjected(w http.ResponseWriter, r *http.Request, next cad
 		_ = http.NewResponseController(w).EnableFullDuplex()
 	}
 	for attempt := 1; ; attempt++ {
-		batch, err := p.ActiveFor(r.Context(), r.ContentLength)
+		batch, err := p.ActiveFor(r.Context(), stampedBytes(r, r.ContentLength))
 		if err != nil {
 			metrics.injections.WithLabelValues("unavailable").Inc()
 			return h.writeNoBatch(w, err)
@@ -86,7 +86,7 @@ func (h *Handler) serveInjected(w http.ResponseWriter, r *http.Request, next cad
 			return h.endIdleUpload(rec, err)
 		}
 		if !rec.Buffered() {
-			h.countInjection(p, batch, rec.Status(), counted.n, attempt, err)
+			h.countInjection(p, batch, rec.Status(), stampedBytes(r, counted.n), attempt, err)
 			return err
 		}
 		if err != nil {

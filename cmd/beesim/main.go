@@ -31,13 +31,19 @@ func main() {
 	maxStored := flag.Int64("max-stored-bytes", 1<<30, "uploaded bytes kept for download")
 	downloadLatency := flag.Duration("download-latency", 0, "added latency before download response headers")
 	corsOrigins := flag.String("cors-allowed-origins", "", "comma-separated origins (or *) that get CORS headers, like Bee's --cors-allowed-origins")
+	beeVersion := flag.String("bee-version", beesim.Version281, "Bee release to answer as: "+beesim.Version281+" or "+beesim.Version280+
+		" (2.8.0: uploads default to redundancy level 0, no utilizationRatio, PATCH /stamps/{id} or GET /batches/{id})")
 	verbose := flag.Bool("v", false, "log every request to stderr")
 	flag.Parse()
+	if err := beesim.CheckVersion(*beeVersion); err != nil {
+		fmt.Fprintf(os.Stderr, "beesim: -bee-version: %v\n", err)
+		os.Exit(2)
+	}
 
 	sim := beesim.New(beesim.Options{
 		BlockTime: *blockTime, Price: big.NewInt(*price), BalanceBZZ: *balance,
 		PurchaseLatency: *purchaseLatency, ListedAfterBlocks: *listedAfter, UsableAfterBlocks: *usableAfter,
-		MaxStoredBytes: *maxStored, CORSAllowedOrigins: splitList(*corsOrigins),
+		MaxStoredBytes: *maxStored, CORSAllowedOrigins: splitList(*corsOrigins), BeeVersion: *beeVersion,
 	})
 	if *downloadLatency > 0 {
 		sim.SetClassFault(beesim.ClassDownload, beesim.ClassFault{Latency: *downloadLatency})

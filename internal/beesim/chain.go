@@ -41,6 +41,7 @@ type BatchInfo struct {
 	Expired     bool     `json:"expired"`
 	TTL         int64    `json:"batchTTL"`
 	Utilization uint32   `json:"utilization"`
+	Stamped     int      `json:"stamped"` // distinct chunks stamped with it (data, tree, parity, replicas)
 }
 
 // remainingBlocks: blocks the batch's balance still pays for.
@@ -75,7 +76,7 @@ func (s *Sim) infoLocked(b *batch) BatchInfo {
 	return BatchInfo{
 		BatchID: b.ID, Label: b.Label, Depth: b.Depth, Amount: new(big.Int).Set(b.Amount), Immutable: b.Immutable,
 		Listed: s.listedLocked(b), Usable: s.usableLocked(b), Expired: s.expiredLocked(b),
-		TTL: s.ttlLocked(b), Utilization: b.maxBucket,
+		TTL: s.ttlLocked(b), Utilization: b.maxBucket, Stamped: len(b.stamped),
 	}
 }
 
@@ -127,9 +128,13 @@ func (s *Sim) serveChainState(w http.ResponseWriter) {
 	block := s.block()
 	total := new(big.Int).Mul(s.opts.Price, new(big.Int).SetUint64(block))
 	s.mu.Unlock()
-	writeJSON(w, http.StatusOK, map[string]any{
+	body := map[string]any{
 		"chainTip": block, "block": block, "totalAmount": total.String(), "currentPrice": s.opts.Price.String(),
-	})
+	}
+	if s.profile.v281 {
+		body["minimumValidityBlocks"] = minTTLBlocks
+	}
+	writeJSON(w, http.StatusOK, body)
 }
 
 func (s *Sim) serveWallet(w http.ResponseWriter) {
@@ -139,18 +144,21 @@ func (s *Sim) serveWallet(w http.ResponseWriter) {
 	writeJSON(w, http.StatusOK, map[string]any{
 		"bzzBalance": bal, "nativeTokenBalance": "1000000000000000000", "chainID": 100,
 		"chequebookContractAddress": "0x0000000000000000000000000000000000000001",
-		"walletAddress":             "0x0000000000000000000000000000000000000002",
+		"walletAddress":             "0x" + walletAddress,
 	})
 }
 
 func (s *Sim) stampJSONLocked(b *batch) map[string]any {
-	return map[string]any{
+	out := map[string]any{
 		"batchID": b.ID, "utilization": b.maxBucket,
-		"utilizationRatio": float64(b.maxBucket) / float64(uint64(1)<<(b.Depth-bucketDepth)),
-		"usable":           s.usableLocked(b), "label": b.Label, "depth": b.Depth, "amount": b.Amount.String(),
+		"usable": s.usableLocked(b), "label": b.Label, "depth": b.Depth, "amount": b.Amount.String(),
 		"bucketDepth": bucketDepth, "blockNumber": b.BoughtBlock, "immutableFlag": b.Immutable,
 		"exists": true, "batchTTL": s.ttlLocked(b),
 	}
+	if s.profile.v281 {
+		out["utilizationRatio"] = float64(b.maxBucket) / float64(uint64(1)<<(b.Depth-bucketDepth))
+	}
+	return out
 }
 
 func (s *Sim) serveStamps(w http.ResponseWriter, r *http.Request, seg []string) {
@@ -166,6 +174,10 @@ func (s *Sim) serveStamps(w http.ResponseWriter, r *http.Request, seg []string) 
 		}
 		s.mu.Unlock()
 		writeJSON(w, http.StatusOK, map[string]any{"stamps": list})
+	case len(seg) == 3 && seg[2] == "buckets" && r.Method == http.MethodGet:
+		s.serveBuckets(w, seg[1])
+	case len(seg) == 2 && r.Method == http.MethodPatch && s.profile.v281:
+		s.serveLabel(w, r, seg[1])
 	case len(seg) == 2 && isGet(r):
 		id := seg[1]
 		raw, err := hex.DecodeString(id)
@@ -190,12 +202,16 @@ func (s *Sim) serveStamps(w http.ResponseWriter, r *http.Request, seg []string) 
 		default:
 			writeJSON(w, http.StatusOK, body)
 		}
-	case len(seg) == 3 && r.Method == http.MethodPost:
+	case len(seg) == 3 && seg[2] != "buckets" && r.Method == http.MethodPost:
 		s.serveBuy(w, r, seg[1], seg[2])
 	case len(seg) == 4 && r.Method == http.MethodPatch && (seg[1] == "topup" || seg[1] == "dilute"):
 		s.serveTopUpDilute(w, r, seg[1], seg[2], seg[3])
 	default:
-		writeError(w, http.StatusMethodNotAllowed, http.StatusText(http.StatusMethodNotAllowed))
+		if allow := s.allowedMethods(seg); allow != nil {
+			methodNotAllowed(w, allow)
+			return
+		}
+		writeError(w, http.StatusNotFound, "Not Found")
 	}
 }
 

@@ -5,75 +5,72 @@ import (
 	"encoding/binary"
 	"encoding/hex"
 	"io"
-	"mime"
 	"net/http"
 	"strconv"
 	"strings"
 	"time"
 
+	"github.com/swarmgate/caddy-bee/internal/swarm"
 	"golang.org/x/crypto/sha3"
 )
 
+// serveDownload is GET/HEAD of /bytes/{ref} and /bzz/{ref}/{path}.
 func (s *Sim) serveDownload(w http.ResponseWriter, r *http.Request, seg []string) {
 	ref := strings.ToLower(seg[1])
+	head := r.Method == http.MethodHead
+	raw, ok := parseRef(w, "address", ref, head && seg[0] == "bytes")
+	if !ok {
+		return
+	}
+	if !head && !retrievalHeadersOK(w, r) {
+		return
+	}
 	s.mu.Lock()
 	entry := s.content[ref]
 	s.mu.Unlock()
-	if entry == nil {
-		writeError(w, http.StatusNotFound, "Not Found")
-		return
+	notFound := func(message string) {
+		if head && seg[0] == "bytes" {
+			w.WriteHeader(http.StatusNotFound) // Bee's HEAD /bytes answers bare statuses
+			return
+		}
+		writeError(w, http.StatusNotFound, message)
 	}
 	switch seg[0] {
-	case "bytes", "chunks":
-		if len(seg) != 2 || entry.files != nil {
-			writeError(w, http.StatusNotFound, "Not Found")
+	case "bytes":
+		if entry == nil || entry.files != nil || (entry.data == nil && entry.synth == nil) {
+			if entry == nil && len(raw) != 32 && len(raw) != 64 {
+				writeError(w, http.StatusInternalServerError, "joiner failed")
+				return
+			}
+			notFound("Not Found")
 			return
 		}
-		s.serveContent(w, r, ref, "", entry.reader(), entry.size)
+		w.Header().Set("Content-Type", "application/octet-stream")
+		s.serveContent(w, r, ref, entry.reader(), entry.size)
 	case "bzz":
-		if len(seg) == 2 {
-			// Bee redirects the bare manifest to its directory form.
-			w.Header().Set("Location", seg[1]+"/")
-			w.WriteHeader(http.StatusPermanentRedirect)
-			return
-		}
-		if entry.files == nil {
-			writeError(w, http.StatusNotFound, "Not Found")
-			return
-		}
-		path := strings.Join(seg[2:], "/")
-		index, errDoc, _ := strings.Cut(entry.index, "\x00")
-		if path == "" || strings.HasSuffix(path, "/") {
-			path += index
-		}
-		f := entry.files[path]
-		if f == nil && errDoc != "" {
-			f = entry.files[errDoc]
-		}
-		if f == nil {
-			writeError(w, http.StatusNotFound, "Not Found")
-			return
-		}
-		w.Header().Set("Content-Type", f.contentType)
-		w.Header().Set("Content-Disposition", mime.FormatMediaType("inline", map[string]string{"filename": f.name}))
-		s.serveContent(w, r, ref, f.contentType, bytes.NewReader(f.data), int64(len(f.data)))
+		s.serveBzz(w, r, entry, strings.Join(seg[2:], "/"), notFound)
 	}
 }
 
-// serveContent answers like Bee: Content-Length, Accept-Ranges, ETag "<ref>", Range and
-// If-None-Match (http.ServeContent), optionally cut mid-body by a fault.
-func (s *Sim) serveContent(w http.ResponseWriter, r *http.Request, ref, ctype string, content io.ReadSeeker, size int64) {
+// quoteEscaper escapes a file name for Content-Disposition as Bee does.
+var quoteEscaper = strings.NewReplacer("\\", "\\\\", `"`, "\\\"")
+
+// serveContent answers like Bee's download handler: ETag "<ref>", then Go's ServeContent
+// with modification time now (Last-Modified, Accept-Ranges, Range, 304, 416), optionally
+// cut mid-body by a fault. HEAD gets Content-Length and the set headers only.
+func (s *Sim) serveContent(w http.ResponseWriter, r *http.Request, ref string, content io.ReadSeeker, size int64) {
 	h := w.Header()
-	h.Set("ETag", `"`+ref+`"`)
-	h.Set("Accept-Ranges", "bytes")
-	h.Set("Last-Modified", time.Now().UTC().Format(http.TimeFormat))
-	if ctype == "" {
-		h.Set("Content-Type", "application/octet-stream")
+	if r.Method == http.MethodHead {
+		h.Set("Content-Length", strconv.FormatInt(size, 10))
+		w.WriteHeader(http.StatusOK)
+		return
+	}
+	if ref != "" {
+		h.Set("ETag", `"`+ref+`"`)
 	}
 	cw := &countingWriter{ResponseWriter: w, cutAfter: s.cutAfter()}
-	http.ServeContent(cw, r, "", time.Time{}, content)
+	http.ServeContent(cw, r, "", time.Now(), content)
 	s.stats.bytesServed.Add(cw.n)
-	_ = size
 }
 
 // countingWriter counts body bytes and, when a cut fault is set, aborts the connection after
@@ -160,73 +157,13 @@ func (s *Sim) AddSynthetic(size, seed int64) string {
 	return ref
 }
 
-// AddContent stores data for download under its reference, without a batch.
+// AddContent stores data for download under its /bytes reference at redundancy level 0,
+// without a batch.
 func (s *Sim) AddContent(data []byte) string {
-	ref, kept, size, _ := s.chunkStream(bytes.NewReader(data), &stamper{sim: s}, true)
+	var tree []treeChunk
+	ref, kept, root, size, _ := s.chunkStream(bytes.NewReader(data), &stamper{sim: s}, swarm.LevelNone, true, &tree)
 	refHex := hex.EncodeToString(ref)
-	s.mu.Lock()
-	s.content[refHex] = &stored{data: kept, size: size}
-	s.mu.Unlock()
+	s.store(refHex, &stored{data: kept, chunk: root, size: size})
+	s.indexChunks(kept, tree)
 	return refHex
-}
-
-// feeds: an update is a SOC whose id is keccak256(topic || index, 8 bytes big-endian); GET
-// /feeds/{owner}/{topic} serves the payload of the highest index present.
-func (s *Sim) recordSOC(r *http.Request, data []byte) {
-	seg := strings.Split(strings.TrimPrefix(strings.TrimPrefix(r.URL.Path, "/v1"), "/"), "/")
-	if len(seg) != 3 || seg[0] != "soc" {
-		return
-	}
-	s.mu.Lock()
-	s.socs[strings.ToLower(seg[1]+"/"+seg[2])] = data
-	s.mu.Unlock()
-}
-
-func feedUpdateID(topic []byte, index uint64) string {
-	h := sha3.NewLegacyKeccak256()
-	h.Write(topic)
-	var i [8]byte
-	binary.BigEndian.PutUint64(i[:], index)
-	h.Write(i[:])
-	return hex.EncodeToString(h.Sum(nil))
-}
-
-func (s *Sim) serveFeed(w http.ResponseWriter, r *http.Request, owner, topic string) {
-	topicBytes, err := hex.DecodeString(topic)
-	if err != nil || len(topicBytes) != 32 {
-		writeError(w, http.StatusBadRequest, "invalid path params", reason{"topic", "want len:32"})
-		return
-	}
-	owner = strings.ToLower(owner)
-	s.mu.Lock()
-	var latest []byte
-	index := uint64(0)
-	found := false
-	for i := uint64(0); ; i++ {
-		data, ok := s.socs[owner+"/"+feedUpdateID(topicBytes, i)]
-		if !ok {
-			break
-		}
-		latest, index, found = data, i, true
-	}
-	s.mu.Unlock()
-	if !found {
-		writeError(w, http.StatusNotFound, "Not Found")
-		return
-	}
-	if len(latest) >= 8 {
-		latest = latest[8:] // Bee answers the wrapped chunk's payload, without its span
-	}
-	idx := make([]byte, 8)
-	binary.BigEndian.PutUint64(idx, index)
-	next := make([]byte, 8)
-	binary.BigEndian.PutUint64(next, index+1)
-	w.Header().Set("Swarm-Feed-Index", hex.EncodeToString(idx))
-	w.Header().Set("Swarm-Feed-Index-Next", hex.EncodeToString(next))
-	w.Header().Set("Content-Type", "application/octet-stream")
-	w.Header().Set("Content-Length", strconv.Itoa(len(latest)))
-	w.WriteHeader(http.StatusOK)
-	if r.Method != http.MethodHead {
-		_, _ = w.Write(latest)
-	}
 }

@@ -63,66 +63,18 @@ func (s *Sim) setCORS(w http.ResponseWriter, r *http.Request) bool {
 
 // serveOptions answers OPTIONS on a known route with 204 and the route's methods: in Allow,
 // or in Access-Control-Allow-Methods when CORS headers were set.
-func serveOptions(w http.ResponseWriter, seg []string, cors bool) bool {
-	methods := routeMethods(seg)
-	if methods == "" {
+func (s *Sim) serveOptions(w http.ResponseWriter, seg []string, cors bool) bool {
+	methods := s.allowedMethods(seg)
+	if methods == nil {
 		return false
 	}
 	if cors {
-		w.Header().Set("Access-Control-Allow-Methods", methods)
+		w.Header().Set("Access-Control-Allow-Methods", allowHeader(methods))
 	} else {
-		w.Header().Set("Allow", methods)
+		w.Header().Set("Allow", allowHeader(methods))
 	}
 	w.WriteHeader(http.StatusNoContent)
 	return true
-}
-
-// routeMethods lists the methods Bee registers on a route (seg without /v1), sorted as
-// Bee's Allow header is; "" for a route the simulator does not know.
-func routeMethods(seg []string) string {
-	n := len(seg)
-	switch seg[0] {
-	case "health", "readiness", "node", "chainstate", "wallet", "addresses":
-		if n == 1 {
-			return "GET"
-		}
-	case "bytes":
-		switch n {
-		case 1:
-			return "POST"
-		case 2:
-			return "GET, HEAD"
-		}
-	case "bzz":
-		switch {
-		case n == 1:
-			return "POST"
-		case n == 2:
-			return "GET"
-		default:
-			return "GET, HEAD"
-		}
-	case "chunks":
-		switch {
-		case n == 1:
-			return "POST"
-		case n == 2 && seg[1] == "stream":
-			return "GET"
-		case n == 2:
-			return "DELETE, GET, HEAD"
-		}
-	case "soc", "feeds":
-		if n == 3 {
-			return "GET, POST"
-		}
-	case "stewardship":
-		if n == 2 {
-			return "GET, PUT"
-		}
-	case "stamps":
-		return "GET, PATCH, POST"
-	}
-	return ""
 }
 
 // exposeWriter adds the Access-Control-Expose-Headers Bee's handlers set on successful

@@ -9,6 +9,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/swarmgate/caddy-bee/internal/swarm"
 )
 
 // Options configures a simulator. Zero values mean the defaults.
@@ -23,12 +25,15 @@ type Options struct {
 	// CORSAllowedOrigins is Bee's --cors-allowed-origins: origins (or "*") whose requests
 	// get Access-Control-* headers. Empty: none, as Bee by default.
 	CORSAllowedOrigins []string
+	// BeeVersion is the Bee release answered as: Version281 (default) or Version280.
+	BeeVersion string
 }
 
 // Sim is one simulated Bee node.
 type Sim struct {
-	opts  Options
-	start time.Time
+	opts    Options
+	profile profile
+	start   time.Time
 
 	mu       sync.Mutex
 	balance  *big.Int // PLUR
@@ -36,16 +41,22 @@ type Sim struct {
 	order    []string
 	onChain  bool // an on-chain operation is in flight
 	content  map[string]*stored
+	chunks   map[[32]byte]chunkLoc // every data and intermediate chunk of kept uploads
 	stored   int64
-	socs     map[string][]byte
+	socs     map[[32]byte]*swarm.SOC
 	faults   Faults
 	syncTill time.Time
 
 	stats statsCounters
 }
 
-// New returns a simulator whose chain starts now.
+// New returns a simulator whose chain starts now. It panics on an unknown BeeVersion; use
+// CheckVersion to validate user input first.
 func New(opts Options) *Sim {
+	prof, err := profileFor(opts.BeeVersion)
+	if err != nil {
+		panic("beesim: " + err.Error())
+	}
 	if opts.BlockTime <= 0 {
 		opts.BlockTime = 5 * time.Second
 	}
@@ -66,8 +77,8 @@ func New(opts Options) *Sim {
 	}
 	bal := new(big.Int).Mul(big.NewInt(opts.BalanceBZZ), plurPerBZZ)
 	return &Sim{
-		opts: opts, start: time.Now(), balance: bal,
-		batches: map[string]*batch{}, content: map[string]*stored{}, socs: map[string][]byte{},
+		opts: opts, profile: prof, start: time.Now(), balance: bal,
+		batches: map[string]*batch{}, content: map[string]*stored{}, chunks: map[[32]byte]chunkLoc{}, socs: map[[32]byte]*swarm.SOC{},
 		stats: newStatsCounters(),
 	}
 }
@@ -120,11 +131,11 @@ func (s *Sim) serve(w http.ResponseWriter, r *http.Request) {
 	seg := strings.Split(strings.TrimPrefix(p, "/"), "/")
 	w = newExposeWriter(w, r, seg)
 	switch {
-	case r.Method == http.MethodOptions && serveOptions(w, seg, cors):
+	case r.Method == http.MethodOptions && s.serveOptions(w, seg, cors):
 	case p == "/health" && isGet(r):
-		writeJSON(w, http.StatusOK, map[string]string{"status": "ok", "version": "2.8.0-beesim", "apiVersion": "7.3.0"})
+		writeJSON(w, http.StatusOK, map[string]string{"status": "ok", "version": s.profile.version + "-beesim", "apiVersion": s.profile.apiVersion})
 	case p == "/readiness" && isGet(r):
-		writeJSON(w, http.StatusOK, map[string]string{"status": "ready", "version": "2.8.0-beesim", "apiVersion": "7.3.0"})
+		writeJSON(w, http.StatusOK, map[string]string{"status": "ready", "version": s.profile.version + "-beesim", "apiVersion": s.profile.apiVersion})
 	case p == "/node" && isGet(r):
 		writeJSON(w, http.StatusOK, map[string]any{"beeMode": "full", "chequebookEnabled": true, "swapEnabled": true})
 	case p == "/chainstate" && isGet(r):
@@ -133,17 +144,34 @@ func (s *Sim) serve(w http.ResponseWriter, r *http.Request) {
 		s.serveWallet(w)
 	case seg[0] == "stamps":
 		s.serveStamps(w, r, seg)
-	case (p == "/bytes" || p == "/bzz" || p == "/chunks") && r.Method == http.MethodPost:
+	case seg[0] == "batches" && len(seg) == 2 && r.Method == http.MethodGet && s.profile.v281:
+		s.serveBatch(w, seg[1])
+	case (p == "/bytes" || p == "/bzz") && r.Method == http.MethodPost:
 		s.serveUpload(w, r, seg[0])
-	case (seg[0] == "soc" || seg[0] == "feeds") && len(seg) == 3 && r.Method == http.MethodPost:
-		s.serveUpload(w, r, seg[0])
-	case seg[0] == "feeds" && len(seg) == 3 && isGet(r):
+	case p == "/chunks" && r.Method == http.MethodPost:
+		s.serveChunkUpload(w, r)
+	case p == "/chunks/stream" && r.Method == http.MethodGet:
+		s.serveChunkStream(w, r)
+	case seg[0] == "soc" && len(seg) == 3 && r.Method == http.MethodPost:
+		s.serveSOCUpload(w, r, seg[1], seg[2])
+	case seg[0] == "soc" && len(seg) == 3 && r.Method == http.MethodGet:
+		s.serveSOC(w, r, seg[1], seg[2])
+	case seg[0] == "feeds" && len(seg) == 3 && r.Method == http.MethodPost:
+		s.serveFeedManifest(w, r, seg[1], seg[2])
+	case seg[0] == "feeds" && len(seg) == 3 && r.Method == http.MethodGet:
 		s.serveFeed(w, r, seg[1], seg[2])
-	case (seg[0] == "bytes" || seg[0] == "chunks" || seg[0] == "bzz") && len(seg) >= 2 && isGet(r):
+	case seg[0] == "chunks" && len(seg) == 2 && seg[1] != "stream" && isGet(r):
+		s.serveChunk(w, r, strings.ToLower(seg[1]))
+	case seg[0] == "bzz" && len(seg) == 2:
+		// Bee redirects the bare manifest, whatever the method, to its directory form.
+		u := *r.URL
+		u.Path += "/"
+		http.Redirect(w, r, u.String(), http.StatusPermanentRedirect)
+	case (seg[0] == "bytes" && len(seg) == 2 || seg[0] == "bzz" && len(seg) >= 3) && isGet(r):
 		s.serveDownload(w, r, seg)
 	default:
-		if known(seg[0]) {
-			writeError(w, http.StatusMethodNotAllowed, http.StatusText(http.StatusMethodNotAllowed))
+		if allow := s.allowedMethods(seg); allow != nil {
+			methodNotAllowed(w, allow)
 			return
 		}
 		writeError(w, http.StatusNotFound, "Not Found")
@@ -151,14 +179,6 @@ func (s *Sim) serve(w http.ResponseWriter, r *http.Request) {
 }
 
 func isGet(r *http.Request) bool { return r.Method == http.MethodGet || r.Method == http.MethodHead }
-
-func known(root string) bool {
-	switch root {
-	case "health", "readiness", "node", "chainstate", "wallet", "stamps", "bytes", "bzz", "chunks", "soc", "feeds":
-		return true
-	}
-	return false
-}
 
 func (s *Sim) syncing() bool {
 	s.mu.Lock()

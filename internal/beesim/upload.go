@@ -2,48 +2,35 @@ package beesim
 
 import (
 	"archive/tar"
+	"bufio"
 	"encoding/binary"
 	"encoding/hex"
 	"fmt"
 	"io"
 	"mime"
 	"net/http"
+	"path/filepath"
 	"strconv"
 	"strings"
 
-	"golang.org/x/crypto/sha3"
-)
-
-const (
-	chunkSize = 4096
-	refSize   = 32
-	branches  = chunkSize / refSize
+	"github.com/swarmgate/caddy-bee/internal/swarm"
 )
 
 // stored is content that downloads can serve: raw bytes or a manifest of files.
 type stored struct {
-	data  []byte           // /bytes and /chunks content
+	data  []byte           // /bytes content
+	chunk []byte           // the root chunk as GET /chunks answers it (span+payload, or a SOC)
 	files map[string]*file // /bzz manifests
 	index string           // /bzz index document
 	synth *synthetic       // generated content
+	feed  *feedRef         // a feed manifest: /bzz resolves its latest update
 	size  int64
 }
 
 type file struct {
-	name, contentType string
+	name, contentType string // name is the base name Content-Disposition carries
 	data              []byte
-}
-
-// chunkAddress is keccak256(span || payload), the content address of one chunk. (Bee uses
-// the BMT root of the payload; a plain hash keeps the same properties the gateway depends on:
-// same content, same reference; addresses spread uniformly over buckets.)
-func chunkAddress(span uint64, payload []byte) []byte {
-	h := sha3.NewLegacyKeccak256()
-	var s [8]byte
-	binary.LittleEndian.PutUint64(s[:], span)
-	h.Write(s[:])
-	h.Write(payload)
-	return h.Sum(nil)
+	ref               string // the file's content reference: its ETag
 }
 
 // stamper charges chunks to a batch's buckets, as Bee's stamp issuer does.
@@ -85,81 +72,40 @@ func (st *stamper) stamp(addr []byte) error {
 	return nil
 }
 
-// splitter builds Swarm's chunk tree bottom-up while the body streams through.
-type splitter struct {
-	st     *stamper
-	levels [][][]byte // per level, the pending child references
-	spans  [][]uint64
-	size   uint64
-}
-
-func (sp *splitter) addLeaf(data []byte) error {
-	addr := chunkAddress(uint64(len(data)), data)
-	if err := sp.st.stamp(addr); err != nil {
-		return err
-	}
-	sp.size += uint64(len(data))
-	return sp.push(0, addr, uint64(len(data)))
-}
-
-func (sp *splitter) push(level int, ref []byte, span uint64) error {
-	if len(sp.levels) <= level {
-		sp.levels = append(sp.levels, nil)
-		sp.spans = append(sp.spans, nil)
-	}
-	sp.levels[level] = append(sp.levels[level], ref)
-	sp.spans[level] = append(sp.spans[level], span)
-	if len(sp.levels[level]) == branches {
-		return sp.fold(level)
-	}
-	return nil
-}
-
-// fold hashes a level's pending references into one intermediate chunk.
-func (sp *splitter) fold(level int) error {
-	refs, spans := sp.levels[level], sp.spans[level]
-	sp.levels[level], sp.spans[level] = nil, nil
-	var total uint64
-	payload := make([]byte, 0, len(refs)*refSize)
-	for i, r := range refs {
-		payload = append(payload, r...)
-		total += spans[i]
-	}
-	addr := chunkAddress(total, payload)
-	if err := sp.st.stamp(addr); err != nil {
-		return err
-	}
-	return sp.push(level+1, addr, total)
-}
-
-// root finishes the tree and returns the root reference.
-func (sp *splitter) root() ([]byte, error) {
-	if len(sp.levels) == 0 {
-		if err := sp.addLeaf(nil); err != nil {
-			return nil, err
-		}
-	}
-	for level := 0; ; level++ {
-		if level == len(sp.levels)-1 && len(sp.levels[level]) == 1 {
-			return sp.levels[level][0], nil
-		}
-		if len(sp.levels[level]) > 0 {
-			if err := sp.fold(level); err != nil {
-				return nil, err
+// chunkStream builds the upload's chunk tree at a redundancy level while the body streams
+// through, stamping every chunk it makes (data, intermediate, parity, root replicas) as Bee
+// does. It keeps a copy of the content when keep, and the root chunk's span+payload; tree,
+// when set, collects where every data and intermediate chunk is, for GET /chunks.
+func (s *Sim) chunkStream(r io.Reader, st *stamper, level swarm.Level, keep bool, tree *[]treeChunk) (ref []byte, data, root []byte, size int64, err error) {
+	rootBuf := make([]byte, 0, swarm.ChunkWithSpanSize)
+	var off int64
+	tw := swarm.NewTreeWriter(level, func(c swarm.Chunk) error {
+		switch c.Kind {
+		case swarm.KindData:
+			if tree != nil {
+				n := len(c.Data) - swarm.SpanSize
+				*tree = append(*tree, treeChunk{addr: c.Address, off: off, n: n})
+				off += int64(n)
+			}
+		case swarm.KindIntermediate:
+			if tree != nil {
+				*tree = append(*tree, treeChunk{addr: c.Address, raw: append([]byte(nil), c.Data...)})
 			}
 		}
+		if c.Kind == swarm.KindData || c.Kind == swarm.KindIntermediate {
+			rootBuf = append(rootBuf[:0], c.Data...) // the last tree chunk made is the root
+		}
+		return st.stamp(c.Address[:])
+	})
+	if keep {
+		data = []byte{} // kept, even when empty
 	}
-}
-
-// chunkStream reads r in 4 KiB chunks into the splitter, keeping a copy when keep.
-func (s *Sim) chunkStream(r io.Reader, st *stamper, keep bool) (ref []byte, data []byte, size int64, err error) {
-	sp := &splitter{st: st}
-	buf := make([]byte, chunkSize)
+	buf := make([]byte, 32<<10)
 	for {
-		n, rerr := io.ReadFull(r, buf)
+		n, rerr := r.Read(buf)
 		if n > 0 {
-			if err := sp.addLeaf(buf[:n]); err != nil {
-				return nil, nil, 0, err
+			if _, err := tw.Write(buf[:n]); err != nil {
+				return nil, nil, nil, 0, err
 			}
 			if keep {
 				data = append(data, buf[:n]...)
@@ -167,25 +113,83 @@ func (s *Sim) chunkStream(r io.Reader, st *stamper, keep bool) (ref []byte, data
 			size += int64(n)
 			s.stats.bytesUploaded.Add(int64(n))
 		}
-		if rerr == io.EOF || rerr == io.ErrUnexpectedEOF {
+		if rerr == io.EOF {
 			break
 		}
 		if rerr != nil {
-			return nil, nil, 0, rerr
+			return nil, nil, nil, 0, rerr
 		}
 	}
-	ref, err = sp.root()
-	return ref, data, size, err
+	sum, err := tw.Sum()
+	if err != nil {
+		return nil, nil, nil, 0, err
+	}
+	return sum[:], data, rootBuf, size, nil
+}
+
+// treeChunk locates one chunk of a kept upload: a data chunk by its place in the content, an
+// intermediate chunk by a copy (1/128 of the content's size).
+type treeChunk struct {
+	addr [swarm.HashSize]byte
+	off  int64
+	n    int
+	raw  []byte
+}
+
+// chunkLoc is a kept tree chunk: raw, or n bytes of content at off.
+type chunkLoc struct {
+	content []byte
+	off     int64
+	n       int
+	raw     []byte
+}
+
+// indexChunks makes the chunks of a kept upload answer GET /chunks/{address}.
+func (s *Sim) indexChunks(content []byte, tree []treeChunk) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, c := range tree {
+		s.chunks[c.addr] = chunkLoc{content: content, off: c.off, n: c.n, raw: c.raw}
+	}
+}
+
+// treeChunkData is span+payload of a kept tree chunk, or nil.
+func (s *Sim) treeChunkData(addr [swarm.HashSize]byte) []byte {
+	s.mu.Lock()
+	loc, ok := s.chunks[addr]
+	s.mu.Unlock()
+	switch {
+	case !ok:
+		return nil
+	case loc.raw != nil:
+		return loc.raw
+	}
+	span := swarm.Span(uint64(loc.n))
+	return append(span[:], loc.content[loc.off:loc.off+int64(loc.n)]...)
 }
 
 // batchFor applies Bee's batch-header rules; it writes the error answer and returns ok=false
-// when the upload must stop.
-func (s *Sim) batchFor(w http.ResponseWriter, r *http.Request, route string) (*stamper, bool) {
+// when the upload must stop. check, when set, runs after the headers parsed and before the
+// batch lookup, as Bee validates its other headers first.
+func (s *Sim) batchFor(w http.ResponseWriter, r *http.Request, route string, check func() bool) (*stamper, bool) {
 	id := r.Header.Get("Swarm-Postage-Batch-Id")
 	stampHeader := r.Header.Get("Swarm-Postage-Stamp")
 	stampOptional := route == "chunks" || route == "soc"
+	if _, err := hex.DecodeString(id); err != nil {
+		writeError(w, http.StatusBadRequest, "invalid header params", reason{"Swarm-Postage-Batch-Id", hexError(id)})
+		return nil, false
+	}
+	if stampOptional {
+		if _, err := hex.DecodeString(stampHeader); err != nil {
+			writeError(w, http.StatusBadRequest, "invalid header params", reason{"Swarm-Postage-Stamp", hexError(stampHeader)})
+			return nil, false
+		}
+	}
+	if check != nil && !check() {
+		return nil, false
+	}
 	if stampOptional && stampHeader != "" {
-		return &stamper{sim: s}, true // a pre-signed stamp wins over a batch id
+		return s.presignedStamp(w, stampHeader) // a pre-signed stamp wins over a batch id
 	}
 	if id == "" {
 		if stampOptional {
@@ -193,10 +197,6 @@ func (s *Sim) batchFor(w http.ResponseWriter, r *http.Request, route string) (*s
 			return nil, false
 		}
 		writeError(w, http.StatusBadRequest, "invalid header params", reason{"swarm-postage-batch-id", "want required:"})
-		return nil, false
-	}
-	if _, err := hex.DecodeString(id); err != nil {
-		writeError(w, http.StatusBadRequest, "invalid header params", reason{"Swarm-Postage-Batch-Id", hexError(id)})
 		return nil, false
 	}
 	s.mu.Lock()
@@ -215,6 +215,30 @@ func (s *Sim) batchFor(w http.ResponseWriter, r *http.Request, route string) (*s
 	return &stamper{sim: s, batch: b}, true
 }
 
+// stampSize is a pre-signed postage stamp: batch id (32), index (8), timestamp (8),
+// signature (65).
+const stampSize = 113
+
+// presignedStamp accepts a stamp of a batch on the simulated chain, as Bee looks its batch up
+// among all batches. Its signature is not checked (the simulator has no batch owner keys) and
+// it takes no slot in this node's buckets: the client that signed it keeps that count.
+func (s *Sim) presignedStamp(w http.ResponseWriter, stampHex string) (*stamper, bool) {
+	raw, _ := hex.DecodeString(stampHex)
+	if len(raw) != stampSize {
+		writeError(w, http.StatusBadRequest, "Stamp deserialization failure")
+		return nil, false
+	}
+	s.mu.Lock()
+	b, ok := s.batches[hex.EncodeToString(raw[:32])]
+	ok = ok && s.listedLocked(b) && !s.expiredLocked(b)
+	s.mu.Unlock()
+	if !ok {
+		writeError(w, http.StatusBadRequest, "invalid batch id")
+		return nil, false
+	}
+	return &stamper{sim: s}, true
+}
+
 // hexError is Go's hex decoding message as Bee reports it.
 func hexError(s string) string {
 	for _, c := range s {
@@ -225,11 +249,17 @@ func hexError(s string) string {
 	return "odd length hex string"
 }
 
+// serveUpload takes /bytes and /bzz uploads.
 func (s *Sim) serveUpload(w http.ResponseWriter, r *http.Request, route string) {
 	if !s.uploadPrecheck(w, r) {
 		return
 	}
-	st, ok := s.batchFor(w, r, route)
+	level := s.profile.defaultLevel
+	st, ok := s.batchFor(w, r, route, func() bool {
+		var ok bool
+		level, ok = s.redundancyLevel(w, r)
+		return ok
+	})
 	if !ok {
 		return
 	}
@@ -237,24 +267,20 @@ func (s *Sim) serveUpload(w http.ResponseWriter, r *http.Request, route string) 
 	if strings.EqualFold(r.Header.Get("Swarm-Pin"), "true") {
 		s.stats.pins.Add(1)
 	}
-	s.mu.Lock()
-	keep := s.stored < s.opts.MaxStoredBytes
-	s.mu.Unlock()
+	keep := s.keepMore()
 
 	var entry *stored
 	var ref []byte
 	var err error
+	var tree []treeChunk // the /bytes tree, indexed for GET /chunks once stored
 	switch route {
 	case "bzz":
-		entry, ref, err = s.uploadBzz(r, st, keep)
+		entry, ref, err = s.uploadBzz(r, st, level, keep)
 	default:
-		var data []byte
+		var data, root []byte
 		var size int64
-		ref, data, size, err = s.chunkStream(r.Body, st, keep)
-		entry = &stored{data: data, size: size}
-		if route == "soc" {
-			s.recordSOC(r, data)
-		}
+		ref, data, root, size, err = s.chunkStream(r.Body, st, level, keep, &tree)
+		entry = &stored{data: data, chunk: root, size: size}
 	}
 	if err == errOverissued {
 		writeError(w, http.StatusPaymentRequired, "batch is overissued")
@@ -265,35 +291,60 @@ func (s *Sim) serveUpload(w http.ResponseWriter, r *http.Request, route string) 
 		return
 	}
 	refHex := hex.EncodeToString(ref)
-	s.mu.Lock()
 	if keep {
-		s.content[refHex] = entry
-		s.stored += entry.size
+		s.store(refHex, entry)
+		s.indexChunks(entry.data, tree)
 	}
-	s.mu.Unlock()
 	w.Header().Set("Swarm-Tag", strconv.FormatUint(uint64(s.stats.uploads.Load()), 10))
-	if route == "bzz" {
-		w.Header().Set("ETag", `"`+refHex+`"`)
+	if route == "bzz" && !strings.EqualFold(r.Header.Get("Swarm-Collection"), "true") {
+		w.Header().Set("ETag", `"`+refHex+`"`) // a single file; Bee sets none on collections
 	}
 	writeJSON(w, http.StatusCreated, map[string]string{"reference": refHex})
 }
 
-// uploadBzz stores a single file (query `name`) or a tar collection (Swarm-Collection: true)
-// under a manifest whose reference covers every path, name and content.
-func (s *Sim) uploadBzz(r *http.Request, st *stamper, keep bool) (*stored, []byte, error) {
-	entry := &stored{files: map[string]*file{}}
-	var manifest []byte
-	add := func(name, contentType string, body io.Reader) error {
-		ref, data, size, err := s.chunkStream(body, st, keep)
-		if err != nil {
-			return err
-		}
-		entry.files[name] = &file{name: name, contentType: contentType, data: data}
-		entry.size += size
-		manifest = append(manifest, []byte(name+"\x00"+contentType+"\x00")...)
-		manifest = append(manifest, ref...)
-		return nil
+// keepMore reports whether uploads are still kept for download (MaxStoredBytes).
+func (s *Sim) keepMore() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.stored < s.opts.MaxStoredBytes
+}
+
+func (s *Sim) store(ref string, e *stored) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if old := s.content[ref]; old != nil {
+		s.stored -= old.size
 	}
+	s.content[ref] = e
+	s.stored += e.size
+}
+
+// uploadBzz stores a single file (query `name`) or a tar collection (Swarm-Collection: true)
+// as Bee does: each file is a /bytes chunk tree, and a mantaray manifest over them (saved as
+// chunk trees too, every chunk stamped) gives the reference.
+func (s *Sim) uploadBzz(r *http.Request, st *stamper, level swarm.Level, keep bool) (*stored, []byte, error) {
+	entry := &stored{files: map[string]*file{}}
+	m := swarm.NewManifest()
+	// store uploads one file; the caller adds it to the manifest (Bee's order of Add calls
+	// matters: a node takes its reference size from the first entry it sees).
+	store := func(path, name, contentType string, body io.Reader) (string, []byte, map[string]string, error) {
+		var tree []treeChunk
+		ref, data, _, size, err := s.chunkStream(body, st, level, keep, &tree)
+		if err == nil && keep {
+			s.indexChunks(data, tree)
+		}
+		if err != nil {
+			return "", nil, nil, err
+		}
+		refHex := hex.EncodeToString(ref)
+		if path == "" {
+			path, name = refHex, refHex // Bee names an unnamed single file after its reference
+		}
+		entry.files[path] = &file{name: filepath.Base(name), contentType: contentType, data: data, ref: refHex}
+		entry.size += size
+		return path, ref, map[string]string{swarm.ManifestEntryContentType: contentType, swarm.ManifestEntryFilenameKey: name}, nil
+	}
+	rootMeta := map[string]string{}
 	if strings.EqualFold(r.Header.Get("Swarm-Collection"), "true") {
 		tr := tar.NewReader(r.Body)
 		for {
@@ -304,38 +355,58 @@ func (s *Sim) uploadBzz(r *http.Request, st *stamper, keep bool) (*stored, []byt
 			if err != nil {
 				return nil, nil, fmt.Errorf("reading the tar collection: %w", err)
 			}
-			if hdr.Typeflag != tar.TypeReg {
+			path := filepath.ToSlash(filepath.Clean(hdr.Name))
+			if path == "." || !hdr.FileInfo().Mode().IsRegular() {
 				continue
 			}
-			name := strings.TrimPrefix(hdr.Name, "./")
-			ctype := mime.TypeByExtension(extension(name))
-			if err := add(name, ctype, tr); err != nil {
+			path, ref, meta, err := store(path, hdr.FileInfo().Name(), mime.TypeByExtension(filepath.Ext(hdr.Name)), tr)
+			if err != nil {
+				return nil, nil, err
+			}
+			if err := m.Add(path, ref, meta); err != nil {
 				return nil, nil, err
 			}
 		}
 		entry.index = r.Header.Get("Swarm-Index-Document")
+		if entry.index != "" {
+			rootMeta[swarm.ManifestIndexDocumentKey] = entry.index
+		}
+		if e := r.Header.Get("Swarm-Error-Document"); e != "" {
+			rootMeta[swarm.ManifestErrorDocumentKey] = e
+		}
 	} else {
 		name := r.URL.Query().Get("name")
 		ctype := r.Header.Get("Content-Type")
+		body := io.Reader(r.Body)
 		if ctype == "" {
-			ctype = "application/octet-stream"
+			// Like Bee, sniff the type from the first 512 bytes.
+			br := bufio.NewReaderSize(r.Body, 512)
+			head, _ := br.Peek(512)
+			ctype = http.DetectContentType(head)
+			body = br
 		}
-		if err := add(name, ctype, r.Body); err != nil {
+		name, ref, meta, err := store(name, name, ctype, body)
+		if err != nil {
 			return nil, nil, err
 		}
 		entry.index = name
+		// Bee adds the root's index document first, then the file.
+		if err := m.Add(swarm.ManifestRootPath, nil, map[string]string{swarm.ManifestIndexDocumentKey: name}); err != nil {
+			return nil, nil, err
+		}
+		if err := m.Add(name, ref, meta); err != nil {
+			return nil, nil, err
+		}
+	}
+	if len(rootMeta) > 0 { // a collection's website metadata comes last
+		if err := m.Add(swarm.ManifestRootPath, nil, rootMeta); err != nil {
+			return nil, nil, err
+		}
 	}
 	entry.index += "\x00" + r.Header.Get("Swarm-Error-Document")
-	ref := chunkAddress(uint64(len(manifest)), append(manifest, []byte(entry.index)...))
-	if err := st.stamp(ref); err != nil {
+	ref, err := m.Save(s.saveManifestNode(st, level, entry))
+	if err != nil {
 		return nil, nil, err
 	}
-	return entry, ref, nil
-}
-
-func extension(name string) string {
-	if i := strings.LastIndexByte(name, '.'); i >= 0 {
-		return name[i:]
-	}
-	return ""
+	return entry, ref[:], nil
 }

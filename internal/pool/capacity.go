@@ -4,6 +4,8 @@ import (
 	"math"
 	"strings"
 	"sync"
+
+	"github.com/swarmgate/caddy-bee/internal/swarm"
 )
 
 const (
@@ -13,12 +15,12 @@ const (
 
 var capacityCache sync.Map // depth -> int64
 
-// capacityBytes estimates how many bytes a batch of depth takes before its fullest bucket
-// overflows, for chunks whose addresses spread uniformly over 2^16 buckets. A bucket holds
-// 2^(depth-16) chunks; with n chunks each bucket's load is about Poisson(n/2^16), and the
-// first overflow comes when the expected number of overflowing buckets reaches one. One chunk
-// in 128 is an intermediate tree chunk, so the payload is a little less. This is why a
-// depth-17 batch holds about 12 MB rather than 512 MB.
+// capacityBytes estimates how many bytes of stamped chunks (4 KiB each) a batch of depth
+// takes before its fullest bucket overflows, for chunks whose addresses spread uniformly over
+// 2^16 buckets. A bucket holds 2^(depth-16) chunks; with n chunks each bucket's load is about
+// Poisson(n/2^16), and the first overflow comes when the expected number of overflowing
+// buckets reaches one. This is why a depth-17 batch holds about 12 MB rather than 512 MB.
+// Compare it with StampedBytes of an upload, not with its content length.
 func capacityBytes(depth int) int64 {
 	if v, ok := capacityCache.Load(depth); ok {
 		return v.(int64)
@@ -45,9 +47,21 @@ func capacityBytes(depth int) int64 {
 		}
 	}
 	chunks := lo * buckets
-	bytes := int64(chunks * chunkSize * 127 / 128)
+	bytes := int64(chunks * chunkSize)
 	capacityCache.Store(depth, bytes)
 	return bytes
+}
+
+// StampedBytes is the batch space an upload of n content bytes takes at a redundancy level:
+// 4 KiB for every chunk Bee stamps, i.e. data and intermediate chunks plus, above level 0,
+// parity chunks and root replicas (Bee v2.8.1 uploads at MEDIUM unless told otherwise, about
+// 8% more chunks for large uploads and several times more for tiny ones). An unknown length
+// (n < 0) stays unknown.
+func StampedBytes(n int64, level swarm.Level) int64 {
+	if n < 0 {
+		return n
+	}
+	return swarm.ChunkCount(n, level) * chunkSize
 }
 
 func containsFold(s, sub string) bool {

@@ -357,8 +357,8 @@ func pickReserve(doc *ledgerDoc, depth int, skip map[string]bool) *record {
 	return best
 }
 
-// ActiveFor returns the shared batch an upload of contentLength bytes (-1: unknown) should
-// use: the smallest depth whose active batch can take it; a depth without an active batch
+// ActiveFor returns the shared batch an upload taking contentLength stamped bytes
+// (StampedBytes of its length at its redundancy level; -1: unknown) should use: the smallest depth whose active batch can take it; a depth without an active batch
 // promotes a reserve batch first. The common case reads memory only.
 func (p *Pool) ActiveFor(ctx context.Context, contentLength int64) (Batch, error) {
 	cfg := p.config()
@@ -447,8 +447,8 @@ func activeOf(doc *ledgerDoc, depth int) *record {
 	return nil
 }
 
-// fitsLocked estimates whether an upload of n bytes fits in r before its fullest bucket
-// overflows, from Bee's last utilisation and what was injected since.
+// fitsLocked estimates whether an upload taking n stamped bytes (StampedBytes) fits in r
+// before its fullest bucket overflows, from Bee's last utilisation and what was injected since.
 func (p *Pool) fitsLocked(r *record, n int64) bool {
 	capacity := capacityBytes(r.Depth)
 	used := int64(r.Utilization*float64(capacity)) + p.localBytes[r.ID]
@@ -458,7 +458,8 @@ func (p *Pool) fitsLocked(r *record, n int64) bool {
 	return used+n <= capacity
 }
 
-// RecordUpload notes bytes injected into a batch since the last sync.
+// RecordUpload notes stamped bytes (StampedBytes of the upload) injected into a batch since
+// the last sync.
 func (p *Pool) RecordUpload(id string, n int64) {
 	p.mu.Lock()
 	p.localBytes[id] += n

@@ -19,6 +19,7 @@ import (
 
 	"github.com/swarmgate/caddy-bee/internal/bee"
 	"github.com/swarmgate/caddy-bee/internal/beesim"
+	"github.com/swarmgate/caddy-bee/internal/swarm"
 )
 
 const testBlock = 10 * time.Millisecond
@@ -361,6 +362,17 @@ func TestCapacityEstimate(t *testing.T) {
 	require.Greater(t, c17, int64(5<<20))
 	require.Less(t, c17, int64(20<<20), "a depth-17 batch holds a few MB")
 	require.Greater(t, capacityBytes(20), 8*c17)
+}
+
+// Uploads are judged by the chunks Bee stamps for them: at MEDIUM a small upload takes its
+// chunk plus two root replicas, a large one about 8% more than at level 0.
+func TestStampedBytesCountsRedundancy(t *testing.T) {
+	require.EqualValues(t, 4096, StampedBytes(1000, swarm.LevelNone))
+	require.EqualValues(t, 3*4096, StampedBytes(1000, swarm.LevelMedium))
+	require.EqualValues(t, -1, StampedBytes(-1, swarm.LevelMedium))
+	none, medium := StampedBytes(100<<20, swarm.LevelNone), StampedBytes(100<<20, swarm.LevelMedium)
+	require.Greater(t, medium, none*107/100)
+	require.Less(t, medium, none*110/100)
 }
 
 func TestAmountArithmetic(t *testing.T) {
