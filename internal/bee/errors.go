@@ -166,3 +166,19 @@ func IsTimeout(err error) bool {
 	}
 	return !neverConnected(ce.Err)
 }
+
+// PublicDescription describes err for anonymous readers (the pool's public /status): Bee's own
+// answer as it is, but never the node's address or the network error behind a call that got
+// no answer. The full error belongs in the log.
+func PublicDescription(err error) string {
+	var apiErr *APIError
+	var callErr *CallError
+	switch {
+	case errors.As(err, &apiErr):
+		return apiErr.Error()
+	case errors.As(err, &callErr):
+		return fmt.Sprintf("bee %s %s: no answer (connection failed or timed out; the gateway's log has the details)",
+			callErr.Method, callErr.Path)
+	}
+	return "bee request failed (the gateway's log has the details)"
+}

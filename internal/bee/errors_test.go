@@ -155,3 +155,17 @@ func TestNonJSONErrorBodies(t *testing.T) {
 		require.False(t, errors.Is(err, ErrUnreachable))
 	}
 }
+
+// What anonymous readers see of a failed call never names the node's address.
+func TestPublicDescriptionHidesTheNode(t *testing.T) {
+	call := &CallError{Method: "GET", Path: "/stamps", BaseURL: "http://10.1.2.3:1633",
+		Err: errors.New("dial tcp 10.1.2.3:1633: connect: connection refused")}
+	wrapped := fmt.Errorf("sync: %w", call)
+	require.Equal(t, "bee GET /stamps: no answer (connection failed or timed out; the gateway's log has the details)",
+		PublicDescription(wrapped))
+	require.Contains(t, call.Error(), "10.1.2.3", "the log keeps the details")
+
+	api := &APIError{Status: 503, Message: "syncing in progress", Method: "GET", Path: "/stamps"}
+	require.Equal(t, api.Error(), PublicDescription(fmt.Errorf("sync: %w", api)))
+	require.NotContains(t, PublicDescription(errors.New("dial tcp 10.1.2.3:1633")), "10.1.2.3")
+}

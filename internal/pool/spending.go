@@ -96,7 +96,7 @@ func (p *Pool) spendingStopsLocked(now time.Time) []spendingStop {
 	case p.ledgerErr != nil:
 		out = append(out, spendingStop{kind: "ledger", text: p.ledgerErr.Error() + "; inventory unknown: spending stopped at least", until: retry})
 	case p.beeErr != nil:
-		out = append(out, spendingStop{kind: "bee", text: "bee: " + p.beeErr.Error() + "; inventory unknown: spending stopped at least", until: retry})
+		out = append(out, spendingStop{kind: "bee", text: bee.PublicDescription(p.beeErr) + "; inventory unknown: spending stopped at least", until: retry})
 	case !p.synced:
 		out = append(out, spendingStop{kind: "unsynced", text: "inventory unknown (no successful sync with Bee yet): spending stopped at least", until: retry})
 	}
