@@ -89,7 +89,7 @@ func TestSilentUploadsStayInsideTheReplayBound(t *testing.T) {
 		silent = n
 	}
 	const (
-		bound       = 8<<20 + 512<<10 // eight 1 MiB copies plus room for small uploads
+		bound = 8<<20 + 512<<10 // eight 1 MiB copies plus room for small uploads
 		// Long enough that every silent upload is still open when the heap is measured, even
 		// under -race on a loaded 2-core machine (uploads then take seconds to arrive).
 		idleTimeout = 20 * time.Second
