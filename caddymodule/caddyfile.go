@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/caddyserver/caddy/v2"
 	"github.com/caddyserver/caddy/v2/caddyconfig"
@@ -304,9 +305,12 @@ func (h *Handler) nodeURLs() []string {
 }
 
 // balanceOverNodes makes the directive's reverse_proxy batch-aware: lb_policy bee (the
-// user may give it with a fallback policy, no other) and, unless the user configured passive
-// health checks, a node that fails to connect or answers 502, 503 (syncing) or 504 counts
-// as down for 30s.
+// user may give it with a fallback policy, no other). Unless the user configured them:
+// passive health checks (a node that fails to connect or answers 502, 503 (syncing) or 504
+// counts as down for 30s), active ones (GET /readiness every 10s: a syncing node is not
+// ready), and one retry per other node (a download whose node cannot be dialled goes to the
+// next node; an upload pinned to a node is never sent to another by the proxy: the bee
+// handler replays it there with that node's batch).
 func balanceOverNodes(proxy *reverseproxy.Handler) error {
 	if proxy.LoadBalancing == nil {
 		proxy.LoadBalancing = new(reverseproxy.LoadBalancing)
@@ -332,8 +336,24 @@ func balanceOverNodes(proxy *reverseproxy.Handler) error {
 			UnhealthyStatus: []int{http.StatusBadGateway, http.StatusServiceUnavailable, http.StatusGatewayTimeout},
 		}
 	}
+	if proxy.HealthChecks.Active == nil {
+		proxy.HealthChecks.Active = &reverseproxy.ActiveHealthChecks{
+			URI:      "/readiness",
+			Interval: caddy.Duration(defaultNodeHealthInterval),
+			Timeout:  caddy.Duration(defaultNodeHealthTimeout),
+		}
+	}
+	if proxy.LoadBalancing.Retries == 0 && proxy.LoadBalancing.TryDuration == 0 {
+		proxy.LoadBalancing.Retries = len(proxy.Upstreams) - 1
+	}
 	return nil
 }
+
+// The active health check of each node, by default.
+const (
+	defaultNodeHealthInterval = 10 * time.Second
+	defaultNodeHealthTimeout  = 5 * time.Second
+)
 
 func (h *Handler) unmarshalCoalesce(d *caddyfile.Dispenser) error {
 	if h.Coalesce != nil {
