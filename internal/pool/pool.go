@@ -206,6 +206,7 @@ func (p *Pool) Stop() {
 	p.gc.stop()
 	p.mu.Unlock()
 	<-p.done
+	p.gc.committers.Wait()
 }
 
 // Reconfigure applies new options to the running pool: same goroutine, same ledger.
