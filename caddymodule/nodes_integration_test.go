@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -176,4 +177,21 @@ func TestSeveralNodesFailingAndAwayNodes(t *testing.T) {
 	require.Zero(t, st.Nodes["node3"].CurrentLevels["17"])
 	require.NotEmpty(t, st.Nodes["node3"].Errors, "the away node's pool says why it does not buy")
 	require.Contains(t, strings.Join(st.Errors, "\n"), "node node3: ", "the totals name the node of each error")
+}
+
+// Caddyfile.example's commented several-nodes site adapts as shown.
+func TestCaddyfileExampleSeveralNodesAdapts(t *testing.T) {
+	raw, err := os.ReadFile("../Caddyfile.example")
+	require.NoError(t, err)
+	_, block, found := strings.Cut(string(raw), "\n# http://")
+	require.True(t, found, "Caddyfile.example shows a several-nodes site")
+	var site []string
+	for _, line := range strings.Split("# http://"+block, "\n") {
+		site = append(site, strings.TrimPrefix(strings.TrimPrefix(line, "#"), " "))
+	}
+	out, err := adaptCaddyfile(t, strings.Join(site, "\n"))
+	require.NoError(t, err)
+	for _, want := range []string{`"nodes"`, `"label": "west"`, `"policy": "bee"`, `"uri": "/readiness"`} {
+		require.Contains(t, out, want)
+	}
 }
