@@ -76,8 +76,10 @@ func (h *Handler) startPool(ctx caddy.Context, beeURL, label string, pc *PoolCon
 	key := poolKey(beeURL)
 	storage := ctx.Storage()
 	logger := caddy.Log().Named("bee.pool")
+	var observer pool.Observer = poolMetrics{}
 	if label != "" {
 		logger = logger.With(zap.String("node", label))
+		observer = nodePoolMetrics{node: label}
 	}
 	val, loaded, err := pools.LoadOrNew(key, func() (caddy.Destructor, error) {
 		client, err := bee.New(beeURL, bee.Options{PurchaseTimeout: cfg.PurchaseTimeout, UserAgent: "caddy-bee"})
@@ -89,7 +91,7 @@ func (h *Handler) startPool(ctx caddy.Context, beeURL, label string, pc *PoolCon
 			Storage:  storage,
 			NodeKey:  beeURL,
 			Logger:   logger,
-			Observer: poolMetrics{},
+			Observer: observer,
 		})
 		if err != nil {
 			return nil, err
