@@ -1,6 +1,7 @@
 package caddymodule
 
 import (
+	"context"
 	"fmt"
 	"net"
 	"net/http"
@@ -123,9 +124,9 @@ func routeTo(r *http.Request, n *beeNode) {
 }
 
 // ownerOf returns the node whose pool bought batch id, or nil.
-func (h *Handler) ownerOf(id string) *beeNode {
+func (h *Handler) ownerOf(ctx context.Context, id string) *beeNode {
 	for _, n := range h.nodes {
-		if n.pool != nil && n.pool.Owns(id) {
+		if n.pool != nil && n.pool.Owns(ctx, id) {
 			return n
 		}
 	}
@@ -143,7 +144,7 @@ func (h *Handler) routeClientBatch(r *http.Request) {
 	if id == "" {
 		return
 	}
-	if n := h.ownerOf(id); n != nil {
+	if n := h.ownerOf(r.Context(), id); n != nil {
 		routeTo(r, n)
 	}
 }

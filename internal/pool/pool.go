@@ -135,6 +135,8 @@ type Pool struct {
 
 	gc *groupCommit // ledger writes: group commit under the fenced ledger lock
 
+	owners ownerView // Owns' re-read of the stored ledger (owner.go)
+
 	wake    chan struct{}
 	stop    chan struct{}
 	done    chan struct{}

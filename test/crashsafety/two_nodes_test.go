@@ -204,6 +204,24 @@ http://127.0.0.1:%d {
 		}
 		t.Logf("RESULT: %s: %d batches bought = %d issued + target %d + %d injected into uploads", label, len(chain), taken, target, injected)
 	}
+	// An issued batch stamps through either gateway: each routes it to the node that owns it.
+	checked := 0
+	issued.Range(func(id, _ any) bool {
+		for _, gw := range gws {
+			req, _ := http.NewRequest(http.MethodPost, gw+"/bytes", strings.NewReader(fmt.Sprintf("own batch %s via %s", id, gw)))
+			req.Header.Set("Swarm-Postage-Batch-Id", id.(string))
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			if resp.StatusCode != http.StatusCreated {
+				t.Errorf("upload with issued batch %s via %s: %d", id, gw, resp.StatusCode)
+			}
+		}
+		checked++
+		return checked < 6
+	})
 	t.Logf("RESULT: two instances over two nodes, 16 clients, 5 s: %d acquires answered (%d from an empty reserve), none twice; %d injected uploads",
 		ok.Load(), empty.Load(), uploads.Load())
 }
