@@ -173,6 +173,8 @@ func TestSeveralNodesFailingAndAwayNodes(t *testing.T) {
 
 	st, _ := getNodesStatus(t, gw)
 	require.False(t, st.Nodes["node2"].Available, "%+v", st.Nodes)
+	require.False(t, st.Nodes["node3"].Available, "the active health check (GET /readiness) found the syncing node: %+v", st.Nodes)
+	require.True(t, st.Nodes["node1"].Available)
 	require.Zero(t, net.nodes[2].Stats().Purchases, "the away node bought nothing")
 	require.Zero(t, st.Nodes["node3"].CurrentLevels["17"])
 	require.NotEmpty(t, st.Nodes["node3"].Errors, "the away node's pool says why it does not buy")
