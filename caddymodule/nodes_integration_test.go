@@ -179,6 +179,19 @@ func TestSeveralNodesFailingAndAwayNodes(t *testing.T) {
 	require.Zero(t, st.Nodes["node3"].CurrentLevels["17"])
 	require.NotEmpty(t, st.Nodes["node3"].Errors, "the away node's pool says why it does not buy")
 	require.Contains(t, strings.Join(st.Errors, "\n"), "node node3: ", "the totals name the node of each error")
+
+	// Node 2 recovers and node 1 starts syncing (503): an upload sent to node 1 is sent again
+	// to node 2 with node 2's batch, though node 2 is still on the avoid list: better a node
+	// that failed a while ago than no upload at all.
+	net.nodes[1].ClearFaults()
+	net.nodes[0].Restart(time.Hour)
+	for range 3 {
+		data := randomBytes(7000)
+		resp, body := post(t, gw.URL+"/bytes", data, nil)
+		require.Equal(t, http.StatusCreated, resp.StatusCode, "%s", body)
+	}
+	require.Equal(t, int64(3), net.nodes[1].Stats().Uploads, "node 2 took the uploads node 1 could not")
+	require.Equal(t, int64(6), net.nodes[0].Stats().Uploads)
 }
 
 // Caddyfile.example's commented several-nodes site adapts as shown.
