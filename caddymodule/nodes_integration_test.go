@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/caddyserver/caddy/v2"
+	"github.com/caddyserver/caddy/v2/caddyconfig"
 	"github.com/stretchr/testify/require"
 
 	"github.com/swarmgate/caddy-bee/internal/beesim"
@@ -209,4 +211,36 @@ func TestCaddyfileExampleSeveralNodesAdapts(t *testing.T) {
 	for _, want := range []string{`"nodes"`, `"label": "west"`, `"policy": "bee"`, `"uri": "/readiness"`} {
 		require.Contains(t, out, want)
 	}
+}
+
+// A reload keeps every node's pool runtime and, growing from one node to two, the first
+// node's ledger: it buys nothing twice. Removing the pool block stops both.
+func TestSeveralNodesReloadKeepsPools(t *testing.T) {
+	net := startSimNetwork(t, 2)
+	single := &simNetwork{nodes: net.nodes[:1], servers: net.servers[:1]}
+	gw := startGateway(t, nodesSite(single, "reserve small 1", ""))
+	waitPoolReserve(t, gw, adminToken, 17, 1, 60*time.Second)
+	first := runningPool(t, net.servers[0].URL)
+	require.NotNil(t, first)
+
+	reload := func(site string) {
+		caddyfile := "{\n\tadmin off\n\tauto_https off\n\tpersist_config off\n\tstorage file_system " + gw.Storage +
+			"\n}\n\n" + strings.ReplaceAll(site, "{addr}", gw.Addr) + "\n"
+		cfg, _, err := caddyconfig.GetAdapter("caddyfile").Adapt([]byte(caddyfile), nil)
+		require.NoError(t, err)
+		require.NoError(t, caddy.Load(cfg, true))
+	}
+	for range 3 {
+		reload(nodesSite(net, "reserve small 1", ""))
+	}
+	require.Same(t, first, runningPool(t, net.servers[0].URL), "the first node keeps its pool as one of two")
+	second := runningPool(t, net.servers[1].URL)
+	require.NotNil(t, second)
+	waitNodesReserve(t, gw, "node1", "node2")
+	require.Len(t, net.nodes[0].Batches(), 1, "the first node's ledger was kept: nothing bought twice")
+	require.Len(t, net.nodes[1].Batches(), 1)
+
+	reload(fmt.Sprintf("http://{addr} {\n\tbee %s %s\n}", net.servers[0].URL, net.servers[1].URL))
+	require.Nil(t, runningPool(t, net.servers[0].URL), "no config uses the pools any more")
+	require.Nil(t, runningPool(t, net.servers[1].URL))
 }
