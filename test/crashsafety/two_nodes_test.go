@@ -17,9 +17,11 @@ import (
 
 // Two Caddy instances share one storage in front of the same two Bee nodes (beesim -nodes
 // 2): a pool and ledger per node, shared by both instances. 16 clients take batches as fast
-// as they can while others upload through the gateways. No batch is handed out twice, every
-// batch says the node that bought it, and on each node the purchases replace exactly what was
-// taken from it: bought = issued + target, every one in that node's ledger.
+// as they can while others upload through the gateways, and the first instance is killed
+// (SIGKILL) halfway and started again. No batch is handed out twice, every batch says the
+// node that bought it, and on each node every paid batch is in that node's ledger and the
+// purchases replace exactly what left the reserve: bought = issued + target + used by
+// uploads (issued: what the clients got, plus at most the acquires cut by the kill).
 func TestTwoInstancesOverTwoNodes(t *testing.T) {
 	dir := t.TempDir()
 	simProc := startProcess(t, filepath.Join(dir, "sim.log"), nil, "beesim", "-nodes", "2",
@@ -27,6 +29,7 @@ func TestTwoInstancesOverTwoNodes(t *testing.T) {
 	nodes := simProc.firstLines(t, 2)
 	w := &world{dir: dir, storage: filepath.Join(dir, "storage")}
 	gws := []string{}
+	var first *process
 	for i, name := range []string{"Caddyfile", "Caddyfile2"} {
 		port := freePort(t)
 		gws = append(gws, fmt.Sprintf("http://127.0.0.1:%d", port))
@@ -53,12 +56,15 @@ http://127.0.0.1:%d {
 		if err := os.WriteFile(filepath.Join(dir, name), []byte(caddyfile), 0o644); err != nil {
 			t.Fatal(err)
 		}
-		w.startCaddyWith(t, name, fmt.Sprintf("caddy%d.log", i+1), gws[i])
+		p := w.startCaddyWith(t, name, fmt.Sprintf("caddy%d.log", i+1), gws[i])
+		if i == 0 {
+			first = p
+		}
 	}
 	labelOf := map[string]string{nodes[0]: "node1", nodes[1]: "east"}
 
 	var issued sync.Map // batch id -> node label
-	var dups, ok, empty, uploads atomic.Int64
+	var dups, ok, empty, busy, uploads atomic.Int64
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	var wg sync.WaitGroup
@@ -90,6 +96,10 @@ http://127.0.0.1:%d {
 					case http.StatusConflict:
 						empty.Add(1)
 						time.Sleep(20 * time.Millisecond)
+					case http.StatusServiceUnavailable:
+						// The ledger lock of the killed instance, until it is taken over.
+						busy.Add(1)
+						time.Sleep(20 * time.Millisecond)
 					default:
 						t.Errorf("acquire via %s: %d", gw, resp.StatusCode)
 					}
@@ -114,6 +124,9 @@ http://127.0.0.1:%d {
 			}
 		}()
 	}
+	time.Sleep(2 * time.Second)
+	first.kill()
+	w.startCaddyWith(t, "Caddyfile", "caddy1.log", gws[0])
 	wg.Wait()
 	if dups.Load() > 0 {
 		t.Fatalf("%d batches were handed out twice", dups.Load())
@@ -193,16 +206,19 @@ http://127.0.0.1:%d {
 				t.Errorf("batch %s paid for on %s but not in its ledger", b.BatchID, label)
 			}
 		}
-		if states["issued"] != taken {
+		// An acquire cut by the kill may have been recorded without its answer reaching the
+		// client: at most one per client of the killed instance.
+		if states["issued"] < taken || states["issued"] > taken+8 {
 			t.Errorf("%s: the ledger records %d issued batches, the clients got %d", label, states["issued"], taken)
 		}
 		// The rest were injected into uploads: active now, or retired once full.
 		injected := states["active"] + states["retired"]
-		if want := taken + target + injected; len(chain) != want || len(chain) != len(docs[node].Batches) {
+		if want := states["issued"] + target + injected; len(chain) != want || len(chain) != len(docs[node].Batches) {
 			t.Errorf("%s: bought %d batches for %d taken, a target of %d and %d used by uploads (want %d); ledger %v",
 				label, len(chain), taken, target, injected, want, states)
 		}
-		t.Logf("RESULT: %s: %d batches bought = %d issued + target %d + %d injected into uploads", label, len(chain), taken, target, injected)
+		t.Logf("RESULT: %s: %d batches bought = %d issued (%d answered) + target %d + %d injected into uploads",
+			label, len(chain), states["issued"], taken, target, injected)
 	}
 	// An issued batch stamps through either gateway: each routes it to the node that owns it.
 	checked := 0
@@ -222,8 +238,8 @@ http://127.0.0.1:%d {
 		checked++
 		return checked < 6
 	})
-	t.Logf("RESULT: two instances over two nodes, 16 clients, 5 s: %d acquires answered (%d from an empty reserve), none twice; %d injected uploads",
-		ok.Load(), empty.Load(), uploads.Load())
+	t.Logf("RESULT: two instances over two nodes, one killed and restarted, 16 clients, 5 s: %d acquires answered (%d from an empty reserve, %d ledger busy), none twice; %d injected uploads",
+		ok.Load(), empty.Load(), busy.Load(), uploads.Load())
 }
 
 type nodeLedger struct {
