@@ -4,9 +4,12 @@ import (
 	"math/big"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/swarmgate/caddy-bee/internal/pool"
 )
 
 // nodePoolLevel is each node's pool levels, for a gateway in front of several nodes; the
@@ -68,3 +71,38 @@ func (nodePoolMetrics) TimeUntilUsable(depth int, d time.Duration) {
 }
 
 func (nodePoolMetrics) Retired(depth int, reason string) { poolMetrics{}.Retired(depth, reason) }
+
+// labelledObserver is a pool's observer for as long as the pool runs: a reload may turn the
+// only node into one of several (or label it anew), and its metrics follow.
+type labelledObserver struct {
+	node atomic.Pointer[string]
+}
+
+func (o *labelledObserver) setNode(label string) { o.node.Store(&label) }
+
+func (o *labelledObserver) current() pool.Observer {
+	if label := o.node.Load(); label != nil && *label != "" {
+		return nodePoolMetrics{node: *label}
+	}
+	return poolMetrics{}
+}
+
+func (o *labelledObserver) Levels(depth, reserve, pending, active, target int) {
+	o.current().Levels(depth, reserve, pending, active, target)
+}
+
+func (o *labelledObserver) Purchase(depth int, result string, amountPLUR *big.Int) {
+	o.current().Purchase(depth, result, amountPLUR)
+}
+
+func (o *labelledObserver) TopUp(depth int, result string, amountPLUR *big.Int) {
+	o.current().TopUp(depth, result, amountPLUR)
+}
+
+func (o *labelledObserver) Acquire(depth int, result string) { o.current().Acquire(depth, result) }
+
+func (o *labelledObserver) TimeUntilUsable(depth int, d time.Duration) {
+	o.current().TimeUntilUsable(depth, d)
+}
+
+func (o *labelledObserver) Retired(depth int, reason string) { o.current().Retired(depth, reason) }

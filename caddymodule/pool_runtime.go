@@ -20,7 +20,8 @@ var pools = caddy.NewUsagePool()
 // poolRuntime is what the usage pool holds; it stops the pool when the last config using it
 // is cleaned up.
 type poolRuntime struct {
-	pool *pool.Pool
+	pool     *pool.Pool
+	observer *labelledObserver
 }
 
 func (rt *poolRuntime) Destruct() error {
@@ -76,11 +77,11 @@ func (h *Handler) startPool(ctx caddy.Context, beeURL, label string, pc *PoolCon
 	key := poolKey(beeURL)
 	storage := ctx.Storage()
 	logger := caddy.Log().Named("bee.pool")
-	var observer pool.Observer = poolMetrics{}
 	if label != "" {
 		logger = logger.With(zap.String("node", label))
-		observer = nodePoolMetrics{node: label}
 	}
+	observer := new(labelledObserver)
+	observer.setNode(label)
 	val, loaded, err := pools.LoadOrNew(key, func() (caddy.Destructor, error) {
 		client, err := bee.New(beeURL, bee.Options{PurchaseTimeout: cfg.PurchaseTimeout, UserAgent: "caddy-bee"})
 		if err != nil {
@@ -97,12 +98,14 @@ func (h *Handler) startPool(ctx caddy.Context, beeURL, label string, pc *PoolCon
 			return nil, err
 		}
 		p.Start()
-		return &poolRuntime{pool: p}, nil
+		return &poolRuntime{pool: p, observer: observer}, nil
 	})
 	if err != nil {
 		return nil, "", fmt.Errorf("start stamp pool for %s: %w", beeURL, err)
 	}
-	p := val.(*poolRuntime).pool
+	rt := val.(*poolRuntime)
+	p := rt.pool
+	rt.observer.setNode(label) // a reload may label the node anew, or add nodes to it
 	if loaded {
 		if err := p.Reconfigure(cfg); err != nil {
 			_, _ = pools.Delete(key)
