@@ -2,8 +2,11 @@ package caddymodule
 
 import (
 	"encoding/json"
+	"fmt"
+	"net/http"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/caddyserver/caddy/v2"
 	"github.com/caddyserver/caddy/v2/caddyconfig"
@@ -22,7 +25,8 @@ func init() {
 // parseBeeDirective expands `bee <url> { ... }` into one route holding the bee handler and
 // Caddy's own reverse_proxy to the same URL, as forward_auth does for its proxy.
 //
-//	bee [<matcher>] <bee-api-url> {
+//	bee [<matcher>] <bee-api-url>... {
+//	    node <bee-api-url> { label <name>  pool { ... } }   # several URLs: per node
 //	    pool { ... }
 //	    inject on|off
 //	    coalesce off | coalesce { memory_window <size>  max_wait <duration>  max_memory <size>
@@ -59,9 +63,12 @@ func parseBeeDirective(h httpcaddyfile.Helper) ([]httpcaddyfile.ConfigValue, err
 		directive = handler.proxySegment[0]
 	}
 	directive.Text = "reverse_proxy"
-	upstream := directive
-	upstream.Text = handler.BeeURL
-	tokens := []caddyfile.Token{directive, upstream}
+	tokens := []caddyfile.Token{directive}
+	for _, u := range handler.nodeURLs() {
+		upstream := directive
+		upstream.Text = u
+		tokens = append(tokens, upstream)
+	}
 	if len(handler.proxySegment) > 0 {
 		tokens = append(tokens, handler.proxySegment[1:]...) // drop the sub-block's own name
 	}
@@ -71,6 +78,11 @@ func parseBeeDirective(h httpcaddyfile.Helper) ([]httpcaddyfile.ConfigValue, err
 	}
 	if err := proxy.FinalizeUnmarshalCaddyfile(h); err != nil {
 		return nil, err
+	}
+	if handler.multiNode() {
+		if err := balanceOverNodes(proxy); err != nil {
+			return nil, h.Err(err.Error())
+		}
 	}
 
 	route := caddyhttp.Route{
@@ -92,14 +104,25 @@ func (h *Handler) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 	}
 	args := d.RemainingArgs()
 	// A matcher token, if any, was already consumed by the helper.
-	if len(args) != 1 {
-		return d.Errf("bee takes exactly one argument, the Bee API URL (e.g. `bee http://127.0.0.1:1633`), got %d", len(args))
+	if len(args) == 0 {
+		return d.Errf("bee takes the Bee API URL (e.g. `bee http://127.0.0.1:1633`), or several nodes' URLs")
 	}
-	beeURL, err := NormalizeBeeURL(args[0])
-	if err != nil {
-		return d.Errf("bee URL: %v", err)
+	for _, arg := range args {
+		beeURL, err := NormalizeBeeURL(arg)
+		if err != nil {
+			return d.Errf("bee URL: %v", err)
+		}
+		if len(args) == 1 {
+			h.BeeURL = beeURL
+			break
+		}
+		for _, n := range h.Nodes {
+			if n.URL == beeURL {
+				return d.Errf("bee URL %s listed twice", beeURL)
+			}
+		}
+		h.Nodes = append(h.Nodes, NodeConfig{URL: beeURL, Label: fmt.Sprintf("node%d", len(h.Nodes)+1)})
 	}
-	h.BeeURL = beeURL
 
 	for nesting := d.Nesting(); d.NextBlock(nesting); {
 		option := d.Val()
@@ -187,7 +210,13 @@ func (h *Handler) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 			if err := singleArg(d, option, &value); err != nil {
 				return err
 			}
-			if h.UploadIdleTimeout, err = parseDuration(d, option, value); err != nil {
+			timeout, err := parseDuration(d, option, value)
+			if err != nil {
+				return err
+			}
+			h.UploadIdleTimeout = timeout
+		case "node":
+			if err := h.unmarshalNode(d); err != nil {
 				return err
 			}
 		case "reverse_proxy":
@@ -199,14 +228,132 @@ func (h *Handler) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 			}
 			h.proxySegment = d.NextSegment()
 		default:
-			return d.Errf("unknown bee option %q: want pool, inject, coalesce, cors, api_prefix, admin_token, routes, subdomains, ens, max_replay_memory, upload_idle_timeout or reverse_proxy", option)
+			return d.Errf("unknown bee option %q: want node, pool, inject, coalesce, cors, api_prefix, admin_token, routes, subdomains, ens, max_replay_memory, upload_idle_timeout or reverse_proxy", option)
 		}
+	}
+	if _, err := validateNodes(h.Nodes, h.BeeURL); err != nil {
+		return d.Err(err.Error())
 	}
 	if h.Subdomains != nil && len(h.Subdomains.Bases) == 0 {
 		return d.Errf("ens needs subdomains: add `subdomains <base-domain>` (ENS names are served as <name>.<base>)")
 	}
 	return nil
 }
+
+// unmarshalNode reads `node <bee-api-url> { label <name>  pool { ... } }`: the label and
+// pool of one of the directive's nodes.
+func (h *Handler) unmarshalNode(d *caddyfile.Dispenser) error {
+	if !h.multiNode() {
+		return d.Errf("node blocks are for several nodes: list their URLs after bee (`bee <url> <url>...`)")
+	}
+	var raw string
+	if err := singleArg(d, "node", &raw); err != nil {
+		return err
+	}
+	nodeURL, err := NormalizeBeeURL(raw)
+	if err != nil {
+		return d.Errf("node URL: %v", err)
+	}
+	var node *NodeConfig
+	for i := range h.Nodes {
+		if h.Nodes[i].URL == nodeURL {
+			node = &h.Nodes[i]
+		}
+	}
+	if node == nil {
+		return d.Errf("node %s is not one of the bee directive's URLs; list it after bee", nodeURL)
+	}
+	seen := map[string]bool{}
+	for nesting := d.Nesting(); d.NextBlock(nesting); {
+		option := d.Val()
+		if seen[option] {
+			return d.Errf("node %s: %s declared twice", nodeURL, option)
+		}
+		seen[option] = true
+		switch option {
+		case "label":
+			if err := singleArg(d, "node label", &node.Label); err != nil {
+				return err
+			}
+			if !labelPattern.MatchString(node.Label) {
+				return d.Errf("node label %q: want 1-32 letters, digits, '-', '_' or '.', starting with a letter or digit", node.Label)
+			}
+		case "pool":
+			if d.NextArg() {
+				return d.Errf("node pool takes no arguments, only a block")
+			}
+			if node.Pool, err = unmarshalPool(d); err != nil {
+				return err
+			}
+		default:
+			return d.Errf("unknown node option %q: want label or pool", option)
+		}
+	}
+	return nil
+}
+
+// nodeURLs are the reverse_proxy upstreams of the directive.
+func (h *Handler) nodeURLs() []string {
+	if !h.multiNode() {
+		return []string{h.BeeURL}
+	}
+	urls := make([]string, len(h.Nodes))
+	for i, n := range h.Nodes {
+		urls[i] = n.URL
+	}
+	return urls
+}
+
+// balanceOverNodes makes the directive's reverse_proxy batch-aware: lb_policy bee (the
+// user may give it with a fallback policy, no other). Unless the user configured them:
+// passive health checks (a node that fails to connect or answers 502, 503 (syncing) or 504
+// counts as down for 30s), active ones (GET /readiness every 10s: a syncing node is not
+// ready), and one retry per other node (a download whose node cannot be dialled goes to the
+// next node; an upload pinned to a node is never sent to another by the proxy: the bee
+// handler replays it there with that node's batch).
+func balanceOverNodes(proxy *reverseproxy.Handler) error {
+	if proxy.LoadBalancing == nil {
+		proxy.LoadBalancing = new(reverseproxy.LoadBalancing)
+	}
+	if raw := proxy.LoadBalancing.SelectionPolicyRaw; raw != nil {
+		var named struct {
+			Policy string `json:"policy"`
+		}
+		if err := json.Unmarshal(raw, &named); err != nil || named.Policy != "bee" {
+			return fmt.Errorf("bee with several nodes needs lb_policy bee (a batch stamps only on its node), not %q; "+
+				"give the other policy as its fallback: lb_policy bee %s", named.Policy, named.Policy)
+		}
+	} else {
+		proxy.LoadBalancing.SelectionPolicyRaw = caddyconfig.JSONModuleObject(BeeSelection{}, "policy", "bee", nil)
+	}
+	if proxy.HealthChecks == nil {
+		proxy.HealthChecks = new(reverseproxy.HealthChecks)
+	}
+	if proxy.HealthChecks.Passive == nil {
+		proxy.HealthChecks.Passive = &reverseproxy.PassiveHealthChecks{
+			FailDuration:    caddy.Duration(nodeAvoidTime),
+			MaxFails:        1,
+			UnhealthyStatus: []int{http.StatusBadGateway, http.StatusServiceUnavailable, http.StatusGatewayTimeout},
+		}
+	}
+	if proxy.HealthChecks.Active == nil {
+		proxy.HealthChecks.Active = &reverseproxy.ActiveHealthChecks{
+			URI:      "/readiness",
+			Interval: caddy.Duration(defaultNodeHealthInterval),
+			Timeout:  caddy.Duration(defaultNodeHealthTimeout),
+		}
+	}
+	if proxy.LoadBalancing.Retries == 0 && proxy.LoadBalancing.TryDuration == 0 {
+		proxy.LoadBalancing.Retries = len(proxy.Upstreams) - 1
+	}
+	return nil
+}
+
+// The active health check of each node, by default.
+const (
+	defaultNodeHealthInterval = 10 * time.Second
+	defaultNodeHealthTimeout  = 5 * time.Second
+)
 
 func (h *Handler) unmarshalCoalesce(d *caddyfile.Dispenser) error {
 	if h.Coalesce != nil {

@@ -49,8 +49,14 @@ func TestUnmarshalCaddyfile(t *testing.T) {
 
 func TestUnmarshalCaddyfileErrors(t *testing.T) {
 	cases := []struct{ input, want string }{
-		{"bee", "exactly one argument"},
-		{"bee a:1 b:2", "exactly one argument"},
+		{"bee", "takes the Bee API URL"},
+		{"bee a:1 http://a:1", "listed twice"},
+		{"bee a:1 {\n node a:1 {\n label x\n }\n}", "node blocks are for several nodes"},
+		{"bee a:1 b:2 {\n node c:3 {\n label x\n }\n}", "not one of the bee directive's URLs"},
+		{"bee a:1 b:2 {\n node a:1 {\n label has/slash\n }\n}", `node label "has/slash"`},
+		{"bee a:1 b:2 {\n node a:1 {\n label x\n }\n node b:2 {\n label x\n }\n}", `node label "x" used twice`},
+		{"bee a:1 b:2 {\n node a:1 {\n weight 2\n }\n}", `unknown node option "weight"`},
+		{"bee a:1 b:2 {\n node a:1 {\n pool {\n reserve huge 1\n }\n }\n}", `pool reserve "huge"`},
 		{"bee ftp://x:1", `scheme "ftp" is not supported`},
 		{"bee http://x:1/api", "only scheme, host and port"},
 		{"bee http://user:pw@x:1", "only scheme, host and port"},
@@ -121,6 +127,8 @@ func TestAdaptErrorsNameLine(t *testing.T) {
 		{":8080 {\n\tbee 127.0.0.1:1633 {\n\t\tfrob on\n\t}\n}", "Caddyfile:3"},
 		{":8080 {\n\tbee 127.0.0.1:1633 {\n\t\treverse_proxy {\n\t\t\tnot_an_option 1\n\t\t}\n\t}\n}", "not_an_option"},
 		{":8080 {\n\tbee\n}", "Caddyfile:2"},
+		{":8080 {\n\tbee a:1 b:2 {\n\t\treverse_proxy {\n\t\t\tlb_policy round_robin\n\t\t}\n\t}\n}", "lb_policy bee round_robin"},
+		{":8080 {\n\tbee a:1 b:2 {\n\t\treverse_proxy {\n\t\t\tlb_policy bee bee\n\t\t}\n\t}\n}", "cannot be bee itself"},
 	}
 	for _, c := range cases {
 		_, err := adaptCaddyfile(t, c.site+"\n")

@@ -20,6 +20,7 @@ func FuzzUnmarshalCaddyfile(f *testing.F) {
 		"bee x:1 {\n pool {\n reserve 17 1\n reserve 17 2\n }\n}",
 		"bee {\n}",
 		"bee x:1 {\n cors https://a.example {\n api *\n }\n}",
+		"bee a:1 b:2 {\n node a:1 {\n label east\n pool {\n reserve small 1\n }\n }\n}",
 	} {
 		f.Add(seed)
 	}
@@ -35,7 +36,11 @@ func FuzzUnmarshalCaddyfile(f *testing.F) {
 			}
 			return
 		}
-		if _, err := NormalizeBeeURL(h.BeeURL); err != nil {
+		if h.multiNode() {
+			if _, err := validateNodes(h.Nodes, h.BeeURL); err != nil {
+				t.Fatalf("accepted nodes: %v", err)
+			}
+		} else if _, err := NormalizeBeeURL(h.BeeURL); err != nil {
 			t.Fatalf("accepted bee URL %q: %v", h.BeeURL, err)
 		}
 		if h.Pool != nil {

@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/caddyserver/caddy/v2"
@@ -39,6 +40,12 @@ type Handler struct {
 	// calls it directly; proxied traffic goes through the next handler. Required when a
 	// pool is configured.
 	BeeURL string `json:"bee_url,omitempty"`
+
+	// Nodes lists the Bee nodes of a gateway in front of several nodes of one Swarm network,
+	// in place of BeeURL: each keeps a stamp pool (and ledger) of its own. The reverse_proxy
+	// after the handler must have the nodes as upstreams and use `lb_policy bee`, which
+	// sends every upload stamped with a node's batch to that node.
+	Nodes []NodeConfig `json:"nodes,omitempty"`
 
 	// Routes selects which Bee routes are exposed: `gateway` (the default) exposes only
 	// content, health and readiness routes; `all` exposes every Bee route, spending and
@@ -88,8 +95,10 @@ type Handler struct {
 	apiCORS    *cors.Policy // nil: the API answers no CORS request
 	logger     *zap.Logger
 
-	pool      *pool.Pool
+	pool      *pool.Pool // the single node's pool
 	poolKey   string
+	nodes     []*beeNode     // every node, the single one included; set with the pools
+	spread    *atomic.Uint64 // round robin of injected uploads over the nodes
 	coalescer *coalesce.Group
 	hosts     *subdomain.Hosts
 
@@ -150,6 +159,12 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 	if h.APIPrefix == "" {
 		h.APIPrefix = defaultAPIPrefix
 	}
+	nodes, err := validateNodes(h.Nodes, h.BeeURL)
+	if err != nil {
+		return err
+	}
+	h.Nodes = nodes
+	h.spread = new(atomic.Uint64)
 	if h.BeeURL != "" {
 		normalized, err := NormalizeBeeURL(h.BeeURL)
 		if err != nil {
@@ -218,7 +233,7 @@ func (h *Handler) Validate() error {
 	if _, err := h.Subdomains.hosts(); err != nil {
 		return err
 	}
-	if h.Inject != nil && *h.Inject && h.Pool == nil {
+	if h.Inject != nil && *h.Inject && h.Pool == nil && !nodesHavePool(h.Nodes) {
 		return fmt.Errorf("inject on needs a pool block: configure `pool { ... }` or remove `inject on`")
 	}
 	if h.Coalesce != nil {

@@ -49,7 +49,6 @@ func wantsInjection(header http.Header) bool {
 // other answer reaches the client as Bee gave it: an anonymous request can neither retire a
 // batch nor make the pool buy one.
 func (h *Handler) serveInjected(w http.ResponseWriter, r *http.Request, next caddyhttp.Handler) error {
-	p := h.stampPool()
 	var body *injectedBody
 	if r.Body != nil && r.Body != http.NoBody {
 		body = h.newInjectedBody(w, r)
@@ -63,13 +62,19 @@ func (h *Handler) serveInjected(w http.ResponseWriter, r *http.Request, next cad
 		// mid-body would then never get it. (HTTP/2 is full duplex already: error ignored.)
 		_ = http.NewResponseController(w).EnableFullDuplex()
 	}
+	tried := map[*beeNode]bool{}
+	node, batch, err := h.injectionBatch(r, tried)
+	batchRetried := false
 	for attempt := 1; ; attempt++ {
-		batch, err := p.ActiveFor(r.Context(), stampedBytes(r, r.ContentLength))
 		if err != nil {
 			metrics.injections.WithLabelValues("unavailable").Inc()
 			return h.writeNoBatch(w, err)
 		}
+		p := node.pool
 		setInjectedBatch(r, batch.ID)
+		if h.multiNode() {
+			routeTo(r, node)
+		}
 		counted := &countingReader{ReadCloser: r.Body}
 		r.Body = counted
 
@@ -77,8 +82,9 @@ func (h *Handler) serveInjected(w http.ResponseWriter, r *http.Request, next cad
 		// to start the retry clean.
 		headerBefore := w.Header().Clone()
 		// Refusals are small JSON bodies: hold them back, on every attempt, to read them.
+		// With several nodes a node's failure is held back too: another node may take it.
 		rec := caddyhttp.NewResponseRecorder(w, new(bytes.Buffer), func(status int, _ http.Header) bool {
-			return mayRefuseBatch(status)
+			return mayRefuseBatch(status) || h.multiNode() && nodeFailed(status)
 		})
 		err = next.ServeHTTP(rec, r)
 		r.Body = counted.ReadCloser
@@ -89,26 +95,102 @@ func (h *Handler) serveInjected(w http.ResponseWriter, r *http.Request, next cad
 			h.countInjection(p, batch, rec.Status(), stampedBytes(r, counted.n), attempt, err)
 			return err
 		}
+		if h.multiNode() && (err != nil && rec.Status() == 0 || nodeFailed(rec.Status())) {
+			// The node is down, syncing or failing uploads: avoid it for a while and send
+			// the upload once more to another node, with that node's batch.
+			node.avoid(time.Now())
+			tried[node] = true
+			h.logger.Warn("bee node failed an injected upload; trying another node",
+				zap.String("node", node.label), zap.Int("status", rec.Status()), zap.Error(err))
+			nextNode, nextBatch, perr := h.injectionBatch(r, tried)
+			if perr == nil {
+				if again, ok := h.replayBody(r, body); ok {
+					metrics.injections.WithLabelValues("node_failed").Inc()
+					r.Body = again
+					clear(w.Header())
+					maps.Copy(w.Header(), headerBefore)
+					node, batch, err = nextNode, nextBatch, nil
+					continue
+				}
+			}
+			if err != nil {
+				return err
+			}
+			return rec.WriteResponse()
+		}
 		if err != nil {
 			return err
 		}
-		if !h.batchRefusalConfirmed(r, p, batch, rec) || attempt == 2 {
+		if batchRetried || !h.batchRefusalConfirmed(r, p, batch, rec) {
 			return rec.WriteResponse()
 		}
 		// Bee refused the batch. Send the body again, unless too much of it is gone.
-		again := io.ReadCloser(http.NoBody)
-		if body != nil {
-			var ok bool
-			if again, ok = replayWithin(r.Context(), body, replayWait); !ok {
-				return rec.WriteResponse()
-			}
+		again, ok := h.replayBody(r, body)
+		if !ok {
+			return rec.WriteResponse()
 		}
+		batchRetried = true
 		r.Body = again
 		clear(w.Header())
 		maps.Copy(w.Header(), headerBefore)
 		h.logger.Info("retrying upload with another batch", zap.Int("rejected_status", rec.Status()))
+		batch, err = p.ActiveFor(r.Context(), stampedBytes(r, r.ContentLength))
 	}
 }
+
+// replayBody returns the upload's body to send again: nothing to send for an upload
+// without a body, and not ok when too much of it is gone.
+func (h *Handler) replayBody(r *http.Request, body *injectedBody) (io.ReadCloser, bool) {
+	if body == nil {
+		return http.NoBody, true
+	}
+	return replayWithin(r.Context(), body, replayWait)
+}
+
+// nodeFailed: the statuses with which a node fails an upload for its own reasons (down
+// behind a proxy, syncing, failing), not the upload's.
+func nodeFailed(status int) bool {
+	return status == http.StatusInternalServerError || status == http.StatusBadGateway ||
+		status == http.StatusServiceUnavailable || status == http.StatusGatewayTimeout
+}
+
+// injectionBatch picks the node and batch for an injected upload. With one node it is that
+// node's active batch. With several, the uploads spread round robin over the nodes not in
+// skip whose pool has a usable batch, healthy nodes first (Caddy's health checks and the
+// handler's own record of failed uploads); an unhealthy node is tried only when no healthy
+// one can take the upload.
+func (h *Handler) injectionBatch(r *http.Request, skip map[*beeNode]bool) (*beeNode, pool.Batch, error) {
+	size := stampedBytes(r, r.ContentLength)
+	if !h.multiNode() {
+		n := h.nodes[0]
+		b, err := n.pool.ActiveFor(r.Context(), size)
+		return n, b, err
+	}
+	now := time.Now()
+	start := int(h.spread.Add(1) % uint64(len(h.nodes)))
+	var firstErr error
+	for _, healthy := range []bool{true, false} {
+		for i := range h.nodes {
+			n := h.nodes[(start+i)%len(h.nodes)]
+			if n.pool == nil || skip[n] || n.usable(now) != healthy || !n.pool.HasUsable() {
+				continue
+			}
+			b, err := n.pool.ActiveFor(r.Context(), size)
+			if err == nil {
+				return n, b, nil
+			}
+			if firstErr == nil {
+				firstErr = err
+			}
+		}
+	}
+	if firstErr != nil {
+		return nil, pool.Batch{}, firstErr
+	}
+	return nil, pool.Batch{}, errNoNode
+}
+
+var errNoNode = errors.New("no Bee node has a usable batch")
 
 // replayWait bounds how long a retry waits for the first attempt's read of the client's
 // body to return: a client stalled mid-body gets Bee's refusal instead of a hung request.
@@ -191,7 +273,7 @@ func (h *Handler) writeNoBatch(w http.ResponseWriter, err error) error {
 	case errors.Is(err, pool.ErrLedgerBusy):
 		retry = "5"
 	default:
-		retry = retryAfterSeconds(h.stampPool().RetryAfter(0))
+		retry = retryAfterSeconds(h.retryAfter(0))
 	}
 	refusedUploadLog.warn(h.logger, "upload refused: no usable postage batch", zap.Error(err))
 	w.Header().Set("Retry-After", retry)

@@ -92,6 +92,9 @@ type activeBatchBody struct {
 }
 
 func (h *Handler) servePoolStatus(w http.ResponseWriter, r *http.Request) error {
+	if h.multiNode() {
+		return h.servePoolStatusNodes(w, r)
+	}
 	body := poolStatusBody{
 		ReserveConfig: map[string]int{}, CurrentLevels: map[string]int{}, Pending: map[string]int{},
 		Active: map[string]activeBatchBody{}, Errors: []string{},
@@ -143,11 +146,12 @@ type acquireResponse struct {
 	SizeName     string `json:"size_name"`
 	Message      string `json:"message"`
 	FallbackUsed bool   `json:"fallback_used"`
+	// Node is the label of the node the batch stamps on, with several nodes.
+	Node string `json:"node,omitempty"`
 }
 
 func (h *Handler) servePoolAcquire(w http.ResponseWriter, r *http.Request) error {
-	p := h.stampPool()
-	if p == nil {
+	if !h.anyPool() {
 		return writePoolDisabled(w)
 	}
 	if !h.requireToken(w, r) {
@@ -170,7 +174,7 @@ func (h *Handler) servePoolAcquire(w http.ResponseWriter, r *http.Request) error
 	case req.Depth != nil:
 		depth = *req.Depth
 	}
-	batch, fallbackUsed, err := p.Acquire(r.Context(), depth, h.acquireFallback())
+	node, batch, fallbackUsed, err := h.acquireFromNodes(r.Context(), depth, h.acquireFallback())
 	if err != nil {
 		return h.writeAcquireError(w, depth, err)
 	}
@@ -181,7 +185,7 @@ func (h *Handler) servePoolAcquire(w http.ResponseWriter, r *http.Request) error
 	}
 	return writeJSON(w, http.StatusOK, acquireResponse{
 		Success: true, BatchID: batch.ID, Depth: batch.Depth, SizeName: pool.SizeName(batch.Depth),
-		Message: msg, FallbackUsed: fallbackUsed,
+		Message: msg, FallbackUsed: fallbackUsed, Node: node.label,
 	})
 }
 
@@ -208,14 +212,13 @@ func (h *Handler) writeAcquireError(w http.ResponseWriter, depth int, err error)
 		return writeDetail(w, http.StatusServiceUnavailable, "the pool's ledger is busy (held by another gateway sharing the storage): "+err.Error())
 	default:
 		h.logger.Error("acquire failed", zap.Int("depth", depth), zap.Error(err))
-		w.Header().Set("Retry-After", retryAfterSeconds(h.stampPool().RetryAfter(depth)))
+		w.Header().Set("Retry-After", retryAfterSeconds(h.retryAfter(depth)))
 		return writeDetail(w, http.StatusServiceUnavailable, "the pool cannot hand out batches right now: "+err.Error())
 	}
 }
 
 func (h *Handler) servePoolAvailable(w http.ResponseWriter, r *http.Request) error {
-	p := h.stampPool()
-	if p == nil {
+	if !h.anyPool() {
 		return writePoolDisabled(w)
 	}
 	if !h.requireToken(w, r) {
@@ -227,24 +230,34 @@ func (h *Handler) servePoolAvailable(w http.ResponseWriter, r *http.Request) err
 		SizeName   string    `json:"size_name"`
 		TTLSeconds int64     `json:"ttl_seconds"`
 		CreatedAt  time.Time `json:"created_at"`
+		Node       string    `json:"node,omitempty"`
 	}
 	out := []availableBatch{}
-	for _, b := range p.Available() {
-		out = append(out, availableBatch{BatchID: b.ID, Depth: b.Depth, SizeName: pool.SizeName(b.Depth),
-			TTLSeconds: int64(b.TTL / time.Second), CreatedAt: b.CreatedAt})
+	for _, n := range h.nodes {
+		if n.pool == nil {
+			continue
+		}
+		for _, b := range n.pool.Available() {
+			out = append(out, availableBatch{BatchID: b.ID, Depth: b.Depth, SizeName: pool.SizeName(b.Depth),
+				TTLSeconds: int64(b.TTL / time.Second), CreatedAt: b.CreatedAt, Node: n.label})
+		}
 	}
 	return writeJSON(w, http.StatusOK, out)
 }
 
 func (h *Handler) servePoolCheck(w http.ResponseWriter, r *http.Request) error {
-	p := h.stampPool()
-	if p == nil {
+	if !h.anyPool() {
 		return writePoolDisabled(w)
 	}
 	if !h.requireToken(w, r) {
 		return nil
 	}
-	at := p.TriggerCheck()
+	var at time.Time
+	for _, n := range h.nodes {
+		if n.pool != nil {
+			at = n.pool.TriggerCheck()
+		}
+	}
 	return writeJSON(w, http.StatusAccepted, map[string]string{
 		"scheduled_at": at.UTC().Format(time.RFC3339),
 		"message":      "maintenance scheduled: sync with Bee, top-ups and purchases for any shortfall run in the background",

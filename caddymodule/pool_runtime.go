@@ -20,7 +20,8 @@ var pools = caddy.NewUsagePool()
 // poolRuntime is what the usage pool holds; it stops the pool when the last config using it
 // is cleaned up.
 type poolRuntime struct {
-	pool *pool.Pool
+	pool     *pool.Pool
+	observer *labelledObserver
 }
 
 func (rt *poolRuntime) Destruct() error {
@@ -30,56 +31,104 @@ func (rt *poolRuntime) Destruct() error {
 
 func poolKey(beeURL string) string { return "bee-pool:" + beeURL }
 
-// provisionPool starts or joins the pool runtime for this handler's Bee node.
+// provisionPool starts or joins the pool runtime of each Bee node: the handler's node, or
+// each node of the nodes list (with its own pool block, or the handler's).
 func (h *Handler) provisionPool(ctx caddy.Context) error {
+	if h.multiNode() {
+		for _, nc := range h.Nodes {
+			n := &beeNode{label: nc.Label, url: nc.URL, dial: dialAddress(nc.URL), cfg: nc.Pool}
+			if n.cfg == nil {
+				n.cfg = h.Pool
+			}
+			h.nodes = append(h.nodes, n)
+			if n.cfg == nil {
+				continue
+			}
+			p, key, err := h.startPool(ctx, n.url, n.label, n.cfg)
+			if err != nil {
+				return fmt.Errorf("node %s: %w", n.label, err)
+			}
+			n.pool, n.poolKey = p, key
+		}
+		return nil
+	}
 	if h.Pool == nil {
 		return nil
 	}
 	if h.BeeURL == "" {
 		return fmt.Errorf("pool needs bee_url, the Bee API the pool buys from")
 	}
-	cfg, err := h.Pool.poolConfig()
+	p, key, err := h.startPool(ctx, h.BeeURL, "", h.Pool)
 	if err != nil {
 		return err
 	}
-	key := poolKey(h.BeeURL)
+	h.pool, h.poolKey = p, key
+	h.nodes = []*beeNode{{url: h.BeeURL, dial: dialAddress(h.BeeURL), cfg: h.Pool, pool: p}}
+	return nil
+}
+
+// startPool starts or joins the pool runtime of the node at beeURL. Its ledger key is the
+// node's URL, so a node keeps its ledger whether it is the only node or one of several.
+func (h *Handler) startPool(ctx caddy.Context, beeURL, label string, pc *PoolConfig) (*pool.Pool, string, error) {
+	cfg, err := pc.poolConfig()
+	if err != nil {
+		return nil, "", err
+	}
+	key := poolKey(beeURL)
 	storage := ctx.Storage()
+	logger := caddy.Log().Named("bee.pool")
+	if label != "" {
+		logger = logger.With(zap.String("node", label))
+	}
+	observer := new(labelledObserver)
+	observer.setNode(label)
 	val, loaded, err := pools.LoadOrNew(key, func() (caddy.Destructor, error) {
-		client, err := bee.New(h.BeeURL, bee.Options{PurchaseTimeout: cfg.PurchaseTimeout, UserAgent: "caddy-bee"})
+		client, err := bee.New(beeURL, bee.Options{PurchaseTimeout: cfg.PurchaseTimeout, UserAgent: "caddy-bee"})
 		if err != nil {
 			return nil, fmt.Errorf("bee client: %w", err)
 		}
 		p, err := pool.New(cfg, pool.Deps{
 			Bee:      client,
 			Storage:  storage,
-			NodeKey:  h.BeeURL,
-			Logger:   caddy.Log().Named("bee.pool"),
-			Observer: poolMetrics{},
+			NodeKey:  beeURL,
+			Logger:   logger,
+			Observer: observer,
 		})
 		if err != nil {
 			return nil, err
 		}
 		p.Start()
-		return &poolRuntime{pool: p}, nil
+		return &poolRuntime{pool: p, observer: observer}, nil
 	})
 	if err != nil {
-		return fmt.Errorf("start stamp pool for %s: %w", h.BeeURL, err)
+		return nil, "", fmt.Errorf("start stamp pool for %s: %w", beeURL, err)
 	}
-	h.poolKey = key
-	h.pool = val.(*poolRuntime).pool
+	rt := val.(*poolRuntime)
+	p := rt.pool
+	rt.observer.setNode(label) // a reload may label the node anew, or add nodes to it
 	if loaded {
-		if err := h.pool.Reconfigure(cfg); err != nil {
-			return fmt.Errorf("reconfigure stamp pool for %s: %w", h.BeeURL, err)
+		if err := p.Reconfigure(cfg); err != nil {
+			_, _ = pools.Delete(key)
+			return nil, "", fmt.Errorf("reconfigure stamp pool for %s: %w", beeURL, err)
 		}
-		h.logger.Info("stamp pool kept across reload", zap.String("bee", h.BeeURL))
+		h.logger.Info("stamp pool kept across reload", zap.String("bee", beeURL))
 	}
-	return nil
+	return p, key, nil
 }
 
-// releasePool gives back only what provisionPool took. h.pool stays set: on a reload Caddy
+// releasePool gives back only what provisionPool took. The pools stay set: on a reload Caddy
 // cleans up the old handler while its server may still be finishing requests, which go on
 // using the pool (the race detector caught the old version clearing it under them).
 func (h *Handler) releasePool() {
+	for _, n := range h.nodes {
+		if n.poolKey == "" {
+			continue
+		}
+		if _, err := pools.Delete(n.poolKey); err != nil {
+			h.logger.Error("releasing stamp pool", zap.String("node", n.label), zap.Error(err))
+		}
+		n.poolKey = ""
+	}
 	if h.poolKey == "" {
 		return
 	}
@@ -92,7 +141,17 @@ func (h *Handler) releasePool() {
 func (h *Handler) stampPool() *pool.Pool { return h.pool }
 
 func (h *Handler) injecting() bool {
-	return h.pool != nil && (h.Inject == nil || *h.Inject)
+	return h.anyPool() && (h.Inject == nil || *h.Inject)
+}
+
+// anyPool reports whether some node keeps a pool.
+func (h *Handler) anyPool() bool {
+	for _, n := range h.nodes {
+		if n.pool != nil {
+			return true
+		}
+	}
+	return false
 }
 
 func (h *Handler) acquireFallback() bool {
@@ -100,7 +159,13 @@ func (h *Handler) acquireFallback() bool {
 }
 
 func (h *Handler) configuredSizes() string {
-	cfg, err := h.Pool.poolConfig()
+	pc := h.Pool
+	for _, n := range h.nodes {
+		if pc == nil {
+			pc = n.cfg
+		}
+	}
+	cfg, err := pc.poolConfig()
 	if err != nil {
 		return "the configured depths"
 	}

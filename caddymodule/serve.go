@@ -80,8 +80,8 @@ func (h *Handler) serveGateway(w http.ResponseWriter, r *http.Request, next cadd
 			return h.serveInjected(w, r, next)
 		case decision.Route == "/gateway" && (r.Method == http.MethodGet || r.Method == http.MethodHead):
 			return writeJSON(w, http.StatusOK, map[string]bool{"gateway": true})
-		case decision.Route == "/readiness" && !h.stampPool().HasUsable():
-			w.Header().Set("Retry-After", retryAfterSeconds(h.stampPool().RetryAfter(0)))
+		case decision.Route == "/readiness" && !h.hasUsable():
+			w.Header().Set("Retry-After", retryAfterSeconds(h.retryAfter(0)))
 			return writeJSON(w, http.StatusServiceUnavailable, map[string]string{
 				"status": "notReady",
 				"reason": "no usable postage batch in the gateway's pool yet; uploads would be refused",
@@ -89,6 +89,9 @@ func (h *Handler) serveGateway(w http.ResponseWriter, r *http.Request, next cadd
 		}
 	}
 
+	if decision.Upload && h.multiNode() {
+		h.routeClientBatch(r) // an upload with an issued batch goes to the node that owns it
+	}
 	if h.coalescer != nil && (r.Method == http.MethodGet || r.Method == http.MethodHead) {
 		err := h.coalescer.ServeHTTP(w, r, next.ServeHTTP)
 		if errors.Is(err, coalesce.ErrUpstreamAborted) {

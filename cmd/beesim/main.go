@@ -1,5 +1,6 @@
 // Command beesim serves a simulated Bee node API for tests, benchmarks and the demo.
-// It prints its URL as the first line on stdout and stops on SIGINT or SIGTERM.
+// It prints its URL as the first line on stdout and stops on SIGINT or SIGTERM. With
+// -nodes N it runs N nodes of one simulated network and prints their URLs, one per line.
 package main
 
 import (
@@ -13,6 +14,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -33,6 +35,8 @@ func main() {
 	corsOrigins := flag.String("cors-allowed-origins", "", "comma-separated origins (or *) that get CORS headers, like Bee's --cors-allowed-origins")
 	beeVersion := flag.String("bee-version", beesim.Version281, "Bee release to answer as: "+beesim.Version281+" or "+beesim.Version280+
 		" (2.8.0: uploads default to redundancy level 0, no utilizationRatio, PATCH /stamps/{id} or GET /batches/{id})")
+	nodes := flag.Int("nodes", 1, "run this many nodes of one network: content is shared, batches, wallets, stats and faults are per node; "+
+		"they listen on consecutive ports from -listen's (all on free ports with port 0)")
 	verbose := flag.Bool("v", false, "log every request to stderr")
 	flag.Parse()
 	if err := beesim.CheckVersion(*beeVersion); err != nil {
@@ -40,42 +44,93 @@ func main() {
 		os.Exit(2)
 	}
 
-	sim := beesim.New(beesim.Options{
+	sims, err := beesim.NewNetwork(*nodes, beesim.Options{
 		BlockTime: *blockTime, Price: big.NewInt(*price), BalanceBZZ: *balance,
 		PurchaseLatency: *purchaseLatency, ListedAfterBlocks: *listedAfter, UsableAfterBlocks: *usableAfter,
 		MaxStoredBytes: *maxStored, CORSAllowedOrigins: splitList(*corsOrigins), BeeVersion: *beeVersion,
 	})
-	if *downloadLatency > 0 {
-		sim.SetClassFault(beesim.ClassDownload, beesim.ClassFault{Latency: *downloadLatency})
-	}
-	handler := sim.Handler()
-	if *verbose {
-		inner := handler
-		handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			start := time.Now()
-			inner.ServeHTTP(w, r)
-			log.Printf("%s %s %s", r.Method, r.URL.RequestURI(), time.Since(start).Round(time.Microsecond))
-		})
-	}
-	ln, err := net.Listen("tcp", *listen)
 	if err != nil {
-		fmt.Fprintf(os.Stderr, "beesim: listen %s: %v\n", *listen, err)
-		os.Exit(1)
+		fmt.Fprintf(os.Stderr, "beesim: -nodes: %v\n", err)
+		os.Exit(2)
 	}
-	fmt.Printf("http://%s\n", ln.Addr())
-	srv := &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	go func() {
-		<-ctx.Done()
-		shutdown, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		_ = srv.Shutdown(shutdown)
-	}()
-	if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+	listeners, err := listenAll(*listen, len(sims))
+	if err != nil {
 		fmt.Fprintf(os.Stderr, "beesim: %v\n", err)
 		os.Exit(1)
 	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	servers := make([]*http.Server, len(sims))
+	for i, sim := range sims {
+		if *downloadLatency > 0 {
+			sim.SetClassFault(beesim.ClassDownload, beesim.ClassFault{Latency: *downloadLatency})
+		}
+		handler := sim.Handler()
+		if *verbose {
+			handler = logged(handler, i, len(sims))
+		}
+		servers[i] = &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second}
+		fmt.Printf("http://%s\n", listeners[i].Addr())
+	}
+	errs := make(chan error, len(sims))
+	for i, srv := range servers {
+		go func() { errs <- srv.Serve(listeners[i]) }()
+	}
+	select {
+	case <-ctx.Done():
+	case err := <-errs:
+		if !errors.Is(err, http.ErrServerClosed) {
+			fmt.Fprintf(os.Stderr, "beesim: %v\n", err)
+			os.Exit(1)
+		}
+	}
+	shutdown, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	for _, srv := range servers {
+		_ = srv.Shutdown(shutdown)
+	}
+}
+
+// listenAll opens n listeners: addr for the first and the following ports for the others,
+// or n free ports when addr's port is 0.
+func listenAll(addr string, n int) ([]net.Listener, error) {
+	host, portStr, err := net.SplitHostPort(addr)
+	if err != nil {
+		return nil, fmt.Errorf("-listen %q: want host:port: %v", addr, err)
+	}
+	port, err := strconv.Atoi(portStr)
+	if err != nil || port < 0 || port+n-1 > 65535 {
+		return nil, fmt.Errorf("-listen %q: port %q does not leave room for %d nodes", addr, portStr, n)
+	}
+	var out []net.Listener
+	for i := range n {
+		p := port
+		if port != 0 {
+			p = port + i
+		}
+		ln, err := net.Listen("tcp", net.JoinHostPort(host, strconv.Itoa(p)))
+		if err != nil {
+			for _, l := range out {
+				l.Close()
+			}
+			return nil, fmt.Errorf("listen %s (node %d): %v", net.JoinHostPort(host, strconv.Itoa(p)), i+1, err)
+		}
+		out = append(out, ln)
+	}
+	return out, nil
+}
+
+// logged logs every request to stderr, naming the node when there are several.
+func logged(inner http.Handler, node, nodes int) http.Handler {
+	prefix := ""
+	if nodes > 1 {
+		prefix = fmt.Sprintf("node%d ", node+1)
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		inner.ServeHTTP(w, r)
+		log.Printf("%s%s %s %s", prefix, r.Method, r.URL.RequestURI(), time.Since(start).Round(time.Microsecond))
+	})
 }
 
 // splitList reads a comma-separated flag value; empty entries are dropped.

@@ -35,14 +35,16 @@ type Sim struct {
 	profile profile
 	start   time.Time
 
-	mu       sync.Mutex
+	// mu guards the node's state and the network's content store, which the nodes of one
+	// network share (NewNetwork): one lock for both keeps every existing path correct.
+	mu       *sync.Mutex
 	balance  *big.Int // PLUR
 	batches  map[string]*batch
 	order    []string
 	onChain  bool // an on-chain operation is in flight
 	content  map[string]*stored
 	chunks   map[[32]byte]chunkLoc // every data and intermediate chunk of kept uploads
-	stored   int64
+	stored   *int64                // bytes kept in content, network-wide
 	socs     map[[32]byte]*swarm.SOC
 	faults   Faults
 	syncTill time.Time
@@ -77,9 +79,9 @@ func New(opts Options) *Sim {
 	}
 	bal := new(big.Int).Mul(big.NewInt(opts.BalanceBZZ), plurPerBZZ)
 	return &Sim{
-		opts: opts, profile: prof, start: time.Now(), balance: bal,
+		opts: opts, profile: prof, start: time.Now(), balance: bal, mu: new(sync.Mutex),
 		batches: map[string]*batch{}, content: map[string]*stored{}, chunks: map[[32]byte]chunkLoc{}, socs: map[[32]byte]*swarm.SOC{},
-		stats: newStatsCounters(),
+		stored: new(int64), stats: newStatsCounters(),
 	}
 }
 

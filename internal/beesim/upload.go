@@ -306,17 +306,17 @@ func (s *Sim) serveUpload(w http.ResponseWriter, r *http.Request, route string) 
 func (s *Sim) keepMore() bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.stored < s.opts.MaxStoredBytes
+	return *s.stored < s.opts.MaxStoredBytes
 }
 
 func (s *Sim) store(ref string, e *stored) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if old := s.content[ref]; old != nil {
-		s.stored -= old.size
+		*s.stored -= old.size
 	}
 	s.content[ref] = e
-	s.stored += e.size
+	*s.stored += e.size
 }
 
 // uploadBzz stores a single file (query `name`) or a tar collection (Swarm-Collection: true)

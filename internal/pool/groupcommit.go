@@ -29,6 +29,8 @@ type groupCommit struct {
 	mu      sync.Mutex
 	queue   []*ledgerOp
 	running bool
+	// committers lets Stop wait for a commit in flight: nothing writes the ledger after it.
+	committers sync.WaitGroup
 	// blocked is the ledger lock the committer found held, kept across commit rounds so that
 	// a takeover comes due even when callers come and go; nil once a lock is taken.
 	blocked *blockedLock
@@ -64,7 +66,12 @@ func newGroupCommit() *groupCommit {
 }
 
 // stop ends lock waits at once; queued and later updates fail with ErrLedgerUnavailable.
-func (g *groupCommit) stop() { g.cancel() }
+// Under mu: no committer starts after it.
+func (g *groupCommit) stop() {
+	g.mu.Lock()
+	g.cancel()
+	g.mu.Unlock()
+}
 
 func (g *groupCommit) setBlocked(b *blockedLock) {
 	g.mu.Lock()
@@ -108,7 +115,11 @@ func (p *Pool) update(ctx context.Context, fn func(*ledgerDoc) error) error {
 	g.queue = append(g.queue, op)
 	if !g.running {
 		g.running = true
-		go p.commitLoop()
+		g.committers.Add(1)
+		go func() {
+			defer g.committers.Done()
+			p.commitLoop()
+		}()
 	}
 	g.mu.Unlock()
 

@@ -135,6 +135,8 @@ type Pool struct {
 
 	gc *groupCommit // ledger writes: group commit under the fenced ledger lock
 
+	owners ownerView // Owns' re-read of the stored ledger (owner.go)
+
 	wake    chan struct{}
 	stop    chan struct{}
 	done    chan struct{}
@@ -206,6 +208,7 @@ func (p *Pool) Stop() {
 	p.gc.stop()
 	p.mu.Unlock()
 	<-p.done
+	p.gc.committers.Wait()
 }
 
 // Reconfigure applies new options to the running pool: same goroutine, same ledger.
