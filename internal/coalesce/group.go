@@ -70,7 +70,8 @@ type waiter struct {
 // when this client went away, failed a write or was cut for stalling.
 func (g *Group) ServeHTTP(w http.ResponseWriter, r *http.Request, upstream Upstream) error {
 	g.stats.total.Add(1)
-	key, ok := Key(r)
+	var keyBuf [keyBufSize]byte
+	key, ok := appendKey(keyBuf[:0], r)
 	if !ok || g.closed.Load() {
 		g.opts.Observer.Bypass()
 		g.stats.upstream.Add(1)
@@ -88,22 +89,33 @@ func (g *Group) ServeHTTP(w http.ResponseWriter, r *http.Request, upstream Upstr
 // join attaches r to the flight for key, starting one (and its upstream goroutine) when
 // none is under way or the one under way takes no more followers. A leader gets the
 // loan of its client to the flight.
-func (g *Group) join(key string, r *http.Request, w http.ResponseWriter, upstream Upstream) (*waiter, *direct) {
+//
+// The leader's waiter, loan and client writer live inside the flight: a request that
+// shares nothing (the common case) costs as few allocations as possible.
+func (g *Group) join(key []byte, r *http.Request, w http.ResponseWriter, upstream Upstream) (*waiter, *direct) {
 	g.mu.Lock()
-	f := g.flights[key]
+	f := g.flights[string(key)] // no allocation for a lookup
 	var reader *spoolReader
 	if f != nil {
 		if reader = f.addFollower(); reader == nil {
-			delete(g.flights, key) // unjoinable: a new flight takes its place
+			delete(g.flights, f.key) // unjoinable: a new flight takes its place
 			f = nil
 		}
 	}
 	var d *direct
+	var wt *waiter
 	if f == nil {
-		f = g.newFlight(key, r)
-		d = &direct{client: newClientWriter(w, g.opts.StallTimeout, g.opts.Observer), handover: make(chan handover, 1)}
+		f = g.newFlight(string(key), r)
+		d = &f.loan
+		d.client = &d.clientStore
+		d.clientStore.init(w, g.opts.StallTimeout, g.opts.Observer)
+		d.handover = make(chan handover, 1)
 		f.direct = d
-		g.flights[key] = f
+		g.flights[f.key] = f
+		wt = &f.leader
+		wt.f = f
+	} else {
+		wt = &waiter{f: f, reader: reader}
 	}
 	f.waiters++
 	g.waiting++
@@ -113,7 +125,7 @@ func (g *Group) join(key string, r *http.Request, w http.ResponseWriter, upstrea
 	if d != nil {
 		g.start(f, r, upstream)
 	}
-	return &waiter{f: f, reader: reader}, d
+	return wt, d
 }
 
 // newFlight makes a flight for r; Group.mu is held.
@@ -187,7 +199,8 @@ func (g *Group) leave(wt *waiter) {
 
 // run performs the flight's upstream request and settles its outcome for every waiter.
 func (g *Group) run(f *flight, upstream Upstream, req *http.Request) {
-	fw := &flightWriter{f: f, method: req.Method, header: make(http.Header)}
+	fw := &f.writer
+	*fw = flightWriter{f: f, method: req.Method, header: make(http.Header)}
 	panicked, err := callUpstream(upstream, fw, req)
 	if panicked != nil && !isAbortHandler(panicked) {
 		g.opts.Logger.Error("coalesced upstream panicked; every waiter gets an aborted response",
@@ -231,6 +244,7 @@ func (g *Group) run(f *flight, upstream Upstream, req *http.Request) {
 	body := f.body
 	if body == nil {
 		g.mem.release(f.prefixCharge)
+		putPrefix(f.prefix) // unshared to the end: no reader ever saw it
 		f.prefix, f.prefixCharge = nil, 0
 	}
 	f.mu.Unlock()
