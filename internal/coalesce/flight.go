@@ -227,18 +227,25 @@ func (fw *flightWriter) WriteHeader(code int) {
 	}
 	close(f.headersReady)
 	if d := f.claimDirect(); d != nil {
-		panicked := catch(func() {
-			dst := d.client.w.Header()
-			for name, values := range f.header {
-				dst[name] = append(dst[name], values...) // never alias the snapshot's slices
-			}
-			d.client.w.WriteHeader(code)
-		})
+		panicked := f.writeDirectHeader(d, code)
 		f.mu.Lock()
 		d.headersWritten = panicked == nil
 		f.mu.Unlock()
 		f.returnDirect(d, 0, nil, panicked)
 	}
+}
+
+// writeDirectHeader copies the snapshot to the leader's client and writes its status; a
+// method with its own recover rather than a closure passed to catch: this runs on every
+// unshared flight.
+func (f *flight) writeDirectHeader(d *direct, code int) (panicked any) {
+	defer func() { panicked = recover() }()
+	dst := d.client.w.Header()
+	for name, values := range f.header {
+		dst[name] = append(dst[name], values...) // never alias the snapshot's slices
+	}
+	d.client.w.WriteHeader(code)
+	return nil
 }
 
 // Write sends p to the leader's client while the flight is unshared, else stores a copy

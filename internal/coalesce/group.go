@@ -32,6 +32,7 @@ type Group struct {
 	stats  *counters
 	mem    *budget // body bytes in memory, all flights together
 	spill  *budget // body bytes in spill files, all flights together
+	work   *workers
 
 	mu      sync.Mutex
 	flights map[string]*flight
@@ -46,6 +47,7 @@ func New(opts Options) *Group {
 		stats:   &counters{},
 		mem:     newBudget(opts.MaxMemory, opts.Observer.MemoryHeld),
 		spill:   newBudget(opts.MaxSpill, opts.Observer.SpillHeld),
+		work:    newWorkers(),
 		flights: make(map[string]*flight),
 	}
 }
@@ -155,7 +157,7 @@ func (g *Group) start(f *flight, r *http.Request, upstream Upstream) {
 	req.Body = http.NoBody // Key bypasses requests with bodies
 	g.opts.Observer.Upstream()
 	g.stats.upstream.Add(1)
-	go g.run(f, upstream, req)
+	g.work.run(g, upstreamJob{f: f, upstream: upstream, req: req})
 }
 
 // forget takes f out of the map, so the next request for its key starts a new flight.
