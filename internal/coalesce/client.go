@@ -3,6 +3,7 @@ package coalesce
 import (
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"os"
 	"time"
@@ -17,6 +18,7 @@ type clientWriter struct {
 	stall       time.Duration
 	obs         Observer
 	noDeadline  bool // the writer cannot take deadlines: writes may block for good
+	readsFrom   bool // w is an io.ReaderFrom: spilled bytes go to it by sendfile
 	deadlineSet bool
 }
 
@@ -27,7 +29,8 @@ func newClientWriter(w http.ResponseWriter, stall time.Duration, obs Observer) *
 }
 
 func (c *clientWriter) init(w http.ResponseWriter, stall time.Duration, obs Observer) {
-	*c = clientWriter{w: w, rc: *http.NewResponseController(w), stall: stall, obs: obs}
+	_, readsFrom := w.(io.ReaderFrom)
+	*c = clientWriter{w: w, rc: *http.NewResponseController(w), stall: stall, obs: obs, readsFrom: readsFrom}
 }
 
 func (c *clientWriter) arm() {

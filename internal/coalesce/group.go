@@ -406,6 +406,15 @@ func (g *Group) stream(ctx context.Context, w http.ResponseWriter, wt *waiter, c
 		w.WriteHeader(f.status)
 	}
 	for {
+		if n, ok, err := wt.reader.copySpilled(client); ok {
+			if !leader && n > 0 {
+				g.opts.Observer.BytesShared(n)
+			}
+			if err != nil {
+				return err
+			}
+			continue
+		}
 		data, err := wt.reader.next(ctx, client.flush)
 		if err != nil {
 			if err == io.EOF {
