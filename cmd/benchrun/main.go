@@ -92,6 +92,10 @@ func main() {
 		os.Exit(1)
 	}
 	rep.Duration = time.Since(start)
+	if err := rep.writeCharts(o.out); err != nil {
+		fmt.Fprintln(os.Stderr, "benchrun: write charts:", err)
+		os.Exit(1)
+	}
 	if err := os.WriteFile(o.out, []byte(rep.markdown()), 0o644); err != nil {
 		fmt.Fprintln(os.Stderr, "benchrun: write report:", err)
 		os.Exit(1)
@@ -189,6 +193,9 @@ func run(ctx context.Context, o options) (*report, error) {
 	rep := &report{opts: o, targets: bn.targets, notes: notes, started: time.Now()}
 	if rep.stampede, err = bn.stampede(); err != nil {
 		return nil, fmt.Errorf("stampede: %w", err)
+	}
+	if rep.loopback, err = bn.loopback(ps, o.caddyBin, work); err != nil {
+		return nil, fmt.Errorf("loopback limit: %w", err)
 	}
 	for _, lat := range o.distinctLatencies {
 		rows, err := bn.distinct(lat)
