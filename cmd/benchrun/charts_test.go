@@ -70,7 +70,9 @@ func TestWriteChartsDrawsEveryCase(t *testing.T) {
 		}
 	}
 	var md strings.Builder
-	r.chartsSection(func(format string, args ...any) { md.WriteString(strings.TrimSpace(fmt.Sprintf(format, args...)) + "\n") })
+	r.chartsSection(func(format string, args ...any) {
+		md.WriteString(strings.TrimSpace(fmt.Sprintf(format, args...)) + "\n")
+	})
 	for _, c := range r.charts {
 		if !strings.Contains(md.String(), "("+c.File+")") {
 			t.Errorf("the report does not embed %s", c.File)
