@@ -38,12 +38,26 @@ func colorOf(name string, i int) string {
 // value axis in decades (for latencies that span 200 ms to minutes).
 func barChartSVG(title, unit string, groups []string, series []barSeries, logY bool) string {
 	const (
-		left, right, top, bottom = 70.0, 20.0, 60.0, 90.0
-		barW, groupGap, height   = 12.0, 18.0, 420.0
+		left, right, bottom = 70.0, 20.0, 90.0
+		barW, groupGap      = 12.0, 18.0
+		plotH               = 280.0
 	)
 	groupW := float64(len(series))*barW + groupGap
-	width := left + right + math.Max(float64(len(groups))*groupW, 240)
-	plotH := height - top - bottom
+	width := left + right + math.Max(float64(len(groups))*groupW, 420)
+	// The legend wraps to the width; the plot starts below it.
+	type legendItem struct{ x, y float64 }
+	items := make([]legendItem, len(series))
+	lx, ly := left, 32.0
+	for i, s := range series {
+		w := 24 + 6.5*float64(len(s.Name))
+		if lx > left && lx+w > width-right {
+			lx, ly = left, ly+16
+		}
+		items[i] = legendItem{lx, ly}
+		lx += w
+	}
+	top := ly + 28
+	height := top + plotH + bottom
 	lo, hi := math.Inf(1), 0.0
 	for _, s := range series {
 		for _, v := range s.Values {
@@ -63,16 +77,20 @@ func barChartSVG(title, unit string, groups []string, series []barSeries, logY b
 			to++
 		}
 		for e := from; e <= to; e++ {
-			ticks = append(ticks, math.Pow(10, e))
+			for _, m := range []float64{1, 2, 5} {
+				if v := m * math.Pow(10, e); m == 1 || (to-from <= 2 && e < to) {
+					ticks = append(ticks, v)
+				}
+			}
 		}
 		scale = func(v float64) float64 { return (math.Log10(v) - from) / (to - from) * plotH }
 	} else {
 		step := niceStep(hi / 5)
-		top := math.Ceil(hi/step) * step
-		for v := 0.0; v <= top+step/2; v += step {
+		ceil := math.Ceil(hi/step) * step
+		for v := 0.0; v <= ceil+step/2; v += step {
 			ticks = append(ticks, v)
 		}
-		scale = func(v float64) float64 { return v / top * plotH }
+		scale = func(v float64) float64 { return v / ceil * plotH }
 	}
 	var b strings.Builder
 	p := func(format string, args ...any) { fmt.Fprintf(&b, format+"\n", args...) }
@@ -101,10 +119,10 @@ func barChartSVG(title, unit string, groups []string, series []barSeries, logY b
 		cx := x0 + float64(len(series))*barW/2
 		p(`<text x="%.1f" y="%.0f" text-anchor="end" transform="rotate(-35 %.1f %.0f)">%s</text>`, cx, axisY+14, cx, axisY+14, html.EscapeString(g))
 	}
-	lx := left
 	for si, s := range series {
-		p(`<rect x="%.0f" y="32" width="10" height="10" fill="%s"/><text x="%.0f" y="41">%s</text>`, lx, colorOf(s.Name, si), lx+14, html.EscapeString(s.Name))
-		lx += 24 + 6.5*float64(len(s.Name))
+		it := items[si]
+		p(`<rect x="%.0f" y="%.0f" width="10" height="10" fill="%s"/><text x="%.0f" y="%.0f">%s</text>`,
+			it.x, it.y, colorOf(s.Name, si), it.x+14, it.y+9, html.EscapeString(s.Name))
 	}
 	p(`</svg>`)
 	return b.String()
