@@ -93,3 +93,18 @@ func TestDeliveryWindowSkipsFailures(t *testing.T) {
 		t.Fatalf("deliveredRate = %v", got)
 	}
 }
+
+func TestOverrideStampede(t *testing.T) {
+	var o options
+	if err := o.overrideStampede("4KiB, 1MiB,100", "10,100"); err != nil {
+		t.Fatal(err)
+	}
+	if fmt.Sprint(o.sizes, o.stampedeN) != "[4096 1048576 100] [10 100]" {
+		t.Fatalf("sizes %v, n %v", o.sizes, o.stampedeN)
+	}
+	for _, bad := range [][2]string{{"4KB", ""}, {"", "ten"}, {"-1MiB", ""}, {"", "0"}} {
+		if err := o.overrideStampede(bad[0], bad[1]); err == nil {
+			t.Errorf("overrideStampede(%q, %q): no error", bad[0], bad[1])
+		}
+	}
+}

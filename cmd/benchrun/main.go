@@ -55,6 +55,8 @@ func main() {
 	flag.DurationVar(&o.latency, "latency", 200*time.Millisecond, "simulator download latency for the stampede")
 	distinctLatency := flag.String("distinct-latency", "0s,20ms", "simulator download latencies for the distinct workload, comma-separated")
 	uploads := flag.Int("uploads", 0, "uploads per mode (0: 10 with -quick, else 300)")
+	sizes := flag.String("stampede-sizes", "", "stampede body sizes, e.g. 4KiB,1MiB,100MiB (default: the mode's); for reduced runs")
+	stampedeN := flag.String("stampede-n", "", "stampede client counts, e.g. 10,100 (default: the mode's); for reduced runs")
 	flag.Parse()
 	for _, v := range strings.Split(*distinctLatency, ",") {
 		d, err := time.ParseDuration(strings.TrimSpace(v))
@@ -82,6 +84,10 @@ func main() {
 	}
 	if *uploads > 0 {
 		o.uploads = *uploads
+	}
+	if err := o.overrideStampede(*sizes, *stampedeN); err != nil {
+		fmt.Fprintln(os.Stderr, "benchrun:", err)
+		os.Exit(2)
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
