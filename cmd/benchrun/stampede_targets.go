@@ -83,6 +83,14 @@ func (r *report) stampedeTargets(w func(string, ...any)) []string {
 		w("| Fan-out: B's peak RSS <= 1/4 of Varnish's in every stampede case | worst %.2fx (%s) | %s |", worstRSS, worstRSSCase, yes(worstRSS <= varnishRSSShare))
 	}
 	var out []string
+	if casesD > 0 && worstRSS > varnishRSSShare {
+		out = append(out,
+			"Where B's peak RSS exceeds a quarter of Varnish's: a Caddy process (A and B alike) starts at about",
+			"50 MiB of resident memory before any request, while Varnish's stays near its body size; a quarter",
+			"of Varnish's can only hold where Varnish keeps a large body in memory (the 100 MiB cases), while B",
+			"keeps at most its memory window and spills the rest to a file.",
+			"")
+	}
 	if len(missedL) > 0 {
 		out = append(out,
 			"Delivered throughput is a case's N x size bytes over the time from the first response byte any client got",
