@@ -2,6 +2,7 @@ package caddymodule
 
 import (
 	"fmt"
+	"io"
 	"net/http"
 	"slices"
 	"strings"
@@ -102,6 +103,7 @@ type corsWriter struct {
 	policy *cors.Policy
 	origin string
 	done   bool
+	next   caddyhttp.Handler // set by corsOnError
 }
 
 func (c *corsWriter) apply() {
@@ -136,13 +138,27 @@ func corsOnError(w http.ResponseWriter, next caddyhttp.Handler) caddyhttp.Handle
 	if !ok {
 		return next
 	}
-	return caddyhttp.HandlerFunc(func(w http.ResponseWriter, r *http.Request) error {
-		err := next.ServeHTTP(w, r)
-		if err != nil {
-			c.apply()
-		}
-		return err
-	})
+	c.next = next
+	return (*corsOnErrorHandler)(c) // no closure: this runs on every request
+}
+
+// corsOnErrorHandler is a corsWriter seen as the handler that runs its next.
+type corsOnErrorHandler corsWriter
+
+func (h *corsOnErrorHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) error {
+	c := (*corsWriter)(h)
+	err := c.next.ServeHTTP(w, r)
+	if err != nil {
+		c.apply()
+	}
+	return err
+}
+
+// ReadFrom keeps the inner writer's zero-copy path (sendfile from an *os.File) reachable
+// through this wrapper: io.Copy only uses it when every writer in the chain has it.
+func (c *corsWriter) ReadFrom(src io.Reader) (int64, error) {
+	c.apply()
+	return copyToWriter(c.ResponseWriter, src)
 }
 
 // Unwrap lets http.ResponseController reach the connection (Hijack for WebSockets, deadlines).

@@ -55,6 +55,8 @@ func main() {
 	flag.DurationVar(&o.latency, "latency", 200*time.Millisecond, "simulator download latency for the stampede")
 	distinctLatency := flag.String("distinct-latency", "0s,20ms", "simulator download latencies for the distinct workload, comma-separated")
 	uploads := flag.Int("uploads", 0, "uploads per mode (0: 10 with -quick, else 300)")
+	sizes := flag.String("stampede-sizes", "", "stampede body sizes, e.g. 4KiB,1MiB,100MiB (default: the mode's); for reduced runs")
+	stampedeN := flag.String("stampede-n", "", "stampede client counts, e.g. 10,100 (default: the mode's); for reduced runs")
 	flag.Parse()
 	for _, v := range strings.Split(*distinctLatency, ",") {
 		d, err := time.ParseDuration(strings.TrimSpace(v))
@@ -83,6 +85,10 @@ func main() {
 	if *uploads > 0 {
 		o.uploads = *uploads
 	}
+	if err := o.overrideStampede(*sizes, *stampedeN); err != nil {
+		fmt.Fprintln(os.Stderr, "benchrun:", err)
+		os.Exit(2)
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	start := time.Now()
@@ -92,6 +98,10 @@ func main() {
 		os.Exit(1)
 	}
 	rep.Duration = time.Since(start)
+	if err := rep.writeCharts(o.out); err != nil {
+		fmt.Fprintln(os.Stderr, "benchrun: write charts:", err)
+		os.Exit(1)
+	}
 	if err := os.WriteFile(o.out, []byte(rep.markdown()), 0o644); err != nil {
 		fmt.Fprintln(os.Stderr, "benchrun: write report:", err)
 		os.Exit(1)
@@ -189,6 +199,9 @@ func run(ctx context.Context, o options) (*report, error) {
 	rep := &report{opts: o, targets: bn.targets, notes: notes, started: time.Now()}
 	if rep.stampede, err = bn.stampede(); err != nil {
 		return nil, fmt.Errorf("stampede: %w", err)
+	}
+	if rep.loopback, err = bn.loopback(ps, o.caddyBin, work); err != nil {
+		return nil, fmt.Errorf("loopback limit: %w", err)
 	}
 	for _, lat := range o.distinctLatencies {
 		rows, err := bn.distinct(lat)

@@ -49,6 +49,7 @@ type stampedeRow struct {
 	Summary  loadgen.Summary
 	Upstream int64 // downloads that reached the simulator
 	PeakRSS  int64
+	Delivery time.Duration // first response byte to last body byte (deliveryWindow)
 }
 
 func (bn *bench) stampede() ([]stampedeRow, error) {
@@ -103,7 +104,7 @@ func (bn *bench) stampede() ([]stampedeRow, error) {
 					return nil, err
 				}
 				row := stampedeRow{Size: size, N: n, Target: t.key, Single: single[t.key], Summary: s,
-					Upstream: after.Downloads - before.Downloads, PeakRSS: peak}
+					Upstream: after.Downloads - before.Downloads, PeakRSS: peak, Delivery: deliveryWindow(res)}
 				rows = append(rows, row)
 				bn.log("stampede %-6s x %-4d %s: upstream %d, p50 %v p99 %v, %s, bodies %d, peak RSS %s",
 					human(size), n, t.key, row.Upstream, s.Latency.P50.Round(time.Millisecond),

@@ -3,6 +3,7 @@ package coalesce
 import (
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"os"
 	"time"
@@ -13,15 +14,23 @@ import (
 // flight. It belongs to one goroutine at a time.
 type clientWriter struct {
 	w           http.ResponseWriter
-	rc          *http.ResponseController
+	rc          http.ResponseController // by value: one allocation less per request
 	stall       time.Duration
 	obs         Observer
 	noDeadline  bool // the writer cannot take deadlines: writes may block for good
+	readsFrom   bool // w is an io.ReaderFrom: spilled bytes go to it by sendfile
 	deadlineSet bool
 }
 
 func newClientWriter(w http.ResponseWriter, stall time.Duration, obs Observer) *clientWriter {
-	return &clientWriter{w: w, rc: http.NewResponseController(w), stall: stall, obs: obs}
+	c := &clientWriter{}
+	c.init(w, stall, obs)
+	return c
+}
+
+func (c *clientWriter) init(w http.ResponseWriter, stall time.Duration, obs Observer) {
+	_, readsFrom := w.(io.ReaderFrom)
+	*c = clientWriter{w: w, rc: *http.NewResponseController(w), stall: stall, obs: obs, readsFrom: readsFrom}
 }
 
 func (c *clientWriter) arm() {

@@ -48,13 +48,21 @@ type flight struct {
 	prefixCharge int64   // bytes of prefix charged to the memory bound
 	unjoinable   bool
 	sizeHint     int64
+
+	// Storage for the leader's pointers, so a flight costs one allocation, not four:
+	// leader is the first request's waiter, loan its direct (f.direct points here while
+	// lent), writer the upstream's ResponseWriter.
+	leader waiter
+	loan   direct
+	writer flightWriter
 }
 
 // direct is the leader's client, lent to the upstream goroutine while the flight is
 // unshared. Its fields are guarded by flight.mu, the client itself belongs to whoever
 // holds the loan.
 type direct struct {
-	client         *clientWriter
+	client         *clientWriter // points to clientStore
+	clientStore    clientWriter
 	writing        bool // the upstream goroutine is in a call on the client
 	leaving        bool // the leader's request ended: give the client back after the call
 	sent           int64
@@ -133,14 +141,14 @@ func (f *flight) keepPrefixLocked(p []byte) (dropped bool) {
 		return true
 	}
 	if need > cap(f.prefix) {
-		size := min(max(2*cap(f.prefix), need, firstChunkSize, int(min(f.sizeHint, joinPrefixLimit))), joinPrefixLimit)
+		size := prefixClassSize(min(max(2*cap(f.prefix), need, firstChunkSize, int(min(f.sizeHint, joinPrefixLimit))), joinPrefixLimit))
 		if !f.g.mem.tryAcquire(int64(size) - f.prefixCharge) {
 			f.dropPrefixLocked()
 			f.g.opts.Observer.Unshared()
 			return true
 		}
-		grown := make([]byte, len(f.prefix), size)
-		copy(grown, f.prefix)
+		grown := append(getPrefix(size), f.prefix...)
+		putPrefix(f.prefix)
 		f.prefix, f.prefixCharge = grown, int64(size)
 	}
 	f.prefix = append(f.prefix, p...)
@@ -149,6 +157,7 @@ func (f *flight) keepPrefixLocked(p []byte) (dropped bool) {
 
 func (f *flight) dropPrefixLocked() {
 	f.g.mem.release(f.prefixCharge)
+	putPrefix(f.prefix) // never handed to a spool: addFollower clears f.prefix when it does
 	f.prefix, f.prefixCharge, f.unjoinable = nil, 0, true
 }
 
@@ -218,18 +227,25 @@ func (fw *flightWriter) WriteHeader(code int) {
 	}
 	close(f.headersReady)
 	if d := f.claimDirect(); d != nil {
-		panicked := catch(func() {
-			dst := d.client.w.Header()
-			for name, values := range f.header {
-				dst[name] = append(dst[name], values...) // never alias the snapshot's slices
-			}
-			d.client.w.WriteHeader(code)
-		})
+		panicked := f.writeDirectHeader(d, code)
 		f.mu.Lock()
 		d.headersWritten = panicked == nil
 		f.mu.Unlock()
 		f.returnDirect(d, 0, nil, panicked)
 	}
+}
+
+// writeDirectHeader copies the snapshot to the leader's client and writes its status; a
+// method with its own recover rather than a closure passed to catch: this runs on every
+// unshared flight.
+func (f *flight) writeDirectHeader(d *direct, code int) (panicked any) {
+	defer func() { panicked = recover() }()
+	dst := d.client.w.Header()
+	for name, values := range f.header {
+		dst[name] = append(dst[name], values...) // never alias the snapshot's slices
+	}
+	d.client.w.WriteHeader(code)
+	return nil
 }
 
 // Write sends p to the leader's client while the flight is unshared, else stores a copy

@@ -32,6 +32,7 @@ type Group struct {
 	stats  *counters
 	mem    *budget // body bytes in memory, all flights together
 	spill  *budget // body bytes in spill files, all flights together
+	work   *workers
 
 	mu      sync.Mutex
 	flights map[string]*flight
@@ -46,6 +47,7 @@ func New(opts Options) *Group {
 		stats:   &counters{},
 		mem:     newBudget(opts.MaxMemory, opts.Observer.MemoryHeld),
 		spill:   newBudget(opts.MaxSpill, opts.Observer.SpillHeld),
+		work:    newWorkers(),
 		flights: make(map[string]*flight),
 	}
 }
@@ -70,7 +72,8 @@ type waiter struct {
 // when this client went away, failed a write or was cut for stalling.
 func (g *Group) ServeHTTP(w http.ResponseWriter, r *http.Request, upstream Upstream) error {
 	g.stats.total.Add(1)
-	key, ok := Key(r)
+	var keyBuf [keyBufSize]byte
+	key, ok := appendKey(keyBuf[:0], r)
 	if !ok || g.closed.Load() {
 		g.opts.Observer.Bypass()
 		g.stats.upstream.Add(1)
@@ -88,22 +91,33 @@ func (g *Group) ServeHTTP(w http.ResponseWriter, r *http.Request, upstream Upstr
 // join attaches r to the flight for key, starting one (and its upstream goroutine) when
 // none is under way or the one under way takes no more followers. A leader gets the
 // loan of its client to the flight.
-func (g *Group) join(key string, r *http.Request, w http.ResponseWriter, upstream Upstream) (*waiter, *direct) {
+//
+// The leader's waiter, loan and client writer live inside the flight: a request that
+// shares nothing (the common case) costs as few allocations as possible.
+func (g *Group) join(key []byte, r *http.Request, w http.ResponseWriter, upstream Upstream) (*waiter, *direct) {
 	g.mu.Lock()
-	f := g.flights[key]
+	f := g.flights[string(key)] // no allocation for a lookup
 	var reader *spoolReader
 	if f != nil {
 		if reader = f.addFollower(); reader == nil {
-			delete(g.flights, key) // unjoinable: a new flight takes its place
+			delete(g.flights, f.key) // unjoinable: a new flight takes its place
 			f = nil
 		}
 	}
 	var d *direct
+	var wt *waiter
 	if f == nil {
-		f = g.newFlight(key, r)
-		d = &direct{client: newClientWriter(w, g.opts.StallTimeout, g.opts.Observer), handover: make(chan handover, 1)}
+		f = g.newFlight(string(key), r)
+		d = &f.loan
+		d.client = &d.clientStore
+		d.clientStore.init(w, g.opts.StallTimeout, g.opts.Observer)
+		d.handover = make(chan handover, 1)
 		f.direct = d
-		g.flights[key] = f
+		g.flights[f.key] = f
+		wt = &f.leader
+		wt.f = f
+	} else {
+		wt = &waiter{f: f, reader: reader}
 	}
 	f.waiters++
 	g.waiting++
@@ -113,7 +127,7 @@ func (g *Group) join(key string, r *http.Request, w http.ResponseWriter, upstrea
 	if d != nil {
 		g.start(f, r, upstream)
 	}
-	return &waiter{f: f, reader: reader}, d
+	return wt, d
 }
 
 // newFlight makes a flight for r; Group.mu is held.
@@ -143,7 +157,7 @@ func (g *Group) start(f *flight, r *http.Request, upstream Upstream) {
 	req.Body = http.NoBody // Key bypasses requests with bodies
 	g.opts.Observer.Upstream()
 	g.stats.upstream.Add(1)
-	go g.run(f, upstream, req)
+	g.work.run(g, upstreamJob{f: f, upstream: upstream, req: req})
 }
 
 // forget takes f out of the map, so the next request for its key starts a new flight.
@@ -187,7 +201,8 @@ func (g *Group) leave(wt *waiter) {
 
 // run performs the flight's upstream request and settles its outcome for every waiter.
 func (g *Group) run(f *flight, upstream Upstream, req *http.Request) {
-	fw := &flightWriter{f: f, method: req.Method, header: make(http.Header)}
+	fw := &f.writer
+	*fw = flightWriter{f: f, method: req.Method, header: make(http.Header)}
 	panicked, err := callUpstream(upstream, fw, req)
 	if panicked != nil && !isAbortHandler(panicked) {
 		g.opts.Logger.Error("coalesced upstream panicked; every waiter gets an aborted response",
@@ -231,6 +246,7 @@ func (g *Group) run(f *flight, upstream Upstream, req *http.Request) {
 	body := f.body
 	if body == nil {
 		g.mem.release(f.prefixCharge)
+		putPrefix(f.prefix) // unshared to the end: no reader ever saw it
 		f.prefix, f.prefixCharge = nil, 0
 	}
 	f.mu.Unlock()
@@ -390,6 +406,15 @@ func (g *Group) stream(ctx context.Context, w http.ResponseWriter, wt *waiter, c
 		w.WriteHeader(f.status)
 	}
 	for {
+		if n, ok, err := wt.reader.copySpilled(client); ok {
+			if !leader && n > 0 {
+				g.opts.Observer.BytesShared(n)
+			}
+			if err != nil {
+				return err
+			}
+			continue
+		}
 		data, err := wt.reader.next(ctx, client.flush)
 		if err != nil {
 			if err == io.EOF {

@@ -18,29 +18,39 @@ import (
 // Cookie (private answers), upgrades (Connection: upgrade or an Upgrade header) and event
 // streams (Accept: text/event-stream).
 func Key(r *http.Request) (key string, ok bool) {
-	if r.Method != http.MethodGet && r.Method != http.MethodHead {
+	b, ok := appendKey(nil, r)
+	if !ok {
 		return "", false
 	}
+	return string(b), true
+}
+
+// appendKey appends r's key to dst; ServeHTTP builds it in a stack buffer and allocates
+// the string only when it starts a flight.
+func appendKey(dst []byte, r *http.Request) ([]byte, bool) {
+	if r.Method != http.MethodGet && r.Method != http.MethodHead {
+		return nil, false
+	}
 	if r.ContentLength > 0 || len(r.TransferEncoding) > 0 {
-		return "", false
+		return nil, false
 	}
 	var nameStore [8]string
 	names := nameStore[:0]
 	for name, values := range r.Header {
 		switch classifyHeader(name) {
 		case headerPrivate:
-			return "", false
+			return nil, false
 		case headerUpgrade:
 			if hasNonEmpty(values) {
-				return "", false
+				return nil, false
 			}
 		case headerConnection:
 			if hasToken(values, "upgrade") {
-				return "", false
+				return nil, false
 			}
 		case headerAccept:
 			if containsFold(values, "text/event-stream") {
-				return "", false
+				return nil, false
 			}
 		case headerKeyed:
 			names = append(names, name)
@@ -70,7 +80,7 @@ func Key(r *http.Request) (key string, ok bool) {
 			size += len(v) + binary.MaxVarintLen64
 		}
 	}
-	b := make([]byte, 0, size)
+	b := slices.Grow(dst, size)
 	for _, field := range [...]string{r.Method, scheme, host, path, rawPath, query} {
 		b = appendField(b, field)
 	}
@@ -85,7 +95,7 @@ func Key(r *http.Request) (key string, ok bool) {
 			b = appendField(b, v)
 		}
 	}
-	return string(b), true
+	return b, true
 }
 
 type headerClass uint8
@@ -199,3 +209,6 @@ func containsFold(values []string, sub string) bool {
 	}
 	return false
 }
+
+// keyBufSize is the stack buffer ServeHTTP builds a key in; longer keys grow on the heap.
+const keyBufSize = 512

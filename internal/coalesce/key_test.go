@@ -109,3 +109,21 @@ func TestKeyBypass(t *testing.T) {
 		assert.True(t, ok, "%s %v", r.Method, r.Header)
 	}
 }
+
+func TestPrefixPoolRoundTrip(t *testing.T) {
+	for _, n := range []int{1, 4 << 10, 4<<10 + 1, 20 << 10, 64 << 10} {
+		size := prefixClassSize(n)
+		if size < n || size&(size-1) != 0 || size > joinPrefixLimit {
+			t.Fatalf("prefixClassSize(%d) = %d: want the next power of two up to %d", n, size, joinPrefixLimit)
+		}
+		b := getPrefix(size)
+		if len(b) != 0 || cap(b) != size {
+			t.Fatalf("getPrefix(%d): len %d cap %d", size, len(b), cap(b))
+		}
+		putPrefix(append(b, 1))
+		if again := getPrefix(size); len(again) != 0 || cap(again) != size {
+			t.Fatalf("getPrefix(%d) after put: len %d cap %d", size, len(again), cap(again))
+		}
+	}
+	putPrefix(make([]byte, 100)) // not a class size: dropped, no panic
+}

@@ -306,6 +306,8 @@ type spoolReader struct {
 	buf       []byte
 	holdsLent bool // the last slice returned is the writer's lent bytes
 	closed    bool
+	file      *os.File // the reader's own descriptor of the spill file, for copySpilled
+	noReopen  bool     // the spill file could not be opened again: read it with next
 }
 
 func (r *spoolReader) seekLocked(pos int64) {
@@ -328,6 +330,9 @@ func (r *spoolReader) close() {
 		return
 	}
 	r.closed = true
+	if r.file != nil {
+		_ = r.file.Close() // read-only: nothing to lose
+	}
 	s := r.s
 	s.mu.Lock()
 	delete(s.readers, r)

@@ -78,7 +78,8 @@ func Check(mode Mode, method, decodedPath string) Decision {
 // batch (BEE_API.md, "Uploads that spend a postage batch"). It decides where a batch may be
 // injected, under any mode.
 func SpendsBatch(method, decodedPath string) bool {
-	seg := segments(stripV1(CleanPath(decodedPath)))
+	var buf [segmentsOnStack]string
+	seg := segments(buf[:0], stripV1(CleanPath(decodedPath)))
 	n := len(seg)
 	switch method {
 	case http.MethodPost:
@@ -112,9 +113,22 @@ func stripV1(p string) string {
 	return p
 }
 
-// segments splits a rooted path; a trailing slash yields a final empty segment.
-func segments(p string) []string {
-	return strings.Split(strings.TrimPrefix(p, "/"), "/")
+// segmentsOnStack is how many path segments the policy splits without allocating: every
+// request's path goes through here.
+const segmentsOnStack = 8
+
+// segments splits a rooted path, appending to dst (strings.Split's result without its
+// allocation when dst has room); a trailing slash yields a final empty segment.
+func segments(dst []string, p string) []string {
+	p = strings.TrimPrefix(p, "/")
+	for {
+		i := strings.IndexByte(p, '/')
+		if i < 0 {
+			return append(dst, p)
+		}
+		dst = append(dst, p[:i])
+		p = p[i+1:]
+	}
 }
 
 func isRead(method string) bool {
@@ -127,7 +141,8 @@ func isPostOrPreflight(method string) bool {
 
 // match returns the route pattern and whether the gateway policy allows it.
 func match(method, p string) (route string, ok bool) {
-	seg := segments(p)
+	var buf [segmentsOnStack]string
+	seg := segments(buf[:0], p)
 	nonEmpty := func(s ...string) bool {
 		for _, v := range s {
 			if v == "" {

@@ -3,6 +3,7 @@ package routepolicy
 import (
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -89,7 +90,7 @@ func TestGatewayBlocksAdminRoutesBySpelling(t *testing.T) {
 	for _, r := range adminRoutes {
 		for _, sp := range spellings(r.path) {
 			methods := []string{r.method, strings.ToLower(r.method)}
-			if !contentRoots[segments(r.path)[0]] {
+			if !contentRoots[segments(nil, r.path)[0]] {
 				methods = append(methods, "GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "CONNECT", "TRACE")
 			}
 			for _, m := range methods {
@@ -200,7 +201,7 @@ func FuzzCheck(f *testing.F) {
 		if !d.Allowed {
 			return
 		}
-		first := segments(stripV1(d.Path))[0]
+		first := segments(nil, stripV1(d.Path))[0]
 		if !contentRoots[first] {
 			t.Fatalf("%s %q allowed with root %q", method, p, first)
 		}
@@ -226,5 +227,16 @@ func TestAllowedMethods(t *testing.T) {
 	}
 	if got := len(AllowedMethods(All, "/stamps")); got != len(candidateMethods) {
 		t.Errorf("routes all allows %d methods on /stamps", got)
+	}
+}
+
+func TestSegmentsMatchesSplit(t *testing.T) {
+	for _, p := range []string{"", "/", "/bytes", "/bytes/", "/a/b/c", "a//b", "/1/2/3/4/5/6/7/8/9/10"} {
+		var buf [segmentsOnStack]string
+		got := segments(buf[:0], p)
+		want := strings.Split(strings.TrimPrefix(p, "/"), "/")
+		if !slices.Equal(got, want) {
+			t.Errorf("segments(%q) = %q, want %q", p, got, want)
+		}
 	}
 }

@@ -1,0 +1,19 @@
+package caddymodule
+
+import (
+	"io"
+	"net/http"
+)
+
+// copyToWriter copies src to w through w's own ReadFrom when it has one (down the chain to
+// net/http's, which sends an *os.File with sendfile), else with io.Copy. A wrapper's
+// ReadFrom calls it after doing its own part of a write (headers).
+func copyToWriter(w http.ResponseWriter, src io.Reader) (int64, error) {
+	if rf, ok := w.(io.ReaderFrom); ok {
+		return rf.ReadFrom(src)
+	}
+	return io.Copy(writerOnly{w}, src)
+}
+
+// writerOnly hides everything but Write, so io.Copy cannot loop back into a ReadFrom.
+type writerOnly struct{ io.Writer }
