@@ -50,7 +50,11 @@ type Config struct {
 	UsageMax            float64
 	MaxPurchasesPerHour int
 	PurchaseSpacing     time.Duration
+	// BlockTime is assumed until the pool has measured the chain's own (see blocktime.go);
+	// then the measured one is used, and a configured one (BlockTimeConfigured) more than
+	// 20% off it is reported.
 	BlockTime           time.Duration
+	BlockTimeConfigured bool
 	LabelPrefix         string
 	AcquireFallback     bool
 	Immutable           bool

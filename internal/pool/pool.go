@@ -116,8 +116,18 @@ type Pool struct {
 	lastCheck  time.Time
 	nextCheck  time.Time
 	localBytes map[string]int64 // bytes injected since the last sync, per batch
-	toppingUp  map[string]bool  // batches with a top-up in flight: not handed out meanwhile
-	backoff    map[int]backoffState
+	// fills: the active batches' fill models (bucket histogram + local accounting), and
+	// typicalChunks the moving average of an injected upload's chunks. See fill.go.
+	fills         map[string]*fillState
+	typicalChunks float64
+	stampedBytes  int64    // injected since start
+	spentPLUR     *big.Int // purchases, top-ups, dilutions since start
+	// The block time measured from /chainstate (blocktime.go).
+	chainFirst        chainSample
+	measuredBlockTime time.Duration
+	blockTimeWarning  string
+	toppingUp         map[string]bool // batches with a top-up in flight: not handed out meanwhile
+	backoff           map[int]backoffState
 	// topupBackoff: batches whose last top-up Bee refused or failed, by id.
 	topupBackoff map[string]backoffState
 	price        *big.Int
@@ -165,7 +175,7 @@ func New(cfg Config, deps Deps) (*Pool, error) {
 	key, lock := ledgerKeys(deps.NodeKey)
 	return &Pool{
 		deps: deps, key: key, lock: lock, cfg: cfg,
-		localBytes: map[string]int64{}, backoff: map[int]backoffState{}, toppingUp: map[string]bool{},
+		localBytes: map[string]int64{}, fills: map[string]*fillState{}, spentPLUR: new(big.Int), backoff: map[int]backoffState{}, toppingUp: map[string]bool{},
 		topupBackoff: map[string]backoffState{}, confirm: new(singleflight.Group), rejectChecks: map[string]rejectionCheck{},
 		gc:   newGroupCommit(),
 		wake: make(chan struct{}, 1), stop: make(chan struct{}), done: make(chan struct{}),
@@ -358,26 +368,29 @@ func pickReserve(doc *ledgerDoc, depth int, skip map[string]bool) *record {
 }
 
 // ActiveFor returns the shared batch an upload taking contentLength stamped bytes
-// (StampedBytes of its length at its redundancy level; -1: unknown) should use: the smallest depth whose active batch can take it; a depth without an active batch
-// promotes a reserve batch first. The common case reads memory only.
+// (StampedBytes of its length at its redundancy level; -1: unknown) should use: the smallest
+// depth with an active batch that can take it. A depth without an active batch promotes a
+// reserve batch first; so does a depth whose active batches lack the ample room an upload too
+// large to replay needs (see fitsFill), when an empty batch would have it. The common case
+// reads memory only.
 func (p *Pool) ActiveFor(ctx context.Context, contentLength int64) (Batch, error) {
 	cfg := p.config()
 	now := p.deps.Clock.Now()
 	p.mu.RLock()
 	doc, ledgerErr := p.doc, p.ledgerErr
 	if doc != nil && ledgerErr == nil {
+	fast:
 		for _, d := range cfg.depths() {
-			r := activeOf(doc, d)
-			if r == nil {
-				if doc.count(d, Reserve) > 0 {
-					break // promote first (slow path)
+			actives := activesOf(doc, d)
+			for _, r := range actives {
+				if p.fitsLocked(r, contentLength) {
+					b := toBatch(r, now)
+					p.mu.RUnlock()
+					return b, nil
 				}
-				continue
 			}
-			if p.fitsLocked(r, contentLength) {
-				b := toBatch(r, now)
-				p.mu.RUnlock()
-				return b, nil
+			if doc.count(d, Reserve) > 0 && (len(actives) == 0 || p.emptyFitsLocked(d, contentLength)) {
+				break fast // promote first (slow path)
 			}
 		}
 	}
@@ -393,15 +406,25 @@ func (p *Pool) ActiveFor(ctx context.Context, contentLength int64) (Batch, error
 		defer p.mu.RUnlock()
 		var largest *record
 		for _, d := range cfg.depths() {
-			r := activeOf(doc, d)
-			if r == nil {
-				if r = pickReserve(doc, d, nil); r == nil {
-					continue
+			actives := activesOf(doc, d)
+			for _, r := range actives {
+				largest = r
+				if p.fitsLocked(r, contentLength) {
+					got = r
+					return nil
 				}
-				r.State = Active
-				promoted = true
-				p.deps.Logger.Info("reserve batch promoted for injected uploads", zap.String("batch_id", r.ID), zap.Int("depth", d))
 			}
+			if len(actives) > 0 && !p.emptyFitsLocked(d, contentLength) {
+				continue
+			}
+			r := pickReserve(doc, d, nil)
+			if r == nil {
+				continue
+			}
+			r.State = Active
+			promoted = true
+			p.deps.Logger.Info("reserve batch promoted for injected uploads", zap.String("batch_id", r.ID), zap.Int("depth", d),
+				zap.Int("active_at_depth", len(actives)+1))
 			largest = r
 			if p.fitsLocked(r, contentLength) {
 				got = r
@@ -430,12 +453,29 @@ func (p *Pool) ActiveFor(ctx context.Context, contentLength int64) (Batch, error
 	return toBatch(got, now), nil
 }
 
+// emptyFitsLocked: whether a fresh batch of depth would take the upload where the active
+// ones would not (only with the fill model; without it one active batch per depth).
+func (p *Pool) emptyFitsLocked(depth int, n int64) bool {
+	return p.bucketReader() != nil && fitsFill(emptyFill(depth), n, p.cfg.UsageMax)
+}
+
 func firstDepth(cfg Config) int {
 	d := cfg.depths()
 	if len(d) == 0 {
 		return SmallDepth
 	}
 	return d[0]
+}
+
+// activesOf lists depth's active batches, oldest promotion first as the ledger keeps them.
+func activesOf(doc *ledgerDoc, depth int) []*record {
+	var out []*record
+	for _, r := range doc.Batches {
+		if r.Depth == depth && r.State == Active {
+			out = append(out, r)
+		}
+	}
+	return out
 }
 
 func activeOf(doc *ledgerDoc, depth int) *record {
@@ -447,9 +487,13 @@ func activeOf(doc *ledgerDoc, depth int) *record {
 	return nil
 }
 
-// fitsLocked estimates whether an upload taking n stamped bytes (StampedBytes) fits in r
-// before its fullest bucket overflows, from Bee's last utilisation and what was injected since.
+// fitsLocked estimates whether an upload taking n stamped bytes (StampedBytes) fits in r:
+// from its fill model where there is one, else (no bucket reads) from Bee's last utilisation
+// and what was injected since.
 func (p *Pool) fitsLocked(r *record, n int64) bool {
+	if f := p.fillOfLocked(r); f != nil {
+		return fitsFill(f, n, p.cfg.UsageMax)
+	}
 	capacity := capacityBytes(r.Depth)
 	used := int64(r.Utilization*float64(capacity)) + p.localBytes[r.ID]
 	if n < 0 {
@@ -462,6 +506,14 @@ func (p *Pool) fitsLocked(r *record, n int64) bool {
 // the last sync.
 func (p *Pool) RecordUpload(id string, n int64) {
 	p.mu.Lock()
+	p.recordSpendLocked(n)
+	if tracked, checkSoon := p.recordFillLocked(id, n); tracked {
+		p.mu.Unlock()
+		if checkSoon {
+			p.requestCheck()
+		}
+		return
+	}
 	p.localBytes[id] += n
 	var depth int
 	var util float64
@@ -516,7 +568,7 @@ func (p *Pool) retireRecord(r *record, reason string) {
 
 // reasonCategory keeps metric labels bounded.
 func reasonCategory(reason string) string {
-	for _, c := range []string{"402", "404", "422", "utilization", "expired"} {
+	for _, c := range []string{"402", "404", "422", "utilization", "capacity", "expired"} {
 		if containsFold(reason, c) {
 			return c
 		}
@@ -535,13 +587,23 @@ type Status struct {
 	NextCheck         time.Time
 	PurchasesLastHour int
 	Errors            []string
+	// ActiveBatches lists every active batch (a depth may have more than one: see ActiveFor);
+	// Active shows the oldest per depth.
+	ActiveBatches []ActiveStatus
+	Spend         SpendStatus
+	BlockTime     BlockTimeStatus
 }
 
 // ActiveStatus is one depth's shared batch.
 type ActiveStatus struct {
 	BatchID          string
+	Depth            int
 	UtilizationRatio float64
 	TTLSeconds       int64
+	// EffectiveFill is the share of the effective capacity (capacityBytes) stamped, and
+	// CapacityLeftBytes the effective capacity left; both -1 while unknown (no fill model).
+	EffectiveFill     float64
+	CapacityLeftBytes int64
 }
 
 // Status reports levels, errors and timings.
@@ -549,7 +611,9 @@ func (p *Pool) Status() Status {
 	p.mu.RLock()
 	defer p.mu.RUnlock()
 	st := Status{ReserveConfig: map[int]int{}, CurrentLevels: map[int]int{}, Pending: map[int]int{},
-		Active: map[int]ActiveStatus{}, LastCheck: p.lastCheck, NextCheck: p.nextCheck, Errors: []string{}}
+		Active: map[int]ActiveStatus{}, LastCheck: p.lastCheck, NextCheck: p.nextCheck, Errors: []string{},
+		Spend: p.spendStatusLocked(), ActiveBatches: []ActiveStatus{},
+		BlockTime: BlockTimeStatus{Configured: p.cfg.BlockTime, Measured: p.measuredBlockTime, Warning: p.blockTimeWarning}}
 	for d, n := range p.cfg.Reserve {
 		st.ReserveConfig[d] = n
 	}
@@ -570,8 +634,16 @@ func (p *Pool) Status() Status {
 		if st.CurrentLevels[d] < p.cfg.Reserve[d] {
 			st.LowReserveWarning = true
 		}
-		if r := activeOf(p.doc, d); r != nil {
-			st.Active[d] = ActiveStatus{BatchID: r.ID, UtilizationRatio: r.Utilization, TTLSeconds: r.TTLSeconds}
+		for i, r := range activesOf(p.doc, d) {
+			a := ActiveStatus{BatchID: r.ID, Depth: d, UtilizationRatio: r.Utilization, TTLSeconds: r.TTLSeconds,
+				EffectiveFill: -1, CapacityLeftBytes: -1}
+			if f := p.fillOfLocked(r); f != nil {
+				a.EffectiveFill, a.CapacityLeftBytes = f.fraction(), f.leftBytes()
+			}
+			if i == 0 {
+				st.Active[d] = a
+			}
+			st.ActiveBatches = append(st.ActiveBatches, a)
 		}
 	}
 	st.PurchasesLastHour = p.doc.operationsSince(p.deps.Clock.Now().Add(-time.Hour))
@@ -628,7 +700,7 @@ func (p *Pool) RetryAfter(depth int) time.Duration {
 func (p *Pool) retryAfter(depth int) (time.Duration, string) {
 	cfg := p.config()
 	// A new batch is usable ~14 blocks after it is mined; add one check's latency.
-	est := max(15*cfg.BlockTime+cfg.pollInterval(), time.Second)
+	est := max(15*p.blockTime()+cfg.pollInterval(), time.Second)
 	now := p.deps.Clock.Now()
 	p.mu.RLock()
 	underWay := false

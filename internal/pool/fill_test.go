@@ -1,0 +1,306 @@
+package pool
+
+import (
+	"context"
+	"math/big"
+	"math/rand/v2"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/swarmgate/caddy-bee/internal/bee"
+)
+
+// fakeClock advances only when told to.
+type fakeClock struct {
+	mu  sync.Mutex
+	now time.Time
+}
+
+func (c *fakeClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.now
+}
+
+func (c *fakeClock) advance(d time.Duration) {
+	c.mu.Lock()
+	c.now = c.now.Add(d)
+	c.mu.Unlock()
+}
+
+// fillBee is an in-memory Bee whose batches' buckets fill like Bee's: each stamped chunk
+// lands in a random bucket.
+type fillBee struct {
+	mu      sync.Mutex
+	rng     *rand.Rand
+	stamps  map[string]*bee.Stamp
+	buckets map[string][]int
+	polls   int
+	block   uint64
+	bought  int
+	topUps  int
+	dilutes []int
+}
+
+func newFillBee() *fillBee {
+	return &fillBee{rng: rand.New(rand.NewPCG(3, 4)), stamps: map[string]*bee.Stamp{}, buckets: map[string][]int{}, block: 1000}
+}
+
+func (b *fillBee) add(id string, depth int) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.stamps[id] = &bee.Stamp{BatchID: id, Depth: depth, Usable: true, Exists: true, BatchTTL: 7 * 24 * 3600, Label: "x-" + id, Amount: big.NewInt(1)}
+	b.buckets[id] = make([]int, buckets)
+}
+
+// stamp puts n chunks into id's buckets; it reports whether one overflowed (Bee's 402).
+func (b *fillBee) stamp(id string, n int) bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	s, bk := b.stamps[id], b.buckets[id]
+	limit := bucketCapacity(s.Depth)
+	overflow := false
+	for range n {
+		i := b.rng.IntN(buckets)
+		if bk[i] >= limit {
+			overflow = true
+			continue
+		}
+		bk[i]++
+		s.Utilization = max(s.Utilization, bk[i])
+	}
+	s.UtilizationRatio = float64(s.Utilization) / float64(limit)
+	return overflow
+}
+
+func (b *fillBee) Stamps(context.Context) ([]bee.Stamp, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	out := []bee.Stamp{}
+	for _, s := range b.stamps {
+		out = append(out, *s)
+	}
+	return out, nil
+}
+
+func (b *fillBee) Stamp(_ context.Context, id string) (bee.Stamp, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if s, ok := b.stamps[id]; ok {
+		return *s, nil
+	}
+	return bee.Stamp{}, bee.ErrNotFound
+}
+
+func (b *fillBee) BuyStamp(context.Context, *big.Int, int, string, bool) (string, error) {
+	b.mu.Lock()
+	b.bought++
+	b.mu.Unlock()
+	return "", context.Canceled
+}
+
+func (b *fillBee) TopUp(context.Context, string, *big.Int) error {
+	b.mu.Lock()
+	b.topUps++
+	b.mu.Unlock()
+	return nil
+}
+
+func (b *fillBee) ChainState(context.Context) (bee.ChainState, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return bee.ChainState{Block: b.block, ChainTip: b.block, CurrentPrice: big.NewInt(24000), TotalAmount: big.NewInt(0)}, nil
+}
+
+func (b *fillBee) Buckets(_ context.Context, id string) (bee.Buckets, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.polls++
+	s, ok := b.stamps[id]
+	if !ok {
+		return bee.Buckets{}, bee.ErrNotFound
+	}
+	return bee.Buckets{Depth: s.Depth, BucketDepth: 16, UpperBound: bucketCapacity(s.Depth), Collisions: append([]int(nil), b.buckets[id]...)}, nil
+}
+
+func (b *fillBee) pollCount() int {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.polls
+}
+
+// fillPool is a pool on fillBee and a fake clock, not started: the test drives sync.
+func fillPool(t *testing.T, fb *fillBee, clock *fakeClock, reserve map[int]int, ids ...string) *Pool {
+	t.Helper()
+	cfg := DefaultConfig()
+	cfg.Reserve = reserve
+	cfg.MaxPurchasesPerHour = 0 // nothing bought: these tests are about what is held
+	p, err := New(cfg, Deps{Bee: fb, Storage: newMemStorage(), NodeKey: "http://bee", Clock: clock})
+	require.NoError(t, err)
+	p.gc.lock = fastLock
+	t.Cleanup(p.gc.stop)
+	require.NoError(t, p.update(context.Background(), func(d *ledgerDoc) error {
+		for _, id := range ids {
+			s := fb.stamps[id]
+			d.Batches = append(d.Batches, &record{ID: id, Depth: s.Depth, Label: s.Label, State: Reserve, Amount: "1",
+				SeenOnChain: true, LastSeen: clock.Now()})
+		}
+		return nil
+	}))
+	require.NoError(t, p.sync(context.Background()))
+	return p
+}
+
+func retiredReason(t *testing.T, p *Pool, id string) string {
+	t.Helper()
+	p.mu.RLock()
+	defer p.mu.RUnlock()
+	r := p.doc.find(id)
+	require.NotNil(t, r)
+	if r.State != Retired {
+		return ""
+	}
+	return r.RetiredReason
+}
+
+// Bee's utilisation (the fullest bucket) says a depth-17 batch is full after ~1.4 MB; the
+// pool keeps it until its effective capacity is used, polling the buckets rarely.
+func TestRetireOnCapacityNotOnTheFullestBucket(t *testing.T) {
+	ctx := context.Background()
+	fb := newFillBee()
+	fb.add("a", 17)
+	clock := &fakeClock{now: time.Unix(1e9, 0)}
+	p := fillPool(t, fb, clock, map[int]int{17: 1}, "a")
+
+	b, err := p.ActiveFor(ctx, 100<<10)
+	require.NoError(t, err)
+	require.Equal(t, "a", b.ID)
+	require.Zero(t, fb.pollCount(), "a batch Bee reports empty needs no bucket read")
+
+	const upload = 25 // chunks (100 KiB)
+	capacity := effectiveChunks(17)
+	stamped, overflowed := 0, false
+	for retiredReason(t, p, "a") == "" {
+		b, err := p.ActiveFor(ctx, upload*chunkSize)
+		require.NoError(t, err)
+		require.Equal(t, "a", b.ID)
+		if fb.stamp("a", upload) {
+			overflowed = true
+			break // Bee's 402: covered by ConfirmRejection's tests
+		}
+		stamped += upload
+		p.RecordUpload("a", upload*chunkSize)
+		require.NoError(t, p.sync(ctx))
+		require.Less(t, float64(stamped), 1.1*capacity, "never retired")
+	}
+	t.Logf("stamped %d chunks (%.0f%% of the effective capacity), overflowed %v, %d bucket reads", stamped, 100*float64(stamped)/capacity, overflowed, fb.pollCount())
+	s, _ := fb.Stamp(ctx, "a")
+	require.Equal(t, 1.0, s.UtilizationRatio, "the fullest bucket was full long before")
+	if !overflowed {
+		require.Contains(t, retiredReason(t, p, "a"), "capacity")
+		require.GreaterOrEqual(t, float64(stamped), p.cfg.UsageMax*capacity, "retired at usage_max of the effective capacity")
+	}
+	require.LessOrEqual(t, fb.pollCount(), 16, "buckets read rarely: %d reads for %d uploads", fb.pollCount(), stamped/upload)
+	require.Greater(t, fb.pollCount(), 0)
+}
+
+// The retirement on risk: a batch whose histogram has many full buckets retires even
+// below usage_max, when the next typical upload would likely overflow.
+func TestRetireWhenTheTypicalUploadWouldOverflow(t *testing.T) {
+	ctx := context.Background()
+	fb := newFillBee()
+	fb.add("a", 17)
+	for i := range 6000 {
+		fb.buckets["a"][i] = 2 // 6000 full buckets, 12000 chunks
+	}
+	fb.stamps["a"].Utilization, fb.stamps["a"].UtilizationRatio = 2, 1
+	clock := &fakeClock{now: time.Unix(1e9, 0)}
+	p := fillPool(t, fb, clock, map[int]int{17: 1}, "a")
+	p.cfg.UsageMax = 1 // the count alone would not retire it... (12000 chunks > capacity: it would)
+	_, err := p.ActiveFor(ctx, 4096)
+	require.NoError(t, err)
+	require.NoError(t, p.sync(ctx))
+	require.Contains(t, retiredReason(t, p, "a"), "capacity")
+}
+
+// An upload too large to replay goes to a batch with ample room: a second batch of the same
+// depth is promoted, while small uploads keep filling the first.
+func TestLargeUploadsGoWhereTheyFit(t *testing.T) {
+	ctx := context.Background()
+	fb := newFillBee()
+	fb.add("a", 20)
+	fb.add("b", 20)
+	clock := &fakeClock{now: time.Unix(1e9, 0)}
+	p := fillPool(t, fb, clock, map[int]int{20: 2}, "a", "b")
+	first, err := p.ActiveFor(ctx, 100<<10)
+	require.NoError(t, err)
+	fb.stamp(first.ID, int(0.79*effectiveChunks(20)))
+	p.RecordUpload(first.ID, int64(0.79*effectiveChunks(20))*chunkSize)
+	require.NoError(t, p.sync(ctx))
+	require.Empty(t, retiredReason(t, p, first.ID))
+
+	small, err := p.ActiveFor(ctx, 100<<10)
+	require.NoError(t, err)
+	require.Equal(t, first.ID, small.ID, "a replayable upload may use the last 1%%")
+	large, err := p.ActiveFor(ctx, 64<<20)
+	require.NoError(t, err)
+	require.NotEqual(t, first.ID, large.ID, "64 MiB cannot be replayed after a 402: it needs ample room")
+	unknown, err := p.ActiveFor(ctx, -1)
+	require.NoError(t, err)
+	require.Equal(t, large.ID, unknown.ID, "an upload of unknown length is treated as too large to replay")
+	again, err := p.ActiveFor(ctx, 100<<10)
+	require.NoError(t, err)
+	require.Equal(t, first.ID, again.ID, "small uploads keep filling the older batch")
+	st := p.Status()
+	require.Len(t, st.ActiveBatches, 2)
+	require.InDelta(t, 0.79, st.ActiveBatches[0].EffectiveFill, 0.005)
+	require.Greater(t, st.ActiveBatches[1].CapacityLeftBytes, st.ActiveBatches[0].CapacityLeftBytes)
+}
+
+// The block time comes from the chain: a 12 s chain with the 5 s default configured buys
+// 12/5 fewer blocks' worth, and a configured value that far off is reported.
+func TestBlockTimeMeasuredFromTheChain(t *testing.T) {
+	ctx := context.Background()
+	fb := newFillBee()
+	clock := &fakeClock{now: time.Unix(1e9, 0)}
+	p := fillPool(t, fb, clock, map[int]int{17: 1})
+	p.cfg.BlockTimeConfigured = true
+	require.Equal(t, 5*time.Second, p.blockTime(), "configured value until measured")
+	for range 3 {
+		clock.advance(10 * 12 * time.Second)
+		fb.mu.Lock()
+		fb.block += 10
+		fb.mu.Unlock()
+		require.NoError(t, p.sync(ctx))
+	}
+	require.Equal(t, 12*time.Second, p.blockTime())
+	st := p.Status()
+	require.Equal(t, 12*time.Second, st.BlockTime.Measured)
+	require.Contains(t, st.BlockTime.Warning, "block_time 5s")
+	week := amountFor(big.NewInt(24000), 7*24*time.Hour, p.blockTime())
+	require.Equal(t, big.NewInt(24000*7*24*300), week, "a week of 12 s blocks")
+
+	p.cfg.BlockTime = 11 * time.Second // within 20%
+	clock.advance(10 * 12 * time.Second)
+	fb.block += 10
+	require.NoError(t, p.sync(ctx))
+	require.Empty(t, p.Status().BlockTime.Warning)
+}
+
+func TestSpendFigures(t *testing.T) {
+	fb := newFillBee()
+	fb.add("a", 17)
+	clock := &fakeClock{now: time.Unix(1e9, 0)}
+	p := fillPool(t, fb, clock, map[int]int{17: 1}, "a")
+	p.addSpent(new(big.Int).Mul(big.NewInt(5), new(big.Int).Exp(big.NewInt(10), big.NewInt(15), nil))) // 0.5 BZZ
+	p.RecordUpload("a", 1<<20)
+	sp := p.Status().Spend
+	require.InDelta(t, 0.5, sp.SpentBZZ, 1e-12)
+	require.Equal(t, int64(1<<20), sp.StampedBytes)
+	require.InDelta(t, 2<<20, sp.BytesPerBZZ, 1e-6)
+	require.True(t, strings.HasPrefix(sp.SpentPLUR.String(), "5"))
+}
