@@ -195,6 +195,34 @@ func (p *Pool) refreshFills(ctx context.Context, stamps map[string]bee.Stamp) {
 	}
 }
 
+// overflowRetireDue reads id's buckets now (after Bee's 402) and says whether the active
+// batch should retire (why != ""); tracked is false when the pool keeps no fill model for
+// it (no BucketReader, not active, or Bee did not answer), and Bee's utilisation decides.
+func (p *Pool) overflowRetireDue(ctx context.Context, id string) (why string, tracked bool) {
+	br := p.bucketReader()
+	if br == nil {
+		return "", false
+	}
+	p.mu.RLock()
+	var r *record
+	if p.doc != nil {
+		r = p.doc.find(id)
+	}
+	p.mu.RUnlock()
+	if r == nil || r.State != Active {
+		return "", false
+	}
+	b, err := br.Buckets(ctx, id)
+	if err != nil {
+		return "", false
+	}
+	f := newBucketFill(r.Depth, b.Collisions)
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.fills[id] = &fillState{fill: f, polledChunks: f.chunks, polledAt: p.deps.Clock.Now()}
+	return p.retireDueLocked(f, p.cfg.UsageMax), true
+}
+
 // FillObserver is an optional Observer extension for the fill model.
 type FillObserver interface {
 	BucketPoll(depth int)

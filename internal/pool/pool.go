@@ -374,6 +374,12 @@ func pickReserve(doc *ledgerDoc, depth int, skip map[string]bool) *record {
 // large to replay needs (see fitsFill), when an empty batch would have it. The common case
 // reads memory only.
 func (p *Pool) ActiveFor(ctx context.Context, contentLength int64) (Batch, error) {
+	return p.ActiveForExcept(ctx, contentLength, "")
+}
+
+// ActiveForExcept is ActiveFor for an upload that batch exclude refused with an overflow
+// (RefusalOverflow): any active batch but that one, promoting a reserve batch if needed.
+func (p *Pool) ActiveForExcept(ctx context.Context, contentLength int64, exclude string) (Batch, error) {
 	cfg := p.config()
 	now := p.deps.Clock.Now()
 	p.mu.RLock()
@@ -381,7 +387,7 @@ func (p *Pool) ActiveFor(ctx context.Context, contentLength int64) (Batch, error
 	if doc != nil && ledgerErr == nil {
 	fast:
 		for _, d := range cfg.depths() {
-			actives := activesOf(doc, d)
+			actives := activesOf(doc, d, exclude)
 			for _, r := range actives {
 				if p.fitsLocked(r, contentLength) {
 					b := toBatch(r, now)
@@ -406,7 +412,7 @@ func (p *Pool) ActiveFor(ctx context.Context, contentLength int64) (Batch, error
 		defer p.mu.RUnlock()
 		var largest *record
 		for _, d := range cfg.depths() {
-			actives := activesOf(doc, d)
+			actives := activesOf(doc, d, exclude)
 			for _, r := range actives {
 				largest = r
 				if p.fitsLocked(r, contentLength) {
@@ -467,11 +473,11 @@ func firstDepth(cfg Config) int {
 	return d[0]
 }
 
-// activesOf lists depth's active batches, oldest promotion first as the ledger keeps them.
-func activesOf(doc *ledgerDoc, depth int) []*record {
+// activesOf lists depth's active batches but exclude, in ledger order.
+func activesOf(doc *ledgerDoc, depth int, exclude string) []*record {
 	var out []*record
 	for _, r := range doc.Batches {
-		if r.Depth == depth && r.State == Active {
+		if r.Depth == depth && r.State == Active && r.ID != exclude {
 			out = append(out, r)
 		}
 	}
@@ -634,7 +640,7 @@ func (p *Pool) Status() Status {
 		if st.CurrentLevels[d] < p.cfg.Reserve[d] {
 			st.LowReserveWarning = true
 		}
-		for i, r := range activesOf(p.doc, d) {
+		for i, r := range activesOf(p.doc, d, "") {
 			a := ActiveStatus{BatchID: r.ID, Depth: d, UtilizationRatio: r.Utilization, TTLSeconds: r.TTLSeconds,
 				EffectiveFill: -1, CapacityLeftBytes: -1}
 			if f := p.fillOfLocked(r); f != nil {
