@@ -304,3 +304,67 @@ func TestSpendFigures(t *testing.T) {
 	require.InDelta(t, 2<<20, sp.BytesPerBZZ, 1e-6)
 	require.True(t, strings.HasPrefix(sp.SpentPLUR.String(), "5"))
 }
+
+func (b *fillBee) Dilute(_ context.Context, id string, depth int) error {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	s := b.stamps[id]
+	if depth <= s.Depth {
+		return &bee.APIError{Status: 400, Message: "invalid depth"}
+	}
+	s.BatchTTL >>= uint(depth - s.Depth)
+	s.Depth = depth
+	b.dilutes = append(b.dilutes, depth)
+	return nil
+}
+
+func TestCheapestDepthFollowsTheUploadRate(t *testing.T) {
+	amount := big.NewInt(24000 * 121680) // a week of 5 s blocks
+	week := 7 * 24 * time.Hour
+	depths := []int{17, 20, 22}
+	require.Equal(t, 17, cheapestDepth(depths, amount, week, 0, 0.8), "no traffic: the smallest batch")
+	require.Equal(t, 17, cheapestDepth(depths, amount, week, 5, 0.8), "3 MB a week: fits a depth-17 batch")
+	require.Equal(t, 20, cheapestDepth(depths, amount, week, 2000, 0.8), "1.2 GB a week")
+	require.Equal(t, 22, cheapestDepth(depths, amount, week, 1<<20, 0.8), "1 MB/s")
+	// Per stamped byte, a full depth-20 batch costs ~13x less than depth-17 ones (the issue says about 15x).
+	ratio := costPerByte(17, amount, week, 1<<20, 0.8) / costPerByte(20, amount, week, 1<<20, 0.8)
+	require.InDelta(t, 13.4, ratio, 0.5)
+}
+
+// With a lot of traffic and no reserve batch of the cheaper depth at hand, the active batch
+// is diluted and topped up to keep its TTL, within the spending budget.
+func TestDiluteWhenTrafficMakesADeeperBatchCheaper(t *testing.T) {
+	ctx := context.Background()
+	fb := newFillBee()
+	fb.add("a", 17)
+	clock := &fakeClock{now: time.Unix(1e9, 0)}
+	p := fillPool(t, fb, clock, map[int]int{17: 1, 20: 0}, "a")
+	p.cfg.MaxPurchasesPerHour, p.cfg.PurchaseSpacing = 10, 0
+	b, err := p.ActiveFor(ctx, 100<<10)
+	require.NoError(t, err)
+	p.chooseInjectDepth()
+	p.dilutions(ctx)
+	require.Empty(t, fb.dilutes, "no traffic: depth 17 is the cheapest")
+	require.Equal(t, 17, p.Status().InjectDepth)
+
+	for range 4 {
+		p.RecordUpload(b.ID, 2<<20)
+		fb.stamp(b.ID, 512)
+		clock.advance(time.Minute)
+		require.NoError(t, p.sync(ctx))
+		p.chooseInjectDepth()
+	}
+	require.Equal(t, 20, p.Status().InjectDepth, "%v B/s", p.Status().UploadRate)
+	p.dilutions(ctx)
+	require.Equal(t, []int{20}, fb.dilutes)
+	require.Equal(t, 1, fb.topUps, "the halved TTL is topped up")
+	st := p.Status()
+	require.Equal(t, b.ID, st.Active[20].BatchID)
+	require.Greater(t, st.Spend.SpentBZZ, 0.0)
+	p.mu.RLock()
+	ops := len(p.doc.Operations)
+	p.mu.RUnlock()
+	require.Equal(t, 2, ops, "dilution and top-up count against max_purchases_per_hour")
+	p.dilutions(ctx)
+	require.Equal(t, []int{20}, fb.dilutes, "diluted once")
+}

@@ -126,8 +126,12 @@ type Pool struct {
 	chainFirst        chainSample
 	measuredBlockTime time.Duration
 	blockTimeWarning  string
-	toppingUp         map[string]bool // batches with a top-up in flight: not handed out meanwhile
-	backoff           map[int]backoffState
+	// The injected upload rate and the depth it makes cheapest (costmodel.go).
+	rateSamples []rateSample
+	uploadRate  float64
+	injectDepth int
+	toppingUp   map[string]bool // batches with a top-up in flight: not handed out meanwhile
+	backoff     map[int]backoffState
 	// topupBackoff: batches whose last top-up Bee refused or failed, by id.
 	topupBackoff map[string]backoffState
 	price        *big.Int
@@ -386,7 +390,7 @@ func (p *Pool) ActiveForExcept(ctx context.Context, contentLength int64, exclude
 	doc, ledgerErr := p.doc, p.ledgerErr
 	if doc != nil && ledgerErr == nil {
 	fast:
-		for _, d := range cfg.depths() {
+		for _, d := range p.injectOrderLocked(cfg.depths()) {
 			actives := activesOf(doc, d, exclude)
 			for _, r := range actives {
 				if p.fitsLocked(r, contentLength) {
@@ -411,7 +415,7 @@ func (p *Pool) ActiveForExcept(ctx context.Context, contentLength int64, exclude
 		p.mu.RLock()
 		defer p.mu.RUnlock()
 		var largest *record
-		for _, d := range cfg.depths() {
+		for _, d := range p.injectOrderLocked(cfg.depths()) {
 			actives := activesOf(doc, d, exclude)
 			for _, r := range actives {
 				largest = r
@@ -598,6 +602,10 @@ type Status struct {
 	ActiveBatches []ActiveStatus
 	Spend         SpendStatus
 	BlockTime     BlockTimeStatus
+	// InjectDepth is the depth injection prefers (cheapest per stamped byte at
+	// UploadRate, in stamped bytes per second); 0 until chosen.
+	InjectDepth int
+	UploadRate  float64
 }
 
 // ActiveStatus is one depth's shared batch.
@@ -618,7 +626,7 @@ func (p *Pool) Status() Status {
 	defer p.mu.RUnlock()
 	st := Status{ReserveConfig: map[int]int{}, CurrentLevels: map[int]int{}, Pending: map[int]int{},
 		Active: map[int]ActiveStatus{}, LastCheck: p.lastCheck, NextCheck: p.nextCheck, Errors: []string{},
-		Spend: p.spendStatusLocked(), ActiveBatches: []ActiveStatus{},
+		Spend: p.spendStatusLocked(), ActiveBatches: []ActiveStatus{}, InjectDepth: p.injectDepth, UploadRate: p.uploadRate,
 		BlockTime: BlockTimeStatus{Configured: p.cfg.BlockTime, Measured: p.measuredBlockTime, Warning: p.blockTimeWarning}}
 	for d, n := range p.cfg.Reserve {
 		st.ReserveConfig[d] = n

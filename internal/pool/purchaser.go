@@ -66,7 +66,9 @@ func (p *Pool) maintain(ctx context.Context) {
 	if err := p.sync(ctx); err != nil {
 		return
 	}
+	p.chooseInjectDepth()
 	p.topUps(ctx)
+	p.dilutions(ctx)
 	for ctx.Err() == nil {
 		if bought := p.buyOne(ctx); !bought {
 			return
