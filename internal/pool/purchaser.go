@@ -67,6 +67,7 @@ func (p *Pool) maintain(ctx context.Context) {
 		return
 	}
 	p.chooseInjectDepth()
+	p.reportEfficiency()
 	p.topUps(ctx)
 	p.dilutions(ctx)
 	for ctx.Err() == nil {

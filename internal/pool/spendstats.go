@@ -11,7 +11,28 @@ var plurPerBZZ = new(big.Float).SetInt(new(big.Int).Exp(big.NewInt(10), big.NewI
 func (p *Pool) recordSpendLocked(n int64) {
 	if n > 0 {
 		p.stampedBytes += n
+		if o, ok := p.deps.Observer.(SpendObserver); ok {
+			o.Stamped(n)
+		}
 	}
+}
+
+// SpendObserver is an optional Observer extension for spend efficiency: bytes stamped by
+// injected uploads, and after each sync the active batches' effective capacity left and the
+// block time in use.
+type SpendObserver interface {
+	Stamped(bytes int64)
+	Efficiency(active []ActiveStatus, blockTime BlockTimeStatus)
+}
+
+// reportEfficiency hands the active batches' fill to a SpendObserver.
+func (p *Pool) reportEfficiency() {
+	o, ok := p.deps.Observer.(SpendObserver)
+	if !ok {
+		return
+	}
+	st := p.Status()
+	o.Efficiency(st.ActiveBatches, st.BlockTime)
 }
 
 // addSpent counts PLUR this process spent on purchases, top-ups and dilutions.
