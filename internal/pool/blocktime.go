@@ -77,7 +77,7 @@ func blockTimeWarning(cfg Config, measured time.Duration) string {
 func (p *Pool) blockTime() time.Duration {
 	p.mu.RLock()
 	defer p.mu.RUnlock()
-	if p.measuredBlockTime > 0 {
+	if p.measuredBlockTime > 0 && !p.cfg.LegacySpend {
 		return p.measuredBlockTime
 	}
 	return p.cfg.BlockTime

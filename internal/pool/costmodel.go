@@ -77,7 +77,7 @@ func (p *Pool) chooseInjectDepth() {
 // injectOrder lists the configured depths with the cheapest one first (ascending when none
 // was chosen yet). p.mu is held (read).
 func (p *Pool) injectOrderLocked(depths []int) []int {
-	if p.injectDepth == 0 || len(depths) < 2 || depths[0] == p.injectDepth || !slices.Contains(depths, p.injectDepth) {
+	if p.injectDepth == 0 || p.cfg.LegacySpend || len(depths) < 2 || depths[0] == p.injectDepth || !slices.Contains(depths, p.injectDepth) {
 		return depths
 	}
 	out := make([]int, 0, len(depths))

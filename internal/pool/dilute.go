@@ -72,7 +72,7 @@ func (p *Pool) planDilutionLocked(cfg Config, now time.Time) *dilutePlan {
 // chain, and a failure backs off this batch's top-ups and dilutions.
 func (p *Pool) dilutions(ctx context.Context) {
 	dl, ok := p.deps.Bee.(Diluter)
-	if !ok || p.spendingBlocked() != nil {
+	if !ok || p.config().LegacySpend || p.spendingBlocked() != nil {
 		return
 	}
 	cfg := p.config()

@@ -47,6 +47,16 @@ type fillState struct {
 }
 
 func (p *Pool) bucketReader() BucketReader {
+	p.mu.RLock()
+	defer p.mu.RUnlock()
+	return p.bucketReaderLocked()
+}
+
+// bucketReaderLocked: p.mu is held.
+func (p *Pool) bucketReaderLocked() BucketReader {
+	if p.cfg.LegacySpend {
+		return nil
+	}
 	br, _ := p.deps.Bee.(BucketReader)
 	return br
 }
@@ -57,7 +67,7 @@ func (p *Pool) fillOfLocked(r *record) *bucketFill {
 	if st := p.fills[r.ID]; st != nil {
 		return st.fill
 	}
-	if p.bucketReader() != nil && r.Utilization == 0 && p.localBytes[r.ID] == 0 {
+	if p.bucketReaderLocked() != nil && r.Utilization == 0 && p.localBytes[r.ID] == 0 {
 		return emptyFill(r.Depth) // nothing stamped yet: no need to ask
 	}
 	return nil
@@ -116,7 +126,7 @@ func (p *Pool) recordFillLocked(id string, n int64) (tracked, checkSoon bool) {
 	p.typicalChunks = math.Exp(logTypical + (math.Log(max(k, 1))-logTypical)/16)
 	st := p.fills[id]
 	if st == nil {
-		if p.doc == nil || p.bucketReader() == nil {
+		if p.doc == nil || p.bucketReaderLocked() == nil {
 			return false, false
 		}
 		r := p.doc.find(id)

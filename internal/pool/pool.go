@@ -466,7 +466,7 @@ func (p *Pool) ActiveForExcept(ctx context.Context, contentLength int64, exclude
 // emptyFitsLocked: whether a fresh batch of depth would take the upload where the active
 // ones would not (only with the fill model; without it one active batch per depth).
 func (p *Pool) emptyFitsLocked(depth int, n int64) bool {
-	return p.bucketReader() != nil && fitsFill(emptyFill(depth), n, p.cfg.UsageMax)
+	return p.bucketReaderLocked() != nil && fitsFill(emptyFill(depth), n, p.cfg.UsageMax)
 }
 
 func firstDepth(cfg Config) int {
