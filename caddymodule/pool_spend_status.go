@@ -7,6 +7,8 @@ type spendStatusFields struct {
 	Spend         spendBody         `json:"spend"`
 	BlockTime     blockTimeBody     `json:"block_time"`
 	ActiveBatches []activeBatchBody `json:"active_batches"`
+	InjectDepth   int               `json:"inject_depth,omitempty"` // cheapest depth per stamped byte now
+	UploadRate    float64           `json:"upload_rate"`            // stamped bytes per second, last hour
 }
 
 type spendBody struct {
@@ -38,7 +40,7 @@ func spendFields(st pool.Status, withIDs bool) spendStatusFields {
 		Spend: spendBody{SpentBZZ: st.Spend.SpentBZZ, StampedBytes: st.Spend.StampedBytes, BytesPerBZZ: st.Spend.BytesPerBZZ, SpentPLUR: "0"},
 		BlockTime: blockTimeBody{ConfiguredSeconds: st.BlockTime.Configured.Seconds(), MeasuredSeconds: st.BlockTime.Measured.Seconds(),
 			Warning: st.BlockTime.Warning},
-		ActiveBatches: []activeBatchBody{},
+		ActiveBatches: []activeBatchBody{}, InjectDepth: st.InjectDepth, UploadRate: st.UploadRate,
 	}
 	if st.Spend.SpentPLUR != nil {
 		out.Spend.SpentPLUR = st.Spend.SpentPLUR.String()
