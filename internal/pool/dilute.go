@@ -58,7 +58,8 @@ func (p *Pool) planDilutionLocked(cfg Config, now time.Time) *dilutePlan {
 		return nil
 	}
 	steps := uint(target - best.Depth)
-	remaining := amountFor(p.price, ttlOf(best.TTLSeconds), bt) // PLUR per chunk left, about
+	// PLUR per chunk left (TTL = left / price x block time), without amountFor's 24 h floor.
+	remaining := new(big.Int).Mul(p.price, big.NewInt(int64(ttlOf(best.TTLSeconds)/bt)))
 	restore := new(big.Int).Sub(remaining, new(big.Int).Rsh(remaining, steps))
 	newBatch := amountFor(p.price, cfg.Duration+time.Hour, bt)
 	if restore.Cmp(newBatch) >= 0 {

@@ -121,3 +121,39 @@ func retiredCount(p *Pool) int {
 	}
 	return n
 }
+
+// On the simulator: heavy traffic makes depth 20 the cheapest, no depth-20 reserve batch is
+// at hand, so the pool dilutes its active depth-17 batch and tops it up; the TTL is kept
+// (within a few blocks) and the stamped chunks stay.
+func TestDiluteOnTheSimulatorKeepsTheTTL(t *testing.T) {
+	ctx := context.Background()
+	e := newEnv(t, beesim.Options{BlockTime: 100 * time.Millisecond})
+	cfg := fastConfig(map[int]int{17: 1, 20: 0})
+	cfg.BlockTime = 100 * time.Millisecond
+	cfg.RequestCheckGap = 10 * time.Millisecond
+	p := e.start(t, cfg)
+	waitLevel(t, p, 17, 1)
+	data := make([]byte, 100_000)
+	b, err := p.ActiveFor(ctx, 100_000)
+	require.NoError(t, err)
+	status, answer := uploadTo(t, e.client.BaseURL(), b.ID, data)
+	require.Equal(t, http.StatusCreated, status, "%s", answer)
+	before, err := e.client.Stamp(ctx, b.ID)
+	require.NoError(t, err)
+	p.RecordUpload(b.ID, 512<<20) // as if much more had come: depth 20 is cheaper
+	require.Eventually(t, func() bool {
+		p.TriggerCheck()
+		s, err := e.client.Stamp(ctx, b.ID)
+		return err == nil && s.Depth == 20 && e.sim.Stats().TopUps > 0
+	}, 20*time.Second, 20*time.Millisecond)
+	after, err := e.client.Stamp(ctx, b.ID)
+	require.NoError(t, err)
+	require.InDelta(t, before.BatchTTL, after.BatchTTL, float64(before.BatchTTL)/50, "TTL %d s before, %d s after", before.BatchTTL, after.BatchTTL)
+	require.Equal(t, 20, p.Status().InjectDepth)
+	require.Equal(t, b.ID, p.Status().Active[20].BatchID)
+	for _, info := range e.sim.Batches() {
+		if info.BatchID == b.ID {
+			require.Positive(t, info.Stamped)
+		}
+	}
+}
