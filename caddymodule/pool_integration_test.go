@@ -248,7 +248,8 @@ func TestConcurrentAcquiresAreUnique(t *testing.T) {
 }
 
 // Uploading until a small batch is full never fails a client: the batch is retired (Bee's 402,
-// or its utilisation read at a sync) and uploads go on with a fresh one.
+// or its effective capacity used, read from its buckets at a sync) and uploads go on with a
+// fresh one.
 func TestFillingBatchRotatesWithoutFailedUploads(t *testing.T) {
 	sim := startSimulator(t)
 	gw := startGateway(t, poolSite(sim.URL, adminToken, "reserve small 2\n\t\t\tusage_max 1"))
@@ -272,7 +273,7 @@ func TestFillingBatchRotatesWithoutFailedUploads(t *testing.T) {
 			require.Equal(t, http.StatusCreated, resp.StatusCode, "the upload after the rotation: %s", body)
 			reason := retiredReason(t, gw, first)
 			t.Logf("retired because: %s", reason)
-			require.True(t, strings.Contains(reason, "402") || strings.Contains(reason, "utilization"), reason)
+			require.True(t, strings.Contains(reason, "402") || strings.Contains(reason, "capacity"), reason)
 			return
 		}
 	}

@@ -83,6 +83,15 @@ func (p *Pool) blockTime() time.Duration {
 	return p.cfg.BlockTime
 }
 
+// pollIntervalLocked is how often pending batches are checked: PollInterval, or a block (as
+// measured once known). p.mu is held (read).
+func (p *Pool) pollIntervalLocked(cfg Config) time.Duration {
+	if cfg.PollInterval > 0 || p.measuredBlockTime <= 0 || cfg.LegacySpend {
+		return cfg.pollInterval()
+	}
+	return p.measuredBlockTime
+}
+
 // BlockTimeStatus is the block time in use and where it comes from.
 type BlockTimeStatus struct {
 	Configured time.Duration

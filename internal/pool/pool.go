@@ -714,7 +714,10 @@ func (p *Pool) RetryAfter(depth int) time.Duration {
 func (p *Pool) retryAfter(depth int) (time.Duration, string) {
 	cfg := p.config()
 	// A new batch is usable ~14 blocks after it is mined; add one check's latency.
-	est := max(15*p.blockTime()+cfg.pollInterval(), time.Second)
+	p.mu.RLock()
+	poll := p.pollIntervalLocked(cfg)
+	p.mu.RUnlock()
+	est := max(15*p.blockTime()+poll, time.Second)
 	now := p.deps.Clock.Now()
 	p.mu.RLock()
 	underWay := false

@@ -46,7 +46,7 @@ func (p *Pool) nextWait() time.Duration {
 	if p.doc != nil && p.ledgerErr == nil {
 		for _, d := range cfg.depths() {
 			if p.doc.count(d, Pending) > 0 || p.doc.openIntents(d) > 0 {
-				return cfg.pollInterval()
+				return p.pollIntervalLocked(cfg)
 			}
 		}
 		for _, b := range p.backoff {
