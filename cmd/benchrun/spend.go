@@ -17,6 +17,7 @@ import (
 	"github.com/swarmgate/caddy-bee/internal/bee"
 	"github.com/swarmgate/caddy-bee/internal/beesim"
 	"github.com/swarmgate/caddy-bee/internal/pool"
+	"github.com/swarmgate/caddy-bee/internal/replay"
 	"github.com/swarmgate/caddy-bee/internal/swarm"
 )
 
@@ -32,7 +33,7 @@ type spendRow struct {
 	Retired      []float64 // share of the effective capacity each retired batch held
 	BucketReads  int
 	MBPerBZZ     float64
-	CutUploads   int // refused for good (402 on both attempts, or no batch)
+	CutUploads   int // 402 passed on to the client (on both attempts, or a body over 1 MiB)
 	BlockTimeSet time.Duration
 }
 
@@ -125,8 +126,8 @@ func spendRun(ctx context.Context, legacy bool, volume int64) (spendRow, error) 
 			case http.StatusPaymentRequired:
 				row.Overflows++
 				refusal, err := p.ConfirmRefusal(ctx, b.ID, status, "batch is overissued")
-				if err != nil || refusal == pool.RefusalKept {
-					attempt = 2 // the gateway passes the 402 on
+				if err != nil || refusal == pool.RefusalKept || n > replay.Limit {
+					attempt = 2 // the gateway passes the 402 on (a body over replay.Limit cannot go again)
 				}
 				if refusal == pool.RefusalOverflow {
 					avoid = b.ID
@@ -287,7 +288,8 @@ func (r *report) spendTable(w func(string, ...any)) {
 	w("The same mixed-size upload workload (60%% 4-100 KiB, 32%% 100 KiB-1 MiB, 8%% 1-4 MiB, random bytes, redundancy")
 	w("level 0), injected through the pool with `reserve small 1`, against a fresh in-process simulator that fills")
 	w("buckets as Bee does, once per policy. The gateway's injection loop is reproduced (a 402 is confirmed with the")
-	w("pool and the upload goes once more). BZZ counts purchases and top-ups; block time set to the simulator's (%s),", benchBlockTime)
+	w("pool and the upload goes once more, unless its body is over the 1 MiB replay limit: then the 402 is the")
+	w("client's, counted as *cut*). BZZ counts purchases and top-ups; block time set to the simulator's (%s),", benchBlockTime)
 	w("so that only the batch policy differs. *Held* is each retired batch's stamped chunks over its effective")
 	w("capacity (the chunks before its first bucket is expected to overflow).")
 	w("")
