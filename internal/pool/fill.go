@@ -34,9 +34,12 @@ const (
 	unknownLengthStamped = 16 << 20
 )
 
-// replayableStamped: the stamped bytes of the largest body the gateway can send again after
-// a 402 (replay.Limit of content, at the most redundant level).
-var replayableStamped = StampedBytes(replay.Limit, swarm.LevelParanoid)
+// replayableStamped: above this many stamped bytes an upload's body may be over replay.Limit,
+// so that the gateway cannot send it again after a 402. The pool sees stamped bytes only, so
+// this is replay.Limit at redundancy level 0, the fewest stamped bytes for a body that size:
+// a redundant upload just under the limit is treated as too large (it then needs ample
+// room), never the other way round.
+var replayableStamped = StampedBytes(replay.Limit, swarm.LevelNone)
 
 // fillState is an active batch's fill: the bucket histogram of the last poll, with the
 // chunks recorded since folded in.

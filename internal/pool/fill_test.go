@@ -12,6 +12,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/swarmgate/caddy-bee/internal/bee"
+	"github.com/swarmgate/caddy-bee/internal/replay"
 )
 
 // fakeClock advances only when told to.
@@ -367,4 +368,31 @@ func TestDiluteWhenTrafficMakesADeeperBatchCheaper(t *testing.T) {
 	require.Equal(t, 2, ops, "dilution and top-up count against max_purchases_per_hour")
 	p.dilutions(ctx)
 	require.Equal(t, []int{20}, fb.dilutes, "diluted once")
+}
+
+// Where no batch has ample room for an upload too large to replay, it goes where it is least
+// likely to overflow: a fresh reserve batch rather than a half-full one.
+func TestUnreplayableUploadPrefersTheLeastRisk(t *testing.T) {
+	ctx := context.Background()
+	fb := newFillBee()
+	fb.add("a", 17)
+	fb.add("b", 17)
+	clock := &fakeClock{now: time.Unix(1e9, 0)}
+	p := fillPool(t, fb, clock, map[int]int{17: 2}, "a", "b")
+	first, err := p.ActiveFor(ctx, 100<<10)
+	require.NoError(t, err)
+	half := int(0.5 * effectiveChunks(17))
+	fb.stamp(first.ID, half)
+	p.RecordUpload(first.ID, int64(half)*chunkSize)
+	require.NoError(t, p.sync(ctx))
+
+	require.False(t, fitsFill(emptyFill(17), 2<<20, 0.8), "2 MiB in an empty depth-17 batch: over the 0.1% risk")
+	big, err := p.ActiveFor(ctx, 2<<20)
+	require.NoError(t, err)
+	require.NotEqual(t, first.ID, big.ID, "the fresh batch overflows less than the half-full one")
+	small, err := p.ActiveFor(ctx, 100<<10)
+	require.NoError(t, err)
+	require.Equal(t, first.ID, small.ID, "small uploads keep filling the older batch")
+	require.Greater(t, replayableStamped, int64(replay.Limit))
+	require.Less(t, replayableStamped, int64(replay.Limit)*11/10)
 }

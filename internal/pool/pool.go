@@ -441,13 +441,29 @@ func (p *Pool) ActiveForExcept(ctx context.Context, contentLength int64, exclude
 				return nil
 			}
 		}
-		// Nothing is estimated to fit: try the largest; Bee has the last word (402).
+		// Nothing is estimated to fit. An upload too large to replay goes where it is least
+		// likely to overflow (a fresh reserve batch if that is best); any other tries the
+		// largest. Bee has the last word (402).
 		got = largest
+		if least, fresh := p.leastRiskLocked(doc, cfg, contentLength, exclude); least != nil {
+			got = least
+			if fresh {
+				got.State = Active
+				promoted = true
+				p.deps.Logger.Info("reserve batch promoted for an upload too large to replay", zap.String("batch_id", got.ID), zap.Int("depth", got.Depth))
+			}
+		}
 		if got == nil && !promoted {
 			return ErrEmpty
 		}
+		if !promoted {
+			return errNoChange // nothing to store
+		}
 		return nil
 	})
+	if errors.Is(err, errNoChange) && got != nil {
+		err = nil
+	}
 	if errors.Is(err, ErrEmpty) || (err == nil && got == nil) {
 		p.requestCheck()
 		e := p.emptyError(0)
@@ -461,6 +477,34 @@ func (p *Pool) ActiveForExcept(ctx context.Context, contentLength int64, exclude
 		p.departed()
 	}
 	return toBatch(got, now), nil
+}
+
+// leastRiskLocked: for an upload too large to replay (with the fill model), the active batch
+// or the reserve batch (fresh: to be promoted) it overflows with the least chance. p.mu is held.
+func (p *Pool) leastRiskLocked(doc *ledgerDoc, cfg Config, n int64, exclude string) (best *record, fresh bool) {
+	if p.bucketReaderLocked() == nil || (n >= 0 && n <= replayableStamped) {
+		return nil, false
+	}
+	if n < 0 {
+		n = unknownLengthStamped
+	}
+	k := chunksOf(n)
+	bestRisk := 2.0
+	for _, d := range cfg.depths() {
+		for _, r := range activesOf(doc, d, exclude) {
+			if f := p.fillOfLocked(r); f != nil {
+				if risk := f.overflowProb(k); risk < bestRisk {
+					best, bestRisk, fresh = r, risk, false
+				}
+			}
+		}
+		if r := pickReserve(doc, d, nil); r != nil {
+			if risk := emptyFill(d).overflowProb(k); risk < bestRisk {
+				best, bestRisk, fresh = r, risk, true
+			}
+		}
+	}
+	return best, fresh
 }
 
 // emptyFitsLocked: whether a fresh batch of depth would take the upload where the active
