@@ -140,12 +140,21 @@ func (p *Pool) recordFillLocked(id string, n int64) (tracked, checkSoon bool) {
 		p.fills[id] = st
 	}
 	st.fill.add(k)
-	return true, p.retireDueLocked(st.fill, p.cfg.UsageMax) != "" || pollDue(st, p.cfg.UsageMax)
+	return true, p.retireDueLocked(st.fill, p.cfg.UsageMax) != "" || pollDue(st, p.cfg.UsageMax, p.deps.Clock.Now())
 }
 
+// minPollGap: a batch's buckets (a few MB of JSON) are read at most this often to follow
+// its fill; the read that confirms a retirement is not bound by it.
+const minPollGap = 30 * time.Second
+
 // pollDue: Bee's buckets are read again after a tenth of the effective capacity was stamped
-// since the last read, after a twentieth once the batch is half way to usage_max.
-func pollDue(st *fillState, usageMax float64) bool {
+// since the last read, after a twentieth once the batch is half way to usage_max, and not
+// within minPollGap of the last read. Between reads the local estimate stands (exact for
+// this gateway's uploads of new content; reads add other writers and duplicates).
+func pollDue(st *fillState, usageMax float64, now time.Time) bool {
+	if now.Sub(st.polledAt) < minPollGap {
+		return false
+	}
 	since := (st.fill.chunks - st.polledChunks) / effectiveChunks(st.fill.depth)
 	if st.fill.fraction() >= usageMax/2 {
 		return since >= 0.05
@@ -178,7 +187,7 @@ func (p *Pool) refreshFills(ctx context.Context, stamps map[string]bee.Stamp) {
 			case !listed:
 			case st == nil && s.Utilization == 0 && p.localBytes[r.ID] == 0:
 				p.fills[r.ID] = &fillState{fill: emptyFill(r.Depth), polledAt: p.deps.Clock.Now()}
-			case st == nil || pollDue(st, cfg.UsageMax) ||
+			case st == nil || pollDue(st, cfg.UsageMax, p.deps.Clock.Now()) ||
 				st.fill.chunks > st.polledChunks && p.retireDueLocked(st.fill, cfg.UsageMax) != "":
 				jobs = append(jobs, job{r.ID, r.Depth})
 			}
