@@ -43,6 +43,7 @@ type fillBee struct {
 	polls   int
 	block   uint64
 	bought  int
+	amounts []*big.Int // asked for by BuyStamp
 	topUps  int
 	dilutes []int
 }
@@ -97,11 +98,12 @@ func (b *fillBee) Stamp(_ context.Context, id string) (bee.Stamp, error) {
 	return bee.Stamp{}, bee.ErrNotFound
 }
 
-func (b *fillBee) BuyStamp(context.Context, *big.Int, int, string, bool) (string, error) {
+func (b *fillBee) BuyStamp(_ context.Context, amount *big.Int, _ int, _ string, _ bool) (string, error) {
 	b.mu.Lock()
 	b.bought++
+	b.amounts = append(b.amounts, amount)
 	b.mu.Unlock()
-	return "", context.Canceled
+	return "", &bee.APIError{Status: 400, Message: "out of funds"}
 }
 
 func (b *fillBee) TopUp(context.Context, string, *big.Int) error {
@@ -293,6 +295,10 @@ func TestBlockTimeMeasuredFromTheChain(t *testing.T) {
 	require.Contains(t, st.BlockTime.Warning, "block_time 5s")
 	week := amountFor(big.NewInt(24000), 7*24*time.Hour, p.blockTime())
 	require.Equal(t, big.NewInt(24000*7*24*300), week, "a week of 12 s blocks")
+	p.cfg.MaxPurchasesPerHour, p.cfg.PurchaseSpacing = 10, 0
+	p.buyOne(ctx)
+	require.Len(t, fb.amounts, 1)
+	require.Equal(t, big.NewInt(24000*(7*24+1)*300), fb.amounts[0], "a purchase pays for duration + 1 h of 12 s blocks, not of 5 s ones")
 
 	p.cfg.BlockTime = 11 * time.Second // within 20%
 	clock.advance(10 * 12 * time.Second)
