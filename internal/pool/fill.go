@@ -188,7 +188,10 @@ func (p *Pool) refreshFills(ctx context.Context, stamps map[string]bee.Stamp) {
 			case st == nil && s.Utilization == 0 && p.localBytes[r.ID] == 0:
 				p.fills[r.ID] = &fillState{fill: emptyFill(r.Depth), polledAt: p.deps.Clock.Now()}
 			case st == nil || pollDue(st, cfg.UsageMax, p.deps.Clock.Now()) ||
-				st.fill.chunks > st.polledChunks && p.retireDueLocked(st.fill, cfg.UsageMax) != "":
+				st.fill.chunks > st.polledChunks && p.retireDueLocked(st.fill, cfg.UsageMax) != "" ||
+				// Bee's fullest bucket is full where the model expects none: another writer
+				// (a second gateway on this ledger, a client with the id) filled it.
+				s.Utilization >= bucketCapacity(r.Depth) && st.fill.hist[bucketCapacity(st.fill.depth)] < 0.5:
 				jobs = append(jobs, job{r.ID, r.Depth})
 			}
 		}

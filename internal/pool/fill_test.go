@@ -172,13 +172,14 @@ func retiredReason(t *testing.T, p *Pool, id string) string {
 
 // Bee's utilisation (the fullest bucket) says a depth-17 batch is full after ~1.4 MB; the
 // pool keeps it until its effective capacity is used, reading the buckets rarely: at most once
-// per minPollGap to follow the fill, and once to confirm the retirement.
+// per minPollGap to follow the fill, once when Bee reports a full bucket the model does not
+// expect yet (a first full bucket comes early at depth 17), and once to confirm the retirement.
 func TestRetireOnCapacityNotOnTheFullestBucket(t *testing.T) {
 	for _, c := range []struct {
 		name               string
 		step               time.Duration // clock advance per upload
 		minReads, maxReads int
-	}{{"burst", 0, 1, 1}, {"a minute per upload", time.Minute, 3, 12}} {
+	}{{"burst", 0, 1, 2}, {"a minute per upload", time.Minute, 3, 13}} {
 		t.Run(c.name, func(t *testing.T) {
 			ctx := context.Background()
 			fb := newFillBee()
