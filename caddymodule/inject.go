@@ -121,8 +121,13 @@ func (h *Handler) serveInjected(w http.ResponseWriter, r *http.Request, next cad
 		if err != nil {
 			return err
 		}
-		if batchRetried || !h.batchRefusalConfirmed(r, p, batch, rec) {
+		refusal := h.batchRefusalConfirmed(r, p, batch, rec)
+		if batchRetried || refusal == pool.RefusalKept {
 			return rec.WriteResponse()
+		}
+		avoid := "" // a batch that refused this upload with a bucket overflow but stays in service
+		if refusal == pool.RefusalOverflow {
+			avoid = batch.ID
 		}
 		// Bee refused the batch. Send the body again, unless too much of it is gone.
 		again, ok := h.replayBody(r, body)
@@ -134,7 +139,7 @@ func (h *Handler) serveInjected(w http.ResponseWriter, r *http.Request, next cad
 		clear(w.Header())
 		maps.Copy(w.Header(), headerBefore)
 		h.logger.Info("retrying upload with another batch", zap.Int("rejected_status", rec.Status()))
-		batch, err = p.ActiveFor(r.Context(), stampedBytes(r, r.ContentLength))
+		batch, err = p.ActiveForExcept(r.Context(), stampedBytes(r, r.ContentLength), avoid)
 	}
 }
 
@@ -237,23 +242,25 @@ func mayRefuseBatch(status int) bool {
 }
 
 // batchRefusalConfirmed reports whether the held-back answer in rec is Bee refusing the
-// injected batch, confirmed by GET /stamps/{id}; the batch is then retired. Anything else is
-// the upload's own failure (counted and logged sampled) and leaves the pool alone.
-func (h *Handler) batchRefusalConfirmed(r *http.Request, p *pool.Pool, batch pool.Batch, rec caddyhttp.ResponseRecorder) bool {
+// injected batch, confirmed by GET /stamps/{id}: the batch is then retired, or, for a bucket
+// overflow of a batch with room left, kept for other uploads. Either way the upload may go
+// again elsewhere. Anything else is the upload's own failure (counted and logged sampled)
+// and leaves the pool alone (RefusalKept).
+func (h *Handler) batchRefusalConfirmed(r *http.Request, p *pool.Pool, batch pool.Batch, rec caddyhttp.ResponseRecorder) pool.Refusal {
 	status, answer := rec.Status(), rec.Buffer().Bytes()
 	if !pool.RejectsBatch(status, answer) {
 		metrics.injections.WithLabelValues("refused").Inc()
 		refusedUploadLog.warn(h.logger, "bee refused an injected upload for a reason other than its batch; answer passed on",
 			zap.Int("status", status), zap.ByteString("answer", answer[:min(len(answer), 200)]))
-		return false
+		return pool.RefusalKept
 	}
 	metrics.injections.WithLabelValues("rejected").Inc()
-	retired, err := p.ConfirmRejection(r.Context(), batch.ID, status, rejectionMessage(answer))
+	refusal, err := p.ConfirmRefusal(r.Context(), batch.ID, status, rejectionMessage(answer))
 	if err != nil {
 		h.logger.Error("could not confirm bee's refusal of a pool batch; batch kept", zap.Int("depth", batch.Depth), zap.Error(err))
-		return false
+		return pool.RefusalKept
 	}
-	return retired
+	return refusal
 }
 
 func rejectionMessage(answer []byte) string {

@@ -21,6 +21,7 @@ func (poolMetrics) Purchase(depth int, result string, amountPLUR *big.Int) {
 	metrics.purchases.WithLabelValues(strconv.Itoa(depth), result).Inc()
 	if result == "ok" && amountPLUR != nil {
 		metrics.spentBZZ.WithLabelValues("purchase").Add(plurToBZZ(amountPLUR))
+		spendTotals.add(0, plurToBZZ(amountPLUR))
 	}
 }
 
@@ -28,6 +29,7 @@ func (poolMetrics) TopUp(depth int, result string, amountPLUR *big.Int) {
 	metrics.topUps.WithLabelValues(strconv.Itoa(depth), result).Inc()
 	if result == "ok" && amountPLUR != nil {
 		metrics.spentBZZ.WithLabelValues("topup").Add(plurToBZZ(amountPLUR))
+		spendTotals.add(0, plurToBZZ(amountPLUR))
 	}
 }
 

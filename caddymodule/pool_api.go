@@ -83,12 +83,14 @@ type poolStatusBody struct {
 	NextCheck         *time.Time                 `json:"next_check"`
 	PurchasesLastHour int                        `json:"purchases_last_hour"`
 	Errors            []string                   `json:"errors"`
+	spendStatusFields
 }
 
 type activeBatchBody struct {
 	UtilizationRatio float64 `json:"utilization_ratio"`
 	TTLSeconds       int64   `json:"ttl_seconds"`
 	BatchID          string  `json:"batch_id,omitempty"`
+	activeFillFields
 }
 
 func (h *Handler) servePoolStatus(w http.ResponseWriter, r *http.Request) error {
@@ -116,7 +118,7 @@ func (h *Handler) servePoolStatus(w http.ResponseWriter, r *http.Request) error 
 		body.Pending[strconv.Itoa(depth)] = n
 	}
 	for depth, a := range st.Active {
-		entry := activeBatchBody{UtilizationRatio: a.UtilizationRatio, TTLSeconds: a.TTLSeconds}
+		entry := activeBatchBody{UtilizationRatio: a.UtilizationRatio, TTLSeconds: a.TTLSeconds, activeFillFields: fillFields(a)}
 		if withIDs {
 			entry.BatchID = a.BatchID
 		}
@@ -131,6 +133,7 @@ func (h *Handler) servePoolStatus(w http.ResponseWriter, r *http.Request) error 
 	}
 	body.PurchasesLastHour = st.PurchasesLastHour
 	body.Errors = append(body.Errors, st.Errors...)
+	body.spendStatusFields = spendFields(st, withIDs)
 	return writeJSON(w, http.StatusOK, body)
 }
 

@@ -32,8 +32,9 @@ type PoolConfig struct {
 	// Default: true.
 	ImmediateReplenish *bool `json:"immediate_replenish,omitempty"`
 
-	// UsageMax is the utilisation (0 to 1) at which a shared, injected batch is retired.
-	// Default: 0.8.
+	// UsageMax is the share (0 to 1] of a shared, injected batch's effective capacity (the
+	// chunks it takes before a bucket is expected to overflow, tracked from Bee's buckets) at
+	// which it is retired. Default: 0.8.
 	UsageMax float64 `json:"usage_max,omitempty"`
 
 	// MaxPurchasesPerHour caps buys and top-ups together; the count survives restarts.
@@ -43,7 +44,9 @@ type PoolConfig struct {
 	// PurchaseSpacing is the least time between two on-chain operations. Default: 15s.
 	PurchaseSpacing caddy.Duration `json:"purchase_spacing,omitempty"`
 
-	// BlockTime is the chain's block time, for amount and TTL arithmetic. Default: 5s.
+	// BlockTime is the chain's block time assumed for amount and TTL arithmetic until the pool
+	// has measured it from /chainstate; then the measured one is used, and a configured value
+	// more than 20% off it is logged and shown in /status. Default: 5s.
 	BlockTime caddy.Duration `json:"block_time,omitempty"`
 
 	// LabelPrefix starts the label of every batch the pool buys. The pool owns only

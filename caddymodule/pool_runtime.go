@@ -208,6 +208,7 @@ func (c *PoolConfig) poolConfig() (pool.Config, error) {
 	setDuration(&cfg.CheckInterval, c.CheckInterval)
 	setDuration(&cfg.PurchaseSpacing, c.PurchaseSpacing)
 	setDuration(&cfg.BlockTime, c.BlockTime)
+	cfg.BlockTimeConfigured = c.BlockTime != 0
 	setDuration(&cfg.PurchaseTimeout, c.PurchaseTimeout)
 	setDuration(&cfg.BackoffBase, c.PurchaseBackoff)
 	if c.ImmediateReplenish != nil {

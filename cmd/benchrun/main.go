@@ -22,6 +22,7 @@ import (
 type options struct {
 	caddyBin, simBin, out string
 	quick                 bool
+	spendOnly             bool
 	peers                 string
 
 	latency   time.Duration
@@ -51,6 +52,7 @@ func main() {
 	flag.StringVar(&o.simBin, "beesim", "bin/beesim", "the Bee simulator binary (make build)")
 	flag.StringVar(&o.out, "out", "BENCHMARKS.md", "where to write the report")
 	flag.BoolVar(&o.quick, "quick", false, "a small smoke run (seconds): tiny sizes and counts")
+	flag.BoolVar(&o.spendOnly, "spend-only", false, "run only the spend-efficiency section (in-process; no binaries needed)")
 	flag.StringVar(&o.peers, "peers", "auto", "auto: add nginx and Varnish when installed; none: A and B only")
 	flag.DurationVar(&o.latency, "latency", 200*time.Millisecond, "simulator download latency for the stampede")
 	distinctLatency := flag.String("distinct-latency", "0s,20ms", "simulator download latencies for the distinct workload, comma-separated")
@@ -114,6 +116,9 @@ func main() {
 }
 
 func run(ctx context.Context, o options) (*report, error) {
+	if o.spendOnly {
+		return runSpendOnly(ctx, o)
+	}
 	for _, bin := range []*string{&o.caddyBin, &o.simBin} {
 		abs, err := filepath.Abs(*bin)
 		if err != nil {
@@ -218,6 +223,9 @@ func run(ctx context.Context, o options) (*report, error) {
 	}
 	if rep.stalled, err = bn.stalled(); err != nil {
 		return nil, fmt.Errorf("stalled readers: %w", err)
+	}
+	if rep.spend, err = o.spendBench(ctx, logf); err != nil {
+		return nil, fmt.Errorf("spend: %w", err)
 	}
 	return rep, nil
 }

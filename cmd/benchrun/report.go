@@ -26,6 +26,7 @@ type report struct {
 	uploads  []uploadRow
 	acquire  acquireResult
 	stalled  []stalledRow
+	spend    []spendRow // spend.go
 }
 
 // failures lists workloads with failed requests; a bench with failures exits non-zero.
@@ -89,6 +90,7 @@ func (r *report) markdown() string {
 	r.uploadsTable(w)
 	r.acquireTable(w)
 	r.stalledTable(w)
+	r.spendTable(w)
 	return b.String()
 }
 

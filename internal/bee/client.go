@@ -109,6 +109,39 @@ func (c *Client) Stamp(ctx context.Context, id string) (Stamp, error) {
 	return s, nil
 }
 
+// Buckets reads a batch's per-bucket fill (GET /stamps/{id}/buckets): Collisions[i] is how
+// many chunks bucket i holds, out of UpperBound. The answer lists all 2^16 buckets (a few MB
+// of JSON): poll it rarely.
+func (c *Client) Buckets(ctx context.Context, id string) (Buckets, error) {
+	if err := ValidateBatchID(id); err != nil {
+		return Buckets{}, err
+	}
+	var body struct {
+		Depth            int `json:"depth"`
+		BucketDepth      int `json:"bucketDepth"`
+		BucketUpperBound int `json:"bucketUpperBound"`
+		Buckets          []struct {
+			BucketID   int `json:"bucketID"`
+			Collisions int `json:"collisions"`
+		} `json:"buckets"`
+	}
+	if err := c.call(ctx, http.MethodGet, "/stamps/"+id+"/buckets", nil, c.opts.ReadTimeout, &body); err != nil {
+		return Buckets{}, err
+	}
+	out := Buckets{Depth: body.Depth, BucketDepth: body.BucketDepth, UpperBound: body.BucketUpperBound}
+	if body.BucketDepth <= 0 || body.BucketDepth > 24 {
+		return Buckets{}, fmt.Errorf("buckets of batch %s: bucketDepth %d out of range", id, body.BucketDepth)
+	}
+	out.Collisions = make([]int, 1<<body.BucketDepth)
+	for _, b := range body.Buckets {
+		if b.BucketID < 0 || b.BucketID >= len(out.Collisions) {
+			return Buckets{}, fmt.Errorf("buckets of batch %s: bucketID %d out of range", id, b.BucketID)
+		}
+		out.Collisions[b.BucketID] = b.Collisions
+	}
+	return out, nil
+}
+
 // purchaseAnswer is what POST /stamps and PATCH /stamps/{topup,dilute} return.
 type purchaseAnswer struct {
 	BatchID string `json:"batchID"`

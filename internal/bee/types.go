@@ -21,6 +21,12 @@ type Stamp struct {
 	BatchTTL         int64    `json:"batchTTL"` // seconds; -1 unknown
 }
 
+// Buckets is GET /stamps/{id}/buckets: chunks per bucket (index = bucket id).
+type Buckets struct {
+	Depth, BucketDepth, UpperBound int
+	Collisions                     []int
+}
+
 // ChainState is GET /chainstate. CurrentPrice is PLUR per chunk per block.
 type ChainState struct {
 	ChainTip     uint64

@@ -52,6 +52,10 @@ func capacityBytes(depth int) int64 {
 	return bytes
 }
 
+// EffectiveCapacity is capacityBytes, for reports: the stamped bytes a batch of depth takes
+// before its first bucket is expected to overflow; usage_max is a fraction of it.
+func EffectiveCapacity(depth int) int64 { return capacityBytes(depth) }
+
 // StampedBytes is the batch space an upload of n content bytes takes at a redundancy level:
 // 4 KiB for every chunk Bee stamps, i.e. data and intermediate chunks plus, above level 0,
 // parity chunks and root replicas (Bee v2.8.1 uploads at MEDIUM unless told otherwise, about

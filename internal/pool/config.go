@@ -50,7 +50,11 @@ type Config struct {
 	UsageMax            float64
 	MaxPurchasesPerHour int
 	PurchaseSpacing     time.Duration
+	// BlockTime is assumed until the pool has measured the chain's own (see blocktime.go);
+	// then the measured one is used, and a configured one (BlockTimeConfigured) more than
+	// 20% off it is reported.
 	BlockTime           time.Duration
+	BlockTimeConfigured bool
 	LabelPrefix         string
 	AcquireFallback     bool
 	Immutable           bool
@@ -69,6 +73,10 @@ type Config struct {
 	// LedgerWait bounds how long a caller waits for a ledger write (the storage lock may be
 	// held by another instance, or a dead one until taken over); then ErrLedgerBusy.
 	LedgerWait time.Duration
+	// LegacySpend restores the policy before issue 24 (retire on the fullest bucket, the
+	// smallest depth first, no dilution, the configured block time): for benchmarks that
+	// compare the two in one run. No Caddyfile option sets it.
+	LegacySpend bool
 }
 
 // DefaultConfig is SPEC section 1's defaults.

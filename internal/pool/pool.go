@@ -116,8 +116,22 @@ type Pool struct {
 	lastCheck  time.Time
 	nextCheck  time.Time
 	localBytes map[string]int64 // bytes injected since the last sync, per batch
-	toppingUp  map[string]bool  // batches with a top-up in flight: not handed out meanwhile
-	backoff    map[int]backoffState
+	// fills: the active batches' fill models (bucket histogram + local accounting), and
+	// typicalChunks the moving average of an injected upload's chunks. See fill.go.
+	fills         map[string]*fillState
+	typicalChunks float64
+	stampedBytes  int64    // injected since start
+	spentPLUR     *big.Int // purchases, top-ups, dilutions since start
+	// The block time measured from /chainstate (blocktime.go).
+	chainFirst        chainSample
+	measuredBlockTime time.Duration
+	blockTimeWarning  string
+	// The injected upload rate and the depth it makes cheapest (costmodel.go).
+	rateSamples []rateSample
+	uploadRate  float64
+	injectDepth int
+	toppingUp   map[string]bool // batches with a top-up in flight: not handed out meanwhile
+	backoff     map[int]backoffState
 	// topupBackoff: batches whose last top-up Bee refused or failed, by id.
 	topupBackoff map[string]backoffState
 	price        *big.Int
@@ -167,7 +181,7 @@ func New(cfg Config, deps Deps) (*Pool, error) {
 	key, lock := ledgerKeys(deps.NodeKey)
 	return &Pool{
 		deps: deps, key: key, lock: lock, cfg: cfg,
-		localBytes: map[string]int64{}, backoff: map[int]backoffState{}, toppingUp: map[string]bool{},
+		localBytes: map[string]int64{}, fills: map[string]*fillState{}, spentPLUR: new(big.Int), backoff: map[int]backoffState{}, toppingUp: map[string]bool{},
 		topupBackoff: map[string]backoffState{}, confirm: new(singleflight.Group), rejectChecks: map[string]rejectionCheck{},
 		gc:   newGroupCommit(),
 		wake: make(chan struct{}, 1), stop: make(chan struct{}), done: make(chan struct{}),
@@ -361,26 +375,35 @@ func pickReserve(doc *ledgerDoc, depth int, skip map[string]bool) *record {
 }
 
 // ActiveFor returns the shared batch an upload taking contentLength stamped bytes
-// (StampedBytes of its length at its redundancy level; -1: unknown) should use: the smallest depth whose active batch can take it; a depth without an active batch
-// promotes a reserve batch first. The common case reads memory only.
+// (StampedBytes of its length at its redundancy level; -1: unknown) should use: the smallest
+// depth with an active batch that can take it. A depth without an active batch promotes a
+// reserve batch first; so does a depth whose active batches lack the ample room an upload too
+// large to replay needs (see fitsFill), when an empty batch would have it. The common case
+// reads memory only.
 func (p *Pool) ActiveFor(ctx context.Context, contentLength int64) (Batch, error) {
+	return p.ActiveForExcept(ctx, contentLength, "")
+}
+
+// ActiveForExcept is ActiveFor for an upload that batch exclude refused with an overflow
+// (RefusalOverflow): any active batch but that one, promoting a reserve batch if needed.
+func (p *Pool) ActiveForExcept(ctx context.Context, contentLength int64, exclude string) (Batch, error) {
 	cfg := p.config()
 	now := p.deps.Clock.Now()
 	p.mu.RLock()
 	doc, ledgerErr := p.doc, p.ledgerErr
 	if doc != nil && ledgerErr == nil {
-		for _, d := range cfg.depths() {
-			r := activeOf(doc, d)
-			if r == nil {
-				if doc.count(d, Reserve) > 0 {
-					break // promote first (slow path)
+	fast:
+		for _, d := range p.injectOrderLocked(cfg.depths()) {
+			actives := activesOf(doc, d, exclude)
+			for _, r := range actives {
+				if p.fitsLocked(r, contentLength) {
+					b := toBatch(r, now)
+					p.mu.RUnlock()
+					return b, nil
 				}
-				continue
 			}
-			if p.fitsLocked(r, contentLength) {
-				b := toBatch(r, now)
-				p.mu.RUnlock()
-				return b, nil
+			if doc.count(d, Reserve) > 0 && (len(actives) == 0 || p.emptyFitsLocked(d, contentLength)) {
+				break fast // promote first (slow path)
 			}
 		}
 	}
@@ -395,29 +418,55 @@ func (p *Pool) ActiveFor(ctx context.Context, contentLength int64) (Batch, error
 		p.mu.RLock()
 		defer p.mu.RUnlock()
 		var largest *record
-		for _, d := range cfg.depths() {
-			r := activeOf(doc, d)
-			if r == nil {
-				if r = pickReserve(doc, d, nil); r == nil {
-					continue
+		for _, d := range p.injectOrderLocked(cfg.depths()) {
+			actives := activesOf(doc, d, exclude)
+			for _, r := range actives {
+				largest = r
+				if p.fitsLocked(r, contentLength) {
+					got = r
+					return nil
 				}
-				r.State = Active
-				promoted = true
-				p.deps.Logger.Info("reserve batch promoted for injected uploads", zap.String("batch_id", r.ID), zap.Int("depth", d))
 			}
+			if len(actives) > 0 && !p.emptyFitsLocked(d, contentLength) {
+				continue
+			}
+			r := pickReserve(doc, d, nil)
+			if r == nil {
+				continue
+			}
+			r.State = Active
+			promoted = true
+			p.deps.Logger.Info("reserve batch promoted for injected uploads", zap.String("batch_id", r.ID), zap.Int("depth", d),
+				zap.Int("active_at_depth", len(actives)+1))
 			largest = r
 			if p.fitsLocked(r, contentLength) {
 				got = r
 				return nil
 			}
 		}
-		// Nothing is estimated to fit: try the largest; Bee has the last word (402).
+		// Nothing is estimated to fit. An upload too large to replay goes where it is least
+		// likely to overflow (a fresh reserve batch if that is best); any other tries the
+		// largest. Bee has the last word (402).
 		got = largest
+		if least, fresh := p.leastRiskLocked(doc, cfg, contentLength, exclude); least != nil {
+			got = least
+			if fresh {
+				got.State = Active
+				promoted = true
+				p.deps.Logger.Info("reserve batch promoted for an upload too large to replay", zap.String("batch_id", got.ID), zap.Int("depth", got.Depth))
+			}
+		}
 		if got == nil && !promoted {
 			return ErrEmpty
 		}
+		if !promoted {
+			return errNoChange // nothing to store
+		}
 		return nil
 	})
+	if errors.Is(err, errNoChange) && got != nil {
+		err = nil
+	}
 	if errors.Is(err, ErrEmpty) || (err == nil && got == nil) {
 		p.requestCheck()
 		e := p.emptyError(0)
@@ -433,12 +482,57 @@ func (p *Pool) ActiveFor(ctx context.Context, contentLength int64) (Batch, error
 	return toBatch(got, now), nil
 }
 
+// leastRiskLocked: for an upload too large to replay (with the fill model), the active batch
+// or the reserve batch (fresh: to be promoted) it overflows with the least chance. p.mu is held.
+func (p *Pool) leastRiskLocked(doc *ledgerDoc, cfg Config, n int64, exclude string) (best *record, fresh bool) {
+	if p.bucketReaderLocked() == nil || (n >= 0 && n <= replayableStamped) {
+		return nil, false
+	}
+	if n < 0 {
+		n = unknownLengthStamped
+	}
+	k := chunksOf(n)
+	bestRisk := 2.0
+	for _, d := range cfg.depths() {
+		for _, r := range activesOf(doc, d, exclude) {
+			if f := p.fillOfLocked(r); f != nil {
+				if risk := f.overflowProb(k); risk < bestRisk {
+					best, bestRisk, fresh = r, risk, false
+				}
+			}
+		}
+		if r := pickReserve(doc, d, nil); r != nil {
+			if risk := emptyFill(d).overflowProb(k); risk < bestRisk {
+				best, bestRisk, fresh = r, risk, true
+			}
+		}
+	}
+	return best, fresh
+}
+
+// emptyFitsLocked: whether a fresh batch of depth would take the upload where the active
+// ones would not (only with the fill model; without it one active batch per depth).
+func (p *Pool) emptyFitsLocked(depth int, n int64) bool {
+	return p.bucketReaderLocked() != nil && fitsFill(emptyFill(depth), n, p.cfg.UsageMax)
+}
+
 func firstDepth(cfg Config) int {
 	d := cfg.depths()
 	if len(d) == 0 {
 		return SmallDepth
 	}
 	return d[0]
+}
+
+// activesOf lists depth's active batches but exclude, in ledger order.
+func activesOf(doc *ledgerDoc, depth int, exclude string) []*record {
+	var out []*record
+	for _, r := range doc.Batches {
+		if r.Depth == depth && r.State == Active && r.ID != exclude {
+			out = append(out, r)
+		}
+	}
+	return out
 }
 
 func activeOf(doc *ledgerDoc, depth int) *record {
@@ -450,9 +544,13 @@ func activeOf(doc *ledgerDoc, depth int) *record {
 	return nil
 }
 
-// fitsLocked estimates whether an upload taking n stamped bytes (StampedBytes) fits in r
-// before its fullest bucket overflows, from Bee's last utilisation and what was injected since.
+// fitsLocked estimates whether an upload taking n stamped bytes (StampedBytes) fits in r:
+// from its fill model where there is one, else (no bucket reads) from Bee's last utilisation
+// and what was injected since.
 func (p *Pool) fitsLocked(r *record, n int64) bool {
+	if f := p.fillOfLocked(r); f != nil {
+		return fitsFill(f, n, p.cfg.UsageMax)
+	}
 	capacity := capacityBytes(r.Depth)
 	used := int64(r.Utilization*float64(capacity)) + p.localBytes[r.ID]
 	if n < 0 {
@@ -465,6 +563,14 @@ func (p *Pool) fitsLocked(r *record, n int64) bool {
 // the last sync.
 func (p *Pool) RecordUpload(id string, n int64) {
 	p.mu.Lock()
+	p.recordSpendLocked(n)
+	if tracked, checkSoon := p.recordFillLocked(id, n); tracked {
+		p.mu.Unlock()
+		if checkSoon {
+			p.requestCheck()
+		}
+		return
+	}
 	p.localBytes[id] += n
 	var depth int
 	var util float64
@@ -519,7 +625,7 @@ func (p *Pool) retireRecord(r *record, reason string) {
 
 // reasonCategory keeps metric labels bounded.
 func reasonCategory(reason string) string {
-	for _, c := range []string{"402", "404", "422", "utilization", "expired"} {
+	for _, c := range []string{"402", "404", "422", "utilization", "capacity", "expired"} {
 		if containsFold(reason, c) {
 			return c
 		}
@@ -538,13 +644,27 @@ type Status struct {
 	NextCheck         time.Time
 	PurchasesLastHour int
 	Errors            []string
+	// ActiveBatches lists every active batch (a depth may have more than one: see ActiveFor);
+	// Active shows the oldest per depth.
+	ActiveBatches []ActiveStatus
+	Spend         SpendStatus
+	BlockTime     BlockTimeStatus
+	// InjectDepth is the depth injection prefers (cheapest per stamped byte at
+	// UploadRate, in stamped bytes per second); 0 until chosen.
+	InjectDepth int
+	UploadRate  float64
 }
 
 // ActiveStatus is one depth's shared batch.
 type ActiveStatus struct {
 	BatchID          string
+	Depth            int
 	UtilizationRatio float64
 	TTLSeconds       int64
+	// EffectiveFill is the share of the effective capacity (capacityBytes) stamped, and
+	// CapacityLeftBytes the effective capacity left; both -1 while unknown (no fill model).
+	EffectiveFill     float64
+	CapacityLeftBytes int64
 }
 
 // Status reports levels, errors and timings.
@@ -552,7 +672,9 @@ func (p *Pool) Status() Status {
 	p.mu.RLock()
 	defer p.mu.RUnlock()
 	st := Status{ReserveConfig: map[int]int{}, CurrentLevels: map[int]int{}, Pending: map[int]int{},
-		Active: map[int]ActiveStatus{}, LastCheck: p.lastCheck, NextCheck: p.nextCheck, Errors: []string{}}
+		Active: map[int]ActiveStatus{}, LastCheck: p.lastCheck, NextCheck: p.nextCheck, Errors: []string{},
+		Spend: p.spendStatusLocked(), ActiveBatches: []ActiveStatus{}, InjectDepth: p.injectDepth, UploadRate: p.uploadRate,
+		BlockTime: BlockTimeStatus{Configured: p.cfg.BlockTime, Measured: p.measuredBlockTime, Warning: p.blockTimeWarning}}
 	for d, n := range p.cfg.Reserve {
 		st.ReserveConfig[d] = n
 	}
@@ -573,8 +695,16 @@ func (p *Pool) Status() Status {
 		if st.CurrentLevels[d] < p.cfg.Reserve[d] {
 			st.LowReserveWarning = true
 		}
-		if r := activeOf(p.doc, d); r != nil {
-			st.Active[d] = ActiveStatus{BatchID: r.ID, UtilizationRatio: r.Utilization, TTLSeconds: r.TTLSeconds}
+		for i, r := range activesOf(p.doc, d, "") {
+			a := ActiveStatus{BatchID: r.ID, Depth: d, UtilizationRatio: r.Utilization, TTLSeconds: r.TTLSeconds,
+				EffectiveFill: -1, CapacityLeftBytes: -1}
+			if f := p.fillOfLocked(r); f != nil {
+				a.EffectiveFill, a.CapacityLeftBytes = f.fraction(), f.leftBytes()
+			}
+			if i == 0 {
+				st.Active[d] = a
+			}
+			st.ActiveBatches = append(st.ActiveBatches, a)
 		}
 	}
 	st.PurchasesLastHour = p.doc.operationsSince(p.deps.Clock.Now().Add(-time.Hour))
@@ -631,7 +761,10 @@ func (p *Pool) RetryAfter(depth int) time.Duration {
 func (p *Pool) retryAfter(depth int) (time.Duration, string) {
 	cfg := p.config()
 	// A new batch is usable ~14 blocks after it is mined; add one check's latency.
-	est := max(15*cfg.BlockTime+cfg.pollInterval(), time.Second)
+	p.mu.RLock()
+	poll := p.pollIntervalLocked(cfg)
+	p.mu.RUnlock()
+	est := max(15*p.blockTime()+poll, time.Second)
 	now := p.deps.Clock.Now()
 	p.mu.RLock()
 	underWay := false

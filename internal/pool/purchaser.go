@@ -46,7 +46,7 @@ func (p *Pool) nextWait() time.Duration {
 	if p.doc != nil && p.ledgerErr == nil {
 		for _, d := range cfg.depths() {
 			if p.doc.count(d, Pending) > 0 || p.doc.openIntents(d) > 0 {
-				return cfg.pollInterval()
+				return p.pollIntervalLocked(cfg)
 			}
 		}
 		for _, b := range p.backoff {
@@ -66,7 +66,10 @@ func (p *Pool) maintain(ctx context.Context) {
 	if err := p.sync(ctx); err != nil {
 		return
 	}
+	p.chooseInjectDepth()
+	p.reportEfficiency()
 	p.topUps(ctx)
+	p.dilutions(ctx)
 	for ctx.Err() == nil {
 		if bought := p.buyOne(ctx); !bought {
 			return
@@ -114,6 +117,8 @@ func (p *Pool) sync(ctx context.Context) error {
 			byLabel[s.Label] = s
 		}
 	}
+	p.observeChain(chain, now)
+	p.refreshFills(ctx, byID)
 	err = p.update(ctx, func(doc *ledgerDoc) error {
 		kept := doc.Intents[:0]
 		for _, in := range doc.Intents {
@@ -161,8 +166,21 @@ func (p *Pool) sync(ctx context.Context) error {
 			}
 			if found {
 				r.TTLSeconds, r.Utilization = s.BatchTTL, s.UtilizationRatio
-				if r.State == Active && s.UtilizationRatio >= cfg.UsageMax {
-					p.retireRecord(r, fmt.Sprintf("utilization %.2f reached usage_max %.2f", s.UtilizationRatio, cfg.UsageMax))
+				if r.State == Active {
+					p.mu.RLock()
+					st := p.fills[r.ID]
+					why := ""
+					if st != nil {
+						why = p.retireDueLocked(st.fill, cfg.UsageMax)
+					}
+					p.mu.RUnlock()
+					switch {
+					case why != "":
+						p.retireRecord(r, why)
+					case st == nil && s.UtilizationRatio >= cfg.UsageMax:
+						// No fill model (Bee without bucket reads): the fullest bucket decides.
+						p.retireRecord(r, fmt.Sprintf("utilization %.2f reached usage_max %.2f", s.UtilizationRatio, cfg.UsageMax))
+					}
 				}
 				if (r.State == Reserve || r.State == Active) && s.BatchTTL == 0 {
 					p.retireRecord(r, "expired: TTL ran out")
@@ -177,6 +195,9 @@ func (p *Pool) sync(ctx context.Context) error {
 	p.mu.Lock()
 	p.synced = true
 	p.localBytes = map[string]int64{}
+	if p.doc != nil {
+		p.forgetFillsLocked()
+	}
 	p.mu.Unlock()
 	return nil
 }
@@ -236,7 +257,7 @@ func (p *Pool) buyOne(ctx context.Context) bool {
 	if price == nil || price.Sign() <= 0 {
 		return false
 	}
-	amount := amountFor(price, cfg.Duration+time.Hour, cfg.BlockTime)
+	amount := amountFor(price, cfg.Duration+time.Hour, p.blockTime())
 	var in *intent
 	var wait time.Duration
 	err := p.update(ctx, func(doc *ledgerDoc) error {
@@ -294,6 +315,7 @@ func (p *Pool) buyOne(ctx context.Context) bool {
 		})
 		p.deps.Logger.Info("batch bought", zap.String("batch_id", id), zap.Int("depth", in.Depth), zap.String("label", in.Label))
 		p.observePurchase(in.Depth, "ok", plur)
+		p.addSpent(plur)
 		return true
 	case bee.IsTimeout(err) || ctx.Err() != nil:
 		// Outcome unknown: the intent stays; the batch is adopted when it shows up.
@@ -398,7 +420,7 @@ func (p *Pool) topUps(ctx context.Context) {
 	if price == nil || p.spendingBlocked() != nil {
 		return
 	}
-	amount := amountFor(price, cfg.TopUp, cfg.BlockTime)
+	amount := amountFor(price, cfg.TopUp, p.blockTime())
 	for _, r := range due {
 		if ctx.Err() != nil {
 			return
@@ -442,6 +464,7 @@ func (p *Pool) topUps(ctx context.Context) {
 		delete(p.topupBackoff, r.ID)
 		p.mu.Unlock()
 		p.deps.Logger.Info("batch topped up", zap.String("batch_id", r.ID), zap.Int("depth", r.Depth), zap.String("amount", amount.String()))
+		p.addSpent(plur)
 		if p.deps.Observer != nil {
 			p.deps.Observer.TopUp(r.Depth, "ok", plur)
 		}

@@ -43,8 +43,22 @@ func RejectsBatch(status int, body []byte) bool {
 // flood of answers naming the batch cannot become a flood of lookups.
 type rejectionCheck struct {
 	at      time.Time
-	retired bool
+	outcome Refusal
 }
+
+// Refusal is what a confirmed batch refusal means for the upload and the batch.
+type Refusal int
+
+const (
+	// RefusalKept: Bee reports the batch usable; the refusal is passed on, the batch stays.
+	RefusalKept Refusal = iota
+	// RefusalRetired: the batch is unusable and retired; the upload may go again.
+	RefusalRetired
+	// RefusalOverflow: Bee's 402 on a batch whose effective capacity is far from used (one
+	// bucket overflowed, the others have room). The batch stays for other uploads; this one
+	// must go again to another batch (ActiveForExcept): its chunks land in the same buckets.
+	RefusalOverflow
+)
 
 const (
 	rejectionRecheck = 5 * time.Second
@@ -57,6 +71,14 @@ const (
 // lookups of concurrent callers for one batch are shared. It reports whether the batch is
 // retired now; an error means Bee could not confirm, and the batch stays.
 func (p *Pool) ConfirmRejection(ctx context.Context, id string, status int, message string) (bool, error) {
+	outcome, err := p.ConfirmRefusal(ctx, id, status, message)
+	return outcome == RefusalRetired, err
+}
+
+// ConfirmRefusal is ConfirmRejection telling apart a 402 that only one bucket overflowed
+// (RefusalOverflow, with the pool's fill model): the batch is kept until its effective
+// capacity is used, and the upload goes to another batch.
+func (p *Pool) ConfirmRefusal(ctx context.Context, id string, status int, message string) (Refusal, error) {
 	now := p.deps.Clock.Now()
 	// Per batch and status: a 402 after a 404 that Bee did not confirm gets its own lookup.
 	key := id + "/" + strconv.Itoa(status)
@@ -64,22 +86,35 @@ func (p *Pool) ConfirmRejection(ctx context.Context, id string, status int, mess
 	c, ok := p.rejectChecks[key]
 	p.mu.RUnlock()
 	if ok && now.Sub(c.at) < rejectionRecheck {
-		return c.retired, nil
+		return c.outcome, nil
 	}
 	// Detached: the lookup and the retirement are shared and must outlive any one request.
 	v, err, _ := p.confirm.Do(key, func() (any, error) {
 		lookupCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), rejectionTimeout)
 		defer cancel()
-		why, bad, err := p.batchUnusable(lookupCtx, id)
+		why, bad, full, err := p.batchUnusable(lookupCtx, id)
 		if err != nil {
-			return false, fmt.Errorf("confirm bee's %d %q for a pool batch: %w", status, message, err)
+			return RefusalKept, fmt.Errorf("confirm bee's %d %q for a pool batch: %w", status, message, err)
+		}
+		outcome := RefusalKept
+		if full && status == 402 {
+			// A full bucket is not a full batch: the fill model decides, on fresh buckets.
+			if capWhy, tracked := p.overflowRetireDue(lookupCtx, id); tracked {
+				bad, why = capWhy != "", capWhy
+				if !bad {
+					outcome = RefusalOverflow
+					p.deps.Logger.Info("bee's 402: a bucket of an active batch overflowed; batch kept for uploads that fit, upload sent to another",
+						zap.String("batch_id", id))
+				}
+			}
 		}
 		if bad {
+			outcome = RefusalRetired
 			reason := fmt.Sprintf("bee answered %d %q to an upload; GET /stamps confirmed: %s", status, message, why)
 			if err := p.Retire(lookupCtx, id, reason); err != nil {
-				return false, err
+				return RefusalKept, err
 			}
-		} else {
+		} else if outcome == RefusalKept {
 			p.deps.Logger.Warn("bee named a pool batch in an upload refusal but reports it usable; batch kept",
 				zap.Int("status", status), zap.String("message", message))
 		}
@@ -89,32 +124,33 @@ func (p *Pool) ConfirmRejection(ctx context.Context, id string, status int, mess
 				delete(p.rejectChecks, k)
 			}
 		}
-		p.rejectChecks[key] = rejectionCheck{at: p.deps.Clock.Now(), retired: bad}
+		p.rejectChecks[key] = rejectionCheck{at: p.deps.Clock.Now(), outcome: outcome}
 		p.mu.Unlock()
-		return bad, nil
+		return outcome, nil
 	})
 	if err != nil {
-		return false, err
+		return RefusalKept, err
 	}
-	return v.(bool), nil
+	return v.(Refusal), nil
 }
 
-// batchUnusable asks Bee whether batch id can still take uploads; why says what is wrong.
-func (p *Pool) batchUnusable(ctx context.Context, id string) (why string, bad bool, err error) {
+// batchUnusable asks Bee whether batch id can still take uploads; why says what is wrong,
+// and full whether it is only that its fullest bucket is (nearly) full.
+func (p *Pool) batchUnusable(ctx context.Context, id string) (why string, bad, full bool, err error) {
 	s, err := p.deps.Bee.Stamp(ctx, id)
 	switch {
 	case errors.Is(err, bee.ErrNotFound):
-		return "404, Bee does not know the batch", true, nil
+		return "404, Bee does not know the batch", true, false, nil
 	case errors.Is(err, bee.ErrNotUsable):
-		return "not usable", true, nil
+		return "not usable", true, false, nil
 	case err != nil:
-		return "", false, err
+		return "", false, false, err
 	case !s.Usable:
-		return "usable:false", true, nil
+		return "usable:false", true, false, nil
 	case s.BatchTTL == 0:
-		return "expired (batchTTL 0)", true, nil
+		return "expired (batchTTL 0)", true, false, nil
 	case s.UtilizationRatio >= 1 || s.UtilizationRatio >= p.config().UsageMax:
-		return fmt.Sprintf("full (utilization %.2f)", s.UtilizationRatio), true, nil
+		return fmt.Sprintf("full (utilization %.2f)", s.UtilizationRatio), true, true, nil
 	}
-	return "", false, nil
+	return "", false, false, nil
 }
