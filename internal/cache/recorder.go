@@ -53,7 +53,7 @@ func (r *Recorder) start(h http.Header) {
 	meta := Meta{Key: r.t.Key, Kind: r.t.Kind, Ref: r.t.Ref, Size: n, Header: http.Header{}}
 	for _, name := range keptHeaders {
 		if v := h.Values(name); len(v) > 0 {
-			meta.Header[name] = append([]string(nil), v...)
+			meta.Header[http.CanonicalHeaderKey(name)] = append([]string(nil), v...)
 		}
 	}
 	if r.t.Kind == KindChunks {

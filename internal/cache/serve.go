@@ -22,7 +22,7 @@ func (c *Cache) Serve(w http.ResponseWriter, r *http.Request, h *Hit) error {
 		dst[name] = append([]string(nil), values...)
 	}
 	dst.Set("Cache-Control", CacheControl)
-	body := &trackedReader{r: h.Body}
+	body := &trackedReader{r: h.Body, size: h.Meta.Size}
 	cw := &countingWriter{ResponseWriter: w}
 	http.ServeContent(cw, r, "", time.Time{}, body)
 	if body.err != nil {
@@ -34,14 +34,20 @@ func (c *Cache) Serve(w http.ResponseWriter, r *http.Request, h *Hit) error {
 
 // trackedReader remembers a read error: ServeContent stops on it silently, which would
 // otherwise end the answer short.
+// An end before the entry's size (a file truncated behind the cache's back) is an error too.
 type trackedReader struct {
-	r   ReadSeekCloser
-	err error
+	r         ReadSeekCloser
+	size, pos int64
+	err       error
 }
 
 func (t *trackedReader) Read(p []byte) (int, error) {
 	n, err := t.r.Read(p)
-	if err != nil && err != io.EOF {
+	t.pos += int64(n)
+	switch {
+	case err == io.EOF && t.pos < t.size:
+		t.err = io.ErrUnexpectedEOF
+	case err != nil && err != io.EOF:
 		t.err = err
 	}
 	return n, err
@@ -52,6 +58,7 @@ func (t *trackedReader) Seek(off int64, whence int) (int64, error) {
 	if err != nil {
 		t.err = err
 	}
+	t.pos = n
 	return n, err
 }
 
