@@ -89,6 +89,10 @@ func (h *Handler) serveGateway(w http.ResponseWriter, r *http.Request, next cadd
 		}
 	}
 
+	served, next, err := h.serveImmutable(w, r, next)
+	if served {
+		return err
+	}
 	if h.coalescer != nil && (r.Method == http.MethodGet || r.Method == http.MethodHead) {
 		err := h.coalescer.ServeHTTP(w, r, next.ServeHTTP)
 		if errors.Is(err, coalesce.ErrUpstreamAborted) {
