@@ -5,9 +5,12 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"strings"
 	"testing"
 	"time"
 
+	"github.com/caddyserver/caddy/v2"
+	"github.com/caddyserver/caddy/v2/caddyconfig"
 	"github.com/stretchr/testify/require"
 
 	"github.com/swarmgate/caddy-bee/internal/beesim"
@@ -179,4 +182,66 @@ func TestContentCacheOff(t *testing.T) {
 	}
 	require.EqualValues(t, 2, sim.Stats().Downloads)
 	require.False(t, getCacheStats(t, off).Enabled)
+}
+
+// The disk tier survives a config reload (the same cache, its entries kept, new bounds
+// applied) and a restart (its index rebuilt from the directory): neither sends a cached
+// download to Bee.
+func TestContentCacheDiskSurvivesReloadAndRestart(t *testing.T) {
+	sim := startSimulator(t)
+	dir := t.TempDir()
+	site := func(memory string) string {
+		return "http://{addr} {\n\tbee " + sim.URL + " {\n\t\tcache {\n\t\t\tmemory " + memory +
+			"\n\t\t\tdisk 8MiB\n\t\t\tdir " + dir + "\n\t\t}\n\t}\n}"
+	}
+	data := randomBytes(500_000)
+	ref := sim.AddContent(data)
+	t.Run("reload", func(t *testing.T) {
+		gw := startGateway(t, site("1MiB"))
+		_, body := fetch(t, "GET", gw.URL+"/bytes/"+ref)
+		require.Equal(t, data, body)
+		waitAdmitted(t, gw, 1)
+
+		reload := func(s string) {
+			caddyfile := "{\n\tadmin off\n\tauto_https off\n\tpersist_config off\n\tstorage file_system " + gw.Storage +
+				"\n}\n\n" + strings.ReplaceAll(s, "{addr}", gw.Addr) + "\n"
+			cfg, _, err := caddyconfig.GetAdapter("caddyfile").Adapt([]byte(caddyfile), nil)
+			require.NoError(t, err)
+			require.NoError(t, caddy.Load(cfg, true))
+		}
+		reload(site("2MiB"))
+		sim.ResetStats()
+		_, body = fetch(t, "GET", gw.URL+"/bytes/"+ref)
+		require.Equal(t, data, body)
+		require.Zero(t, sim.Stats().Downloads, "a reload lost the cache")
+		s := getCacheStats(t, gw)
+		require.EqualValues(t, 2<<20, s.Memory.MaxBytes, "the reload's bound applies")
+		require.EqualValues(t, 1, s.Hits, "the kept cache keeps its counters")
+	})
+	// A fresh process: only the directory is left (the cache is dropped with its last config).
+	require.Zero(t, countLiveCaches())
+	t.Run("restart", func(t *testing.T) { restartServesFromDisk(t, site("1MiB"), sim, ref, data) })
+}
+
+func restartServesFromDisk(t *testing.T, site string, sim *simulator, ref string, data []byte) {
+	gw := startGateway(t, site)
+	sim.ResetStats()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		resp, body := fetch(t, "GET", gw.URL+"/bytes/"+ref)
+		require.Equal(t, data, body)
+		require.Equal(t, "public, max-age=31536000, immutable", resp.Header.Get("Cache-Control"))
+		if sim.Stats().Downloads == 0 {
+			break // served from the rebuilt disk tier
+		}
+		require.True(t, time.Now().Before(deadline), "the disk tier was not rebuilt")
+		sim.ResetStats()
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+func countLiveCaches() int {
+	n := 0
+	liveCaches.Range(func(any, any) bool { n++; return true })
+	return n
 }
