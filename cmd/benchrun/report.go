@@ -25,6 +25,7 @@ type report struct {
 	uploads  []uploadRow
 	acquire  acquireResult
 	stalled  []stalledRow
+	zipf     []zipfRow
 }
 
 // failures lists workloads with failed requests; a bench with failures exits non-zero.
@@ -48,7 +49,15 @@ func (r *report) failures() []string {
 			out = append(out, fmt.Sprintf("uploads %s: %s (%s)", row.Mode, row.Summary.StatusLine(), row.Summary.FirstError))
 		}
 	}
+	for _, row := range r.zipf {
+		if row.Summary.Failed() > 0 {
+			out = append(out, fmt.Sprintf("zipf via %s: %s (%s)", row.Target, row.Summary.StatusLine(), row.Summary.FirstError))
+		}
+	}
 	a := r.acquire.Summary
+	if r.opts.onlyZipf {
+		return out
+	}
 	if a.Requests-a.Statuses[http.StatusOK]-a.Statuses[http.StatusConflict] > 0 {
 		out = append(out, fmt.Sprintf("acquire: %s (%s)", a.StatusLine(), a.FirstError))
 	}
@@ -86,6 +95,7 @@ func (r *report) markdown() string {
 	r.uploadsTable(w)
 	r.acquireTable(w)
 	r.stalledTable(w)
+	r.zipfTable(w)
 	return b.String()
 }
 
