@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"io"
 	"math"
 	"math/rand/v2"
 	"path/filepath"
@@ -134,6 +135,14 @@ func (bn *bench) zipf(ps *procs, work string, peers bool) ([]zipfRow, error) {
 		rows = append(rows, row)
 		bn.log("zipf %s: %.0f req/s, p50 %v p99 %v, Bee fetches %d (%s), peak RSS %s, %s", c.key, s.Throughput,
 			s.Latency.P50, s.Latency.P99, row.BeeFetches, human(row.BeeBytes), human(peak), s.StatusLine())
+		if c.key == "B" {
+			if resp, err := loadgen.NewClient(1).Get(t.url + "/api/v1/cache"); err == nil {
+				var b strings.Builder
+				_, _ = io.Copy(&b, resp.Body)
+				resp.Body.Close()
+				bn.log("zipf B cache: %s", strings.TrimSpace(b.String()))
+			}
+		}
 		if t != bn.a {
 			t.proc.stop()
 		}

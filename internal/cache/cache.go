@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"runtime"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -74,9 +75,11 @@ type Cache struct {
 	disk     *diskTier                       // nil: no disk tier
 	maxEntry atomic.Int64
 	pending  *budget // bytes of bodies being recorded or verified
-	verifyQ  chan admission
-	closed   atomic.Bool
-	wg       sync.WaitGroup
+	// recording holds the keys whose body is being recorded or verified.
+	recording sync.Map
+	verifyQ   chan admission
+	closed    atomic.Bool
+	wg        sync.WaitGroup
 
 	hits, misses, saved atomic.Int64
 	memHits, diskHits   atomic.Int64
@@ -100,10 +103,13 @@ func New(opts Options) (*Cache, error) {
 	if opts.FS == nil {
 		opts.FS = osFS{}
 	}
-	c := &Cache{opts: opts, log: opts.Logger, obs: opts.Observer, verifyQ: make(chan admission, 64)}
+	// The queue is bounded by the recording budget, not by its slots.
+	c := &Cache{opts: opts, log: opts.Logger, obs: opts.Observer, verifyQ: make(chan admission, 1024)}
 	largest := max(opts.Memory, opts.Disk)
 	c.maxEntry.Store(min(max(largest/4, 1), maxEntryCap))
-	c.pending = newBudget(min(max(opts.Memory, 16<<20), 4*maxEntryCap))
+	// Bodies being recorded or waiting for verification: half the memory tier (16 MiB to
+	// 256 MiB), and always room for one largest entry.
+	c.pending = newBudget(max(min(max(opts.Memory/2, 16<<20), 256<<20), c.maxEntry.Load()))
 	if opts.Memory > 0 {
 		mem, err := otter.New(&otter.Options[string, *memEntry]{
 			MaximumWeight: uint64(opts.Memory),
@@ -124,8 +130,10 @@ func New(opts Options) (*Cache, error) {
 		}
 		c.disk = d
 	}
-	c.wg.Add(1)
-	go c.admitLoop()
+	for range verifiers {
+		c.wg.Add(1)
+		go c.admitLoop()
+	}
 	return c, nil
 }
 
@@ -213,13 +221,17 @@ func (c *Cache) offer(a admission) bool {
 	}
 }
 
-// admitLoop verifies offered bodies one at a time (hashing is CPU work; one core at most)
-// and admits those that hash to their address.
+// verifiers is how many bodies are hashed at once: BMT hashing runs at tens of MB/s per
+// core, and an entry is a miss until it is verified.
+var verifiers = min(2, runtime.GOMAXPROCS(0))
+
+// admitLoop verifies offered bodies and admits those that hash to their address.
 func (c *Cache) admitLoop() {
 	defer c.wg.Done()
 	for a := range c.verifyQ {
 		c.admit(a)
 		c.pending.release(a.meta.Size)
+		c.recording.Delete(a.meta.Key)
 	}
 }
 

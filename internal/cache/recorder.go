@@ -47,7 +47,16 @@ func (r *Recorder) WriteHeader(code int) {
 
 func (r *Recorder) start(h http.Header) {
 	n, err := strconv.ParseInt(h.Get("Content-Length"), 10, 64)
-	if err != nil || n < 0 || n > r.c.MaxEntry() || !r.c.pending.tryAcquire(n) {
+	if err != nil || n < 0 || n > r.c.MaxEntry() {
+		return
+	}
+	// One recording per key at a time: misses that arrive while a body is being recorded
+	// or verified do not record (and hash) it again.
+	if _, busy := r.c.recording.LoadOrStore(r.t.Key, struct{}{}); busy {
+		return
+	}
+	if !r.c.pending.tryAcquire(n) {
+		r.c.recording.Delete(r.t.Key)
 		return
 	}
 	meta := Meta{Key: r.t.Key, Kind: r.t.Kind, Ref: r.t.Ref, Size: n, Header: http.Header{}}
@@ -85,6 +94,7 @@ func (r *Recorder) Unwrap() http.ResponseWriter { return r.ResponseWriter }
 func (r *Recorder) drop() {
 	if r.recording {
 		r.c.pending.release(r.want)
+		r.c.recording.Delete(r.t.Key)
 		r.recording, r.buf = false, nil
 	}
 	r.failed = true
@@ -105,5 +115,6 @@ func (r *Recorder) Finish(intact bool) {
 	r.recording, r.buf = false, nil
 	if !r.c.offer(a) {
 		r.c.pending.release(r.want)
+		r.c.recording.Delete(r.t.Key)
 	}
 }
