@@ -78,6 +78,7 @@ type Cache struct {
 	// recording holds the keys whose body is being recorded or verified.
 	recording sync.Map
 	verifyQ   chan admission
+	qmu       sync.RWMutex // offers (read) against Close closing verifyQ (write)
 	closed    atomic.Bool
 	wg        sync.WaitGroup
 
@@ -142,10 +143,13 @@ func weight(size int64) uint32 { return uint32(min(size+512, 1<<32-1)) }
 
 // Close stops admissions; entries on disk stay for the next start.
 func (c *Cache) Close() {
+	c.qmu.Lock()
 	if c.closed.Swap(true) {
+		c.qmu.Unlock()
 		return
 	}
 	close(c.verifyQ)
+	c.qmu.Unlock()
 	c.wg.Wait()
 	if c.disk != nil {
 		c.disk.close()
@@ -209,10 +213,11 @@ func (c *Cache) MaxEntry() int64 { return c.maxEntry.Load() }
 // offer hands a completed, intact body to the admission goroutine; it returns false when
 // the queue is full (the body's budget is then the caller's to release).
 func (c *Cache) offer(a admission) bool {
+	c.qmu.RLock()
+	defer c.qmu.RUnlock()
 	if c.closed.Load() {
 		return false
 	}
-	defer func() { recover() }() // closed meanwhile: the send panics, the body is dropped
 	select {
 	case c.verifyQ <- a:
 		return true
