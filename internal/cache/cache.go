@@ -1,6 +1,7 @@
 package cache
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net/http"
@@ -8,6 +9,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/maypok86/otter/v2"
 	"go.uber.org/zap"
@@ -75,7 +77,7 @@ type Cache struct {
 	disk     *diskTier                       // nil: no disk tier
 	maxEntry atomic.Int64
 	pending  *budget // bytes of bodies being recorded or verified
-	// recording holds the keys whose body is being recorded or verified.
+	// recording holds the keys whose body is being recorded or verified (*pendingKey).
 	recording sync.Map
 	verifyQ   chan admission
 	qmu       sync.RWMutex // offers (read) against Close closing verifyQ (write)
@@ -236,7 +238,7 @@ func (c *Cache) admitLoop() {
 	for a := range c.verifyQ {
 		c.admit(a)
 		c.pending.release(a.meta.Size)
-		c.recording.Delete(a.meta.Key)
+		c.settle(a.meta.Key)
 	}
 }
 
@@ -368,3 +370,36 @@ func (b *budget) tryAcquire(n int64) bool {
 }
 
 func (b *budget) release(n int64) { b.used.Add(-n) }
+
+// pendingKey is a key whose body is being recorded or verified.
+type pendingKey struct {
+	done    chan struct{} // closed when it is admitted or dropped
+	offered atomic.Bool   // complete and waiting for verification
+}
+
+// settle ends a key's pending state and wakes whoever awaits it.
+func (c *Cache) settle(key string) {
+	if v, ok := c.recording.LoadAndDelete(key); ok {
+		close(v.(*pendingKey).done)
+	}
+}
+
+// AwaitVerification waits, at most wait, while a complete body for key is being verified,
+// and reports whether there was one (the caller then looks again). A miss that would
+// otherwise fetch the same bytes from Bee again waits for the hashing instead; what it
+// then serves is verified.
+func (c *Cache) AwaitVerification(ctx context.Context, key string, wait time.Duration) bool {
+	v, ok := c.recording.Load(key)
+	if !ok || !v.(*pendingKey).offered.Load() {
+		return false
+	}
+	t := time.NewTimer(wait)
+	defer t.Stop()
+	select {
+	case <-v.(*pendingKey).done:
+		return true
+	case <-t.C:
+	case <-ctx.Done():
+	}
+	return false
+}

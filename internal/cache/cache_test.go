@@ -498,3 +498,33 @@ func TestDiskBound(t *testing.T) {
 }
 
 var _ io.Writer = (*limitedFile)(nil)
+
+// A miss for a key whose complete body is being verified waits for it, then finds the
+// verified entry; a key that is only being recorded (or unknown) does not wait.
+func TestAwaitVerification(t *testing.T) {
+	c := newCache(t, Options{Memory: 64 << 20})
+	body, ref := content(t, 8<<20, 12) // hashing takes a while
+	key := "/bytes/" + ref
+	if c.AwaitVerification(t.Context(), key, time.Second) {
+		t.Fatal("waited for an unknown key")
+	}
+	tg, _ := Classify("GET", key, "", http.Header{})
+	rec := NewRecorder(httptest.NewRecorder(), c, tg, "GET")
+	rec.Header().Set("Content-Length", strconv.Itoa(len(body)))
+	rec.Header().Set("ETag", `"`+ref+`"`)
+	rec.WriteHeader(200)
+	rec.Write(body[:100])
+	start := time.Now()
+	if c.AwaitVerification(t.Context(), key, time.Second) || time.Since(start) > 500*time.Millisecond {
+		t.Fatal("waited for a body still being recorded")
+	}
+	rec.Write(body[100:])
+	rec.Finish(true)
+	waited := c.AwaitVerification(t.Context(), key, 10*time.Second)
+	if _, hit := c.Get(key); !hit {
+		t.Fatalf("no entry after the verification (waited %v)", waited)
+	}
+	if _, pending := c.recording.Load(key); pending {
+		t.Fatal("the key stays pending")
+	}
+}

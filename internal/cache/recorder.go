@@ -20,6 +20,7 @@ type Recorder struct {
 	buf       []byte
 	want      int64
 	failed    bool
+	pk        *pendingKey
 }
 
 // NewRecorder wraps w for the upstream answer to a request classified as t; c may be nil.
@@ -52,13 +53,15 @@ func (r *Recorder) start(h http.Header) {
 	}
 	// One recording per key at a time: misses that arrive while a body is being recorded
 	// or verified do not record (and hash) it again.
-	if _, busy := r.c.recording.LoadOrStore(r.t.Key, struct{}{}); busy {
+	pk := &pendingKey{done: make(chan struct{})}
+	if _, busy := r.c.recording.LoadOrStore(r.t.Key, pk); busy {
 		return
 	}
 	if !r.c.pending.tryAcquire(n) {
-		r.c.recording.Delete(r.t.Key)
+		r.c.settle(r.t.Key)
 		return
 	}
+	r.pk = pk
 	meta := Meta{Key: r.t.Key, Kind: r.t.Kind, Ref: r.t.Ref, Size: n, Header: http.Header{}}
 	for _, name := range keptHeaders {
 		if v := h.Values(name); len(v) > 0 {
@@ -94,7 +97,7 @@ func (r *Recorder) Unwrap() http.ResponseWriter { return r.ResponseWriter }
 func (r *Recorder) drop() {
 	if r.recording {
 		r.c.pending.release(r.want)
-		r.c.recording.Delete(r.t.Key)
+		r.c.settle(r.t.Key)
 		r.recording, r.buf = false, nil
 	}
 	r.failed = true
@@ -113,8 +116,9 @@ func (r *Recorder) Finish(intact bool) {
 	}
 	a := admission{t: r.t, meta: r.meta, body: r.buf}
 	r.recording, r.buf = false, nil
+	r.pk.offered.Store(true)
 	if !r.c.offer(a) {
 		r.c.pending.release(r.want)
-		r.c.recording.Delete(r.t.Key)
+		r.c.settle(r.t.Key)
 	}
 }
