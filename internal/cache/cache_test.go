@@ -528,3 +528,20 @@ func TestAwaitVerification(t *testing.T) {
 		t.Fatal("the key stays pending")
 	}
 }
+
+// A /bytes body uploaded at a redundancy level verifies against its reference too.
+func TestVerifyRedundancyLevels(t *testing.T) {
+	body, _ := content(t, 20_000, 13)
+	w := swarm.NewTreeWriter(swarm.LevelStrong, nil)
+	w.Write(body)
+	root, _ := w.Sum()
+	ref := hex.EncodeToString(root[:])
+	tg, _ := Classify("GET", "/bytes/"+ref, "", http.Header{})
+	if !verify(tg, "", body) {
+		t.Fatal("a level-2 upload did not verify")
+	}
+	body[0] ^= 1
+	if verify(tg, "", body) {
+		t.Fatal("changed bytes verified")
+	}
+}

@@ -27,9 +27,15 @@ func verify(t Target, etag string, body []byte) bool {
 	return false
 }
 
-// treeRootIs tries each redundancy level, the common one (none) first.
+// treeRootIs tries each redundancy level, the common one (none) first. Content of one chunk
+// has the same reference at every level (the level lives in intermediate chunks' spans), so
+// one try settles it.
 func treeRootIs(body []byte, ref string) bool {
-	for l := swarm.LevelNone; l <= swarm.LevelParanoid; l++ {
+	top := swarm.LevelParanoid
+	if len(body) <= swarm.ChunkSize {
+		top = swarm.LevelNone
+	}
+	for l := swarm.LevelNone; l <= top; l++ {
 		w := swarm.NewTreeWriter(l, nil)
 		if _, err := w.Write(body); err != nil {
 			return false
