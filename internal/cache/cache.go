@@ -256,6 +256,7 @@ func (c *Cache) admit(a admission) {
 	body := a.body[:len(a.body):len(a.body)] // recorded to the declared size: no copy
 	if c.mem != nil {
 		c.mem.Set(a.meta.Key, &memEntry{meta: a.meta, body: body})
+		c.mem.CleanUp() // evict now: the bound holds after every admission
 		c.obs.Admitted("memory")
 	}
 	if c.disk != nil {

@@ -233,6 +233,7 @@ func (d *diskTier) put(m Meta, body []byte, closing *atomic.Bool) (err error) {
 		return fmt.Errorf("rename into %s: %w", d.dir, err)
 	}
 	d.index.Set(m.Key, &diskEntry{meta: m, path: path, offset: int64(len(magic) + 4 + len(raw))})
+	d.index.CleanUp() // evict now: the bound holds after every admission
 	return nil
 }
 
