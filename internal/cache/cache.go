@@ -110,9 +110,9 @@ func New(opts Options) (*Cache, error) {
 	c := &Cache{opts: opts, log: opts.Logger, obs: opts.Observer, verifyQ: make(chan admission, 1024)}
 	largest := max(opts.Memory, opts.Disk)
 	c.maxEntry.Store(min(max(largest/4, 1), maxEntryCap))
-	// Bodies being recorded or waiting for verification: half the memory tier (16 MiB to
+	// Bodies being recorded or waiting for verification: a quarter of the memory tier (16 MiB to
 	// 256 MiB), and always room for one largest entry.
-	c.pending = newBudget(max(min(max(opts.Memory/2, 16<<20), 256<<20), c.maxEntry.Load()))
+	c.pending = newBudget(max(min(max(opts.Memory/4, 16<<20), 256<<20), c.maxEntry.Load()))
 	if opts.Memory > 0 {
 		mem, err := otter.New(&otter.Options[string, *memEntry]{
 			MaximumWeight: uint64(opts.Memory),
