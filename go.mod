@@ -10,6 +10,8 @@ require (
 	golang.org/x/sync v0.24.0
 )
 
+require github.com/maypok86/otter/v2 v2.4.0 // indirect
+
 require (
 	cel.dev/cel-go v0.32.0 // indirect
 	cel.dev/expr v0.25.3 // indirect

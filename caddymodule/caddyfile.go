@@ -149,6 +149,10 @@ func (h *Handler) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 			if err := h.unmarshalCoalesce(d); err != nil {
 				return err
 			}
+		case "cache":
+			if err := h.unmarshalCache(d); err != nil {
+				return err
+			}
 		case "api_prefix":
 			if err := singleArg(d, option, &h.APIPrefix); err != nil {
 				return err

@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"runtime"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -179,8 +180,10 @@ func TestFaultsUnderLoad(t *testing.T) {
 	bee := startSwitchableBee(t)
 	sim := bee.sim
 	const target = 2
-	gw := startGateway(t, poolSite(bee.url(), adminToken, fmt.Sprintf(
-		"reserve small %d\n\t\t\tpurchase_backoff 200ms\n\t\t\tpurchase_timeout 2s\n\t\t\tmax_purchases_per_hour 10000", target)))
+	// Cache off: the repeated download must reach Bee to meet its faults.
+	gw := startGateway(t, strings.Replace(poolSite(bee.url(), adminToken, fmt.Sprintf(
+		"reserve small %d\n\t\t\tpurchase_backoff 200ms\n\t\t\tpurchase_timeout 2s\n\t\t\tmax_purchases_per_hour 10000", target)),
+		"admin_token", "cache off\n\t\tadmin_token", 1))
 	waitPoolReserve(t, gw, adminToken, 17, target, 60*time.Second)
 	content := randomBytes(256 << 10)
 	ref := sim.AddContent(content)

@@ -17,6 +17,7 @@ import (
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
 	"go.uber.org/zap"
 
+	"github.com/swarmgate/caddy-bee/internal/cache"
 	"github.com/swarmgate/caddy-bee/internal/coalesce"
 	"github.com/swarmgate/caddy-bee/internal/cors"
 	"github.com/swarmgate/caddy-bee/internal/pool"
@@ -69,6 +70,10 @@ type Handler struct {
 	// Coalescing is on by default.
 	Coalesce *CoalesceConfig `json:"coalesce,omitempty"`
 
+	// Cache configures the content cache of immutable answers. Default: on, with a 64 MiB
+	// memory tier and no disk tier.
+	Cache *CacheConfig `json:"cache,omitempty"`
+
 	// Pool configures the stamp pool. Without it the gateway spends nothing.
 	Pool *PoolConfig `json:"pool,omitempty"`
 
@@ -100,6 +105,8 @@ type Handler struct {
 	nodes     []*beeNode     // every node, the single one included; set with the pools
 	spread    *atomic.Uint64 // round robin of injected uploads over the nodes
 	coalescer *coalesce.Group
+	cache     *cache.Cache
+	cacheKey  string
 	hosts     *subdomain.Hosts
 
 	// proxySegment holds the tokens of the Caddyfile's `reverse_proxy { ... }` sub-block,
@@ -194,6 +201,9 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 		return err
 	}
 	h.hosts, _ = h.Subdomains.hosts() // Validate checked it
+	if err := h.provisionCache(); err != nil {
+		return err
+	}
 	if err := h.provisionPool(ctx); err != nil {
 		return err
 	}
@@ -230,6 +240,9 @@ func (h *Handler) Validate() error {
 	if err := h.validateUploadGuards(); err != nil {
 		return err
 	}
+	if err := h.Cache.validate(); err != nil {
+		return err
+	}
 	if _, err := h.Subdomains.hosts(); err != nil {
 		return err
 	}
@@ -256,6 +269,7 @@ func (h *Handler) Validate() error {
 // Cleanup releases what Provision acquired.
 func (h *Handler) Cleanup() error {
 	h.releasePool()
+	h.releaseCache()
 	return nil
 }
 

@@ -53,6 +53,9 @@ func (h *Handler) serveAPI(w http.ResponseWriter, r *http.Request, endpoint stri
 		}
 		return h.servePoolCheck(w, r)
 	}
+	if endpoint == "/cache" || strings.HasPrefix(endpoint, "/cache/") && !strings.Contains(endpoint[len("/cache/"):], "/") {
+		return h.serveCacheAPI(w, r, endpoint)
+	}
 	if ref, ok := strings.CutPrefix(endpoint, "/subdomain/"); ok && ref != "" && !strings.Contains(ref, "/") {
 		return h.serveSubdomainURL(w, r, ref)
 	}

@@ -92,6 +92,10 @@ func (h *Handler) serveGateway(w http.ResponseWriter, r *http.Request, next cadd
 	if decision.Upload && h.multiNode() {
 		h.routeClientBatch(r) // an upload with an issued batch goes to the node that owns it
 	}
+	served, next, err := h.serveImmutable(w, r, next)
+	if served {
+		return err
+	}
 	if h.coalescer != nil && (r.Method == http.MethodGet || r.Method == http.MethodHead) {
 		err := h.coalescer.ServeHTTP(w, r, next.ServeHTTP)
 		if errors.Is(err, coalesce.ErrUpstreamAborted) {

@@ -5,6 +5,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"time"
 )
 
@@ -117,11 +118,17 @@ http {
 }
 
 func startNginx(ps *procs, dir string, port int, simHostPort string) (*target, error) {
+	return startNginxSized(ps, dir, port, simHostPort, "8g")
+}
+
+// startNginxSized is startNginx with the cache's max_size (nginx syntax, e.g. 256m).
+func startNginxSized(ps *procs, dir string, port int, simHostPort, maxSize string) (*target, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, err
 	}
 	path := filepath.Join(dir, "nginx.conf")
-	if err := os.WriteFile(path, []byte(nginxConfig(dir, port, simHostPort)), 0o644); err != nil {
+	conf := strings.Replace(nginxConfig(dir, port, simHostPort), "max_size=8g", "max_size="+maxSize, 1)
+	if err := os.WriteFile(path, []byte(conf), 0o644); err != nil {
 		return nil, err
 	}
 	bin, err := exec.LookPath("nginx")
@@ -139,6 +146,11 @@ func startNginx(ps *procs, dir string, port int, simHostPort string) (*target, e
 // startVarnish runs varnishd with its built-in VCL in front of the simulator: Varnish
 // coalesces identical misses on its waiting list and streams the fetch to every waiter.
 func startVarnish(ps *procs, dir string, port int, simHostPort string) (*target, error) {
+	return startVarnishSized(ps, dir, port, simHostPort, "2G")
+}
+
+// startVarnishSized is startVarnish with its malloc storage size (varnishd syntax, e.g. 256m).
+func startVarnishSized(ps *procs, dir string, port int, simHostPort, size string) (*target, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, err
 	}
@@ -147,7 +159,7 @@ func startVarnish(ps *procs, dir string, port int, simHostPort string) (*target,
 		return nil, err
 	}
 	args := []string{"-F", "-a", fmt.Sprintf("127.0.0.1:%d", port), "-b", simHostPort,
-		"-n", filepath.Join(dir, "work"), "-s", "malloc,2G", "-T", "none",
+		"-n", filepath.Join(dir, "work"), "-s", "malloc," + size, "-T", "none",
 		"-p", "thread_pool_max=2000", "-p", "thread_pools=2"}
 	p, err := ps.start("varnish", filepath.Join(dir, "varnish.out"), nil, bin, args...)
 	if err != nil {

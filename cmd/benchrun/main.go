@@ -24,6 +24,7 @@ type options struct {
 	quick                 bool
 	spendOnly             bool
 	peers                 string
+	onlyZipf              bool
 
 	latency   time.Duration
 	sizes     []int64
@@ -44,6 +45,8 @@ type options struct {
 	stalledSockets int
 	stalledSize    int64
 	stalledHold    time.Duration
+
+	zipf zipfOptions
 }
 
 func main() {
@@ -59,6 +62,9 @@ func main() {
 	uploads := flag.Int("uploads", 0, "uploads per mode (0: 10 with -quick, else 300)")
 	sizes := flag.String("stampede-sizes", "", "stampede body sizes, e.g. 4KiB,1MiB,100MiB (default: the mode's); for reduced runs")
 	stampedeN := flag.String("stampede-n", "", "stampede client counts, e.g. 10,100 (default: the mode's); for reduced runs")
+	zipfRefs := flag.Int("zipf-refs", 0, "refs in the Zipf workload (0: 60 with -quick, else 1000)")
+	zipfRequests := flag.Int("zipf-requests", 0, "requests in the Zipf workload (0: 500 with -quick, else 20000)")
+	only := flag.String("only", "", "zipf: run only the Zipf workload")
 	flag.Parse()
 	for _, v := range strings.Split(*distinctLatency, ",") {
 		d, err := time.ParseDuration(strings.TrimSpace(v))
@@ -77,12 +83,16 @@ func main() {
 		o.distinctRequests, o.distinctRounds, o.distinctConcurrency = 300, 2, 8
 		o.uploads, o.acquires, o.reserve = 10, 5, 3
 		o.stalledSockets, o.stalledSize, o.stalledHold = 5, 64<<20, 2*time.Second
+		o.zipf = zipfOptions{refs: 60, minSize: 4 << 10, maxSize: 256 << 10, requests: 500, concurrency: 8,
+			latency: 50 * time.Millisecond, memory: 4 << 20}
 	} else {
 		o.sizes = []int64{4 << 10, 1 << 20, 100 << 20}
 		o.stampedeN = []int{10, 100, 1000}
 		o.distinctRequests, o.distinctRounds, o.distinctConcurrency = 5000, 3, 32
 		o.uploads, o.acquires, o.reserve = 300, 100, 4
 		o.stalledSockets, o.stalledSize, o.stalledHold = 30, 200<<20, 10*time.Second
+		o.zipf = zipfOptions{refs: 1000, minSize: 4 << 10, maxSize: 10 << 20, requests: 20000, concurrency: 32,
+			latency: 50 * time.Millisecond, memory: 256 << 20}
 	}
 	if *uploads > 0 {
 		o.uploads = *uploads
@@ -91,6 +101,13 @@ func main() {
 		fmt.Fprintln(os.Stderr, "benchrun:", err)
 		os.Exit(2)
 	}
+	if *zipfRefs > 0 {
+		o.zipf.refs = *zipfRefs
+	}
+	if *zipfRequests > 0 {
+		o.zipf.requests = *zipfRequests
+	}
+	o.onlyZipf = *only == "zipf"
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	start := time.Now()
@@ -202,6 +219,12 @@ func run(ctx context.Context, o options) (*report, error) {
 	}
 
 	rep := &report{opts: o, targets: bn.targets, notes: notes, started: time.Now()}
+	if o.onlyZipf {
+		if rep.zipf, err = bn.zipf(ps, work, o.peers == "auto"); err != nil {
+			return nil, fmt.Errorf("zipf: %w", err)
+		}
+		return rep, nil
+	}
 	if rep.stampede, err = bn.stampede(); err != nil {
 		return nil, fmt.Errorf("stampede: %w", err)
 	}
@@ -226,6 +249,9 @@ func run(ctx context.Context, o options) (*report, error) {
 	}
 	if rep.spend, err = o.spendBench(ctx, logf); err != nil {
 		return nil, fmt.Errorf("spend: %w", err)
+	}
+	if rep.zipf, err = bn.zipf(ps, work, o.peers == "auto"); err != nil {
+		return nil, fmt.Errorf("zipf: %w", err)
 	}
 	return rep, nil
 }

@@ -27,6 +27,7 @@ type report struct {
 	acquire  acquireResult
 	stalled  []stalledRow
 	spend    []spendRow // spend.go
+	zipf     []zipfRow
 }
 
 // failures lists workloads with failed requests; a bench with failures exits non-zero.
@@ -50,7 +51,15 @@ func (r *report) failures() []string {
 			out = append(out, fmt.Sprintf("uploads %s: %s (%s)", row.Mode, row.Summary.StatusLine(), row.Summary.FirstError))
 		}
 	}
+	for _, row := range r.zipf {
+		if row.Summary.Failed() > 0 {
+			out = append(out, fmt.Sprintf("zipf via %s: %s (%s)", row.Target, row.Summary.StatusLine(), row.Summary.FirstError))
+		}
+	}
 	a := r.acquire.Summary
+	if r.opts.onlyZipf {
+		return out
+	}
 	if a.Requests-a.Statuses[http.StatusOK]-a.Statuses[http.StatusConflict] > 0 {
 		out = append(out, fmt.Sprintf("acquire: %s (%s)", a.StatusLine(), a.FirstError))
 	}
@@ -91,6 +100,7 @@ func (r *report) markdown() string {
 	r.acquireTable(w)
 	r.stalledTable(w)
 	r.spendTable(w)
+	r.zipfTable(w)
 	return b.String()
 }
 

@@ -68,6 +68,15 @@ func (s *simClient) synthetic(size, seed int64) (string, error) {
 	return out.Reference, err
 }
 
+// syntheticAddressed registers generated content under its real /bytes reference.
+func (s *simClient) syntheticAddressed(size, seed int64) (string, error) {
+	var out struct {
+		Reference string `json:"reference"`
+	}
+	err := s.do(http.MethodPost, fmt.Sprintf("/_beesim/synthetic?size=%d&seed=%d&addressed=1", size, seed), nil, &out)
+	return out.Reference, err
+}
+
 // setDownloadLatency delays every download's headers, like a Bee retrieval from the network.
 func (s *simClient) setDownloadLatency(d time.Duration) error {
 	if d <= 0 {

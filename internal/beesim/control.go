@@ -19,6 +19,7 @@ import (
 //	DELETE /_beesim/faults           clear every fault
 //	POST   /_beesim/restart?for=5s   answer 503 syncing for that long
 //	POST   /_beesim/synthetic?size=N&seed=S  -> {"reference":...} generated content
+//	                        (&addressed=1: under its real /bytes reference)
 func (s *Sim) serveControl(w http.ResponseWriter, r *http.Request) {
 	switch r.URL.Path {
 	case "/_beesim/stats":
@@ -69,7 +70,11 @@ func (s *Sim) serveControl(w http.ResponseWriter, r *http.Request) {
 			writeError(w, http.StatusBadRequest, "synthetic: POST with ?size=<bytes>&seed=<n>")
 			return
 		}
-		writeJSON(w, http.StatusCreated, map[string]string{"reference": s.AddSynthetic(size, seed)})
+		add := s.AddSynthetic
+		if r.URL.Query().Get("addressed") == "1" {
+			add = s.AddAddressedSynthetic // the real /bytes reference: caches can verify it
+		}
+		writeJSON(w, http.StatusCreated, map[string]string{"reference": add(size, seed)})
 	default:
 		writeError(w, http.StatusNotFound, "Not Found")
 	}

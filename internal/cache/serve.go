@@ -1,0 +1,76 @@
+package cache
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"time"
+)
+
+// ErrReadFailed means an entry's body could not be read while it was being sent: the
+// caller must cut the connection (the client has headers and part of the body).
+var ErrReadFailed = errors.New("content cache: entry read failed mid-answer")
+
+// Serve answers r from a hit as Bee would, without Bee: Range (206, multipart, 416),
+// HEAD and If-None-Match (304) through http.ServeContent, with the entry's headers and
+// CacheControl. It closes the hit.
+func (c *Cache) Serve(w http.ResponseWriter, r *http.Request, h *Hit) error {
+	defer h.Body.Close()
+	dst := w.Header()
+	for name, values := range h.Meta.Header {
+		dst[name] = append([]string(nil), values...)
+	}
+	dst.Set("Cache-Control", CacheControl)
+	body := &trackedReader{r: h.Body, size: h.Meta.Size}
+	cw := &countingWriter{ResponseWriter: w}
+	http.ServeContent(cw, r, "", time.Time{}, body)
+	if body.err != nil {
+		return fmt.Errorf("%w: %s after %d bytes: %w", ErrReadFailed, h.Meta.Key, cw.n, body.err)
+	}
+	c.Served(h.Tier, cw.n)
+	return nil
+}
+
+// trackedReader remembers a read error: ServeContent stops on it silently, which would
+// otherwise end the answer short.
+// An end before the entry's size (a file truncated behind the cache's back) is an error too.
+type trackedReader struct {
+	r         ReadSeekCloser
+	size, pos int64
+	err       error
+}
+
+func (t *trackedReader) Read(p []byte) (int, error) {
+	n, err := t.r.Read(p)
+	t.pos += int64(n)
+	switch {
+	case err == io.EOF && t.pos < t.size:
+		t.err = io.ErrUnexpectedEOF
+	case err != nil && err != io.EOF:
+		t.err = err
+	}
+	return n, err
+}
+
+func (t *trackedReader) Seek(off int64, whence int) (int64, error) {
+	n, err := t.r.Seek(off, whence)
+	if err != nil {
+		t.err = err
+	}
+	t.pos = n
+	return n, err
+}
+
+type countingWriter struct {
+	http.ResponseWriter
+	n int64
+}
+
+func (c *countingWriter) Write(p []byte) (int, error) {
+	n, err := c.ResponseWriter.Write(p)
+	c.n += int64(n)
+	return n, err
+}
+
+func (c *countingWriter) Unwrap() http.ResponseWriter { return c.ResponseWriter }
