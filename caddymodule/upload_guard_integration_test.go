@@ -102,8 +102,10 @@ func TestSilentUploadsStayInsideTheReplayBound(t *testing.T) {
 	srv := httptest.NewServer(sim.Handler())
 	t.Cleanup(srv.Close)
 	// No replacement purchases and no periodic sync: only Bee's 402 retires a filled batch.
+	// No content cache: the downloads that check honest uploads would stay in its memory tier.
 	gw := startGateway(t, fmt.Sprintf(`http://{addr} {
 	bee %s {
+		cache off
 		pool {
 			block_time %s
 			purchase_spacing 1ms
