@@ -222,12 +222,29 @@ func TestCorruptLedgerStopsSpending(t *testing.T) {
 func TestOutOfFundsBacksOff(t *testing.T) {
 	e := newEnv(t, beesim.Options{})
 	e.sim.SetPurchaseFailure(beesim.PurchaseOutOfFunds)
-	p := e.start(t, fastConfig(map[int]int{17: 1}))
-	time.Sleep(700 * time.Millisecond)
+	cfg := fastConfig(map[int]int{17: 1})
+	started := time.Now()
+	p := e.start(t, cfg)
+	time.Sleep(700 * time.Millisecond) // an observation window; its true length is measured below
 	n := e.sim.Stats().Requests["POST stamps"]
+	elapsed := time.Since(started)
 	require.GreaterOrEqual(t, n, int64(1))
-	require.LessOrEqual(t, n, int64(4), "hot loop on out of funds: %d attempts", n)
-	require.NotEmpty(t, p.Status().Errors)
+	require.LessOrEqual(t, n, int64(maxBackoffTries(elapsed, cfg)), "hot loop on out of funds: %d attempts in %s", n, elapsed)
+	// The backoff shows in /status while it lasts (not between its end and the next refusal).
+	require.Eventually(t, func() bool { return containsText(p.Status().Errors, "purchases backing off") },
+		10*time.Second, 5*time.Millisecond, "status never showed the backoff")
+}
+
+// maxBackoffTries is how many tries of one thing fit in elapsed when each failure waits
+// cfg's backoff (base, doubling, capped) before the next: the first at 0.
+func maxBackoffTries(elapsed time.Duration, cfg Config) int {
+	tries := 0
+	var b backoffState
+	for at := time.Duration(0); at <= elapsed; at += b.delay {
+		tries++
+		b = nextBackoff(b, cfg, time.Time{})
+	}
+	return tries
 }
 
 func TestRestartKeepsLedgerAndIssuedStayIssued(t *testing.T) {
