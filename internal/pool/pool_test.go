@@ -408,8 +408,13 @@ var _ = fs.ErrNotExist
 func TestHistoryIsPrunedAndNeverReadopted(t *testing.T) {
 	e := newEnv(t, beesim.Options{})
 	cfg := fastConfig(map[int]int{17: 1})
-	cfg.HistoryRetention = 300 * time.Millisecond
-	p := e.start(t, cfg)
+	cfg.HistoryRetention = time.Hour
+	// The retention passes on the pool's clock, not the machine's: a slow run cannot prune early.
+	clk := &offsetClock{}
+	p, err := New(cfg, Deps{Bee: e.client, Storage: e.storage, NodeKey: "http://bee", Clock: clk})
+	require.NoError(t, err)
+	p.Start()
+	t.Cleanup(p.Stop)
 	waitLevel(t, p, 17, 1)
 	issued, _, err := p.Acquire(context.Background(), 17, false)
 	require.NoError(t, err)
@@ -422,7 +427,7 @@ func TestHistoryIsPrunedAndNeverReadopted(t *testing.T) {
 		return strings.Contains(string(raw), id)
 	}
 	require.True(t, inLedger(issued.ID), "kept while recent")
-	time.Sleep(400 * time.Millisecond)
+	clk.advance(cfg.HistoryRetention + time.Minute)
 	second, _, err := p.Acquire(context.Background(), 17, false) // any write prunes
 	require.NoError(t, err)
 	require.False(t, inLedger(issued.ID), "pruned after the retention")
@@ -430,13 +435,34 @@ func TestHistoryIsPrunedAndNeverReadopted(t *testing.T) {
 
 	// Several syncs later the old batch, still on chain, is neither adopted nor handed out.
 	waitLevel(t, p, 17, 1)
-	p.TriggerCheck()
-	time.Sleep(300 * time.Millisecond)
+	for range 2 {
+		triggered := p.TriggerCheck()
+		require.Eventually(t, func() bool { return p.Status().LastCheck.After(triggered) }, 10*time.Second, 5*time.Millisecond,
+			"no sync after the trigger")
+	}
 	require.False(t, inLedger(issued.ID), "a pruned batch came back")
 	for _, b := range p.Available() {
 		require.NotEqual(t, issued.ID, b.ID)
 	}
 	require.Len(t, e.sim.Batches(), 3, "one batch per acquire plus the reserve, nothing more")
+}
+
+// offsetClock is the machine's clock moved forward by what the test advanced it.
+type offsetClock struct {
+	mu  sync.Mutex
+	off time.Duration
+}
+
+func (c *offsetClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return time.Now().Add(c.off)
+}
+
+func (c *offsetClock) advance(d time.Duration) {
+	c.mu.Lock()
+	c.off += d
+	c.mu.Unlock()
 }
 
 // Bee's 429 (another on-chain operation in flight, e.g. our own purchase still being mined
