@@ -114,6 +114,22 @@ func lockTestPool(t *testing.T, st Storage, wait time.Duration) *Pool {
 	return p
 }
 
+// setLedgerLock changes p's lock timings once its committer has ended (it reads them
+// without a lock; g.mu orders this write before the next committer starts).
+func setLedgerLock(t *testing.T, p *Pool, l ledgerLock) {
+	t.Helper()
+	g := p.gc
+	require.Eventually(t, func() bool {
+		g.mu.Lock()
+		defer g.mu.Unlock()
+		if g.running {
+			return false
+		}
+		g.lock = l
+		return true
+	}, 5*time.Second, time.Millisecond, "the ledger committer never ended")
+}
+
 func addBatch(id string, state State) func(*ledgerDoc) error {
 	return func(d *ledgerDoc) error {
 		d.Batches = append(d.Batches, &record{ID: id, Depth: 17, State: state, Amount: "1"})
@@ -123,7 +139,7 @@ func addBatch(id string, state State) func(*ledgerDoc) error {
 
 func TestDeadHoldersLockIsTakenOverAndAbandonedUpdatesAreDropped(t *testing.T) {
 	st := newMemStorage()
-	p := lockTestPool(t, st, 20*time.Millisecond)
+	p := lockTestPool(t, st, 10*time.Second)
 	ctx := context.Background()
 	require.NoError(t, p.update(ctx, addBatch("b1", Reserve)))
 	fence := st.stored(t, p).Fence
@@ -131,6 +147,12 @@ func TestDeadHoldersLockIsTakenOverAndAbandonedUpdatesAreDropped(t *testing.T) {
 	require.NoError(t, st.Lock(ctx, dead)) // another instance took it and died
 
 	// A caller waits at most LedgerWait, gets ErrLedgerBusy, and its update is never applied.
+	// The takeover stays out of reach meanwhile, so a late timer on a loaded machine cannot
+	// let the committer in before the caller gives up.
+	setLedgerLock(t, p, ledgerLock{probe: fastLock.probe, busyAfter: fastLock.busyAfter, holdMax: fastLock.holdMax, takeover: time.Hour})
+	cfg := p.config()
+	cfg.LedgerWait = 20 * time.Millisecond
+	require.NoError(t, p.Reconfigure(cfg))
 	_, _, err := p.Acquire(ctx, 17, false)
 	require.ErrorIs(t, err, ErrLedgerBusy)
 	require.ErrorIs(t, err, ErrLedgerUnavailable)
@@ -139,7 +161,7 @@ func TestDeadHoldersLockIsTakenOverAndAbandonedUpdatesAreDropped(t *testing.T) {
 	}, 5*time.Second, time.Millisecond, "status never said the ledger is busy")
 
 	// Waiting callers keep the committer trying; past the takeover time it writes anyway.
-	cfg := p.config()
+	setLedgerLock(t, p, fastLock)
 	cfg.LedgerWait = 10 * time.Second
 	require.NoError(t, p.Reconfigure(cfg))
 	require.NoError(t, p.update(ctx, addBatch("b2", Reserve)))
@@ -148,7 +170,9 @@ func TestDeadHoldersLockIsTakenOverAndAbandonedUpdatesAreDropped(t *testing.T) {
 	require.Equal(t, fence+1, doc.Fence)
 	require.Equal(t, Reserve, doc.find("b1").State, "the abandoned acquire was applied after its caller got 503")
 	require.NotNil(t, doc.find("b2"))
-	require.False(t, st.locked(dead), "the dead holder's lock was left behind")
+	// The caller is answered before the committer unlocks: wait for the unlock.
+	require.Eventually(t, func() bool { return !st.locked(dead) }, 5*time.Second, time.Millisecond,
+		"the dead holder's lock was left behind")
 	require.NotContains(t, strings.Join(p.Status().Errors, " "), "pool ledger busy")
 }
 

@@ -222,12 +222,29 @@ func TestCorruptLedgerStopsSpending(t *testing.T) {
 func TestOutOfFundsBacksOff(t *testing.T) {
 	e := newEnv(t, beesim.Options{})
 	e.sim.SetPurchaseFailure(beesim.PurchaseOutOfFunds)
-	p := e.start(t, fastConfig(map[int]int{17: 1}))
-	time.Sleep(700 * time.Millisecond)
+	cfg := fastConfig(map[int]int{17: 1})
+	started := time.Now()
+	p := e.start(t, cfg)
+	time.Sleep(700 * time.Millisecond) // an observation window; its true length is measured below
 	n := e.sim.Stats().Requests["POST stamps"]
+	elapsed := time.Since(started)
 	require.GreaterOrEqual(t, n, int64(1))
-	require.LessOrEqual(t, n, int64(4), "hot loop on out of funds: %d attempts", n)
-	require.NotEmpty(t, p.Status().Errors)
+	require.LessOrEqual(t, n, int64(maxBackoffTries(elapsed, cfg)), "hot loop on out of funds: %d attempts in %s", n, elapsed)
+	// The backoff shows in /status while it lasts (not between its end and the next refusal).
+	require.Eventually(t, func() bool { return containsText(p.Status().Errors, "purchases backing off") },
+		10*time.Second, 5*time.Millisecond, "status never showed the backoff")
+}
+
+// maxBackoffTries is how many tries of one thing fit in elapsed when each failure waits
+// cfg's backoff (base, doubling, capped) before the next: the first at 0.
+func maxBackoffTries(elapsed time.Duration, cfg Config) int {
+	tries := 0
+	var b backoffState
+	for at := time.Duration(0); at <= elapsed; at += b.delay {
+		tries++
+		b = nextBackoff(b, cfg, time.Time{})
+	}
+	return tries
 }
 
 func TestRestartKeepsLedgerAndIssuedStayIssued(t *testing.T) {
@@ -391,8 +408,13 @@ var _ = fs.ErrNotExist
 func TestHistoryIsPrunedAndNeverReadopted(t *testing.T) {
 	e := newEnv(t, beesim.Options{})
 	cfg := fastConfig(map[int]int{17: 1})
-	cfg.HistoryRetention = 300 * time.Millisecond
-	p := e.start(t, cfg)
+	cfg.HistoryRetention = time.Hour
+	// The retention passes on the pool's clock, not the machine's: a slow run cannot prune early.
+	clk := &offsetClock{}
+	p, err := New(cfg, Deps{Bee: e.client, Storage: e.storage, NodeKey: "http://bee", Clock: clk})
+	require.NoError(t, err)
+	p.Start()
+	t.Cleanup(p.Stop)
 	waitLevel(t, p, 17, 1)
 	issued, _, err := p.Acquire(context.Background(), 17, false)
 	require.NoError(t, err)
@@ -405,7 +427,7 @@ func TestHistoryIsPrunedAndNeverReadopted(t *testing.T) {
 		return strings.Contains(string(raw), id)
 	}
 	require.True(t, inLedger(issued.ID), "kept while recent")
-	time.Sleep(400 * time.Millisecond)
+	clk.advance(cfg.HistoryRetention + time.Minute)
 	second, _, err := p.Acquire(context.Background(), 17, false) // any write prunes
 	require.NoError(t, err)
 	require.False(t, inLedger(issued.ID), "pruned after the retention")
@@ -413,13 +435,34 @@ func TestHistoryIsPrunedAndNeverReadopted(t *testing.T) {
 
 	// Several syncs later the old batch, still on chain, is neither adopted nor handed out.
 	waitLevel(t, p, 17, 1)
-	p.TriggerCheck()
-	time.Sleep(300 * time.Millisecond)
+	for range 2 {
+		triggered := p.TriggerCheck()
+		require.Eventually(t, func() bool { return p.Status().LastCheck.After(triggered) }, 10*time.Second, 5*time.Millisecond,
+			"no sync after the trigger")
+	}
 	require.False(t, inLedger(issued.ID), "a pruned batch came back")
 	for _, b := range p.Available() {
 		require.NotEqual(t, issued.ID, b.ID)
 	}
 	require.Len(t, e.sim.Batches(), 3, "one batch per acquire plus the reserve, nothing more")
+}
+
+// offsetClock is the machine's clock moved forward by what the test advanced it.
+type offsetClock struct {
+	mu  sync.Mutex
+	off time.Duration
+}
+
+func (c *offsetClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return time.Now().Add(c.off)
+}
+
+func (c *offsetClock) advance(d time.Duration) {
+	c.mu.Lock()
+	c.off += d
+	c.mu.Unlock()
 }
 
 // Bee's 429 (another on-chain operation in flight, e.g. our own purchase still being mined

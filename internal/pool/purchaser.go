@@ -478,18 +478,19 @@ var errBudgetKept = errors.New("top-up deferred: the hourly budget left is kept 
 // cap slot when Bee refused before the chain (a dev node's 501, a persistent 4xx).
 func (p *Pool) topUpFailed(ctx context.Context, r *record, startedAt time.Time, err error) {
 	refused := refusedBeforeChain(err)
-	if refused {
-		_ = p.update(context.WithoutCancel(ctx), func(doc *ledgerDoc) error {
-			refundOperation(doc, startedAt)
-			return nil
-		})
-	}
+	// The pause first, then the slot back: /status never shows the refund without the pause.
 	cfg := p.config()
 	p.mu.Lock()
 	b := nextBackoff(p.topupBackoff[r.ID], cfg, p.deps.Clock.Now())
 	b.cause = strings.ReplaceAll(err.Error(), r.ID, "<batch>") // /status shows ids to nobody
 	p.topupBackoff[r.ID] = b
 	p.mu.Unlock()
+	if refused {
+		_ = p.update(context.WithoutCancel(ctx), func(doc *ledgerDoc) error {
+			refundOperation(doc, startedAt)
+			return nil
+		})
+	}
 	result := "failed"
 	if refused {
 		result = "refused"
