@@ -24,9 +24,11 @@ import (
 	"github.com/swarmgate/caddy-bee/internal/replay"
 )
 
-// silentUpload opens an injected upload announcing 10 MB, sends the first send bytes and goes
-// silent. The answer (if any) arrives on the returned channel once the gateway ends it.
-func silentUpload(t testing.TB, addr string, send int) <-chan int {
+// silentUpload opens an injected upload announcing 10 MB and sends the first send bytes. Until
+// quiet is closed it then sends one byte every keepAliveEvery, so the test decides when the
+// upload goes silent rather than the machine's speed; after that it sends nothing. The answer
+// (if any) arrives on the returned channel once the gateway ends it.
+func silentUpload(t testing.TB, addr string, send int, quiet <-chan struct{}) <-chan int {
 	t.Helper()
 	conn, err := net.DialTimeout("tcp", addr, 5*time.Second)
 	require.NoError(t, err)
@@ -36,6 +38,20 @@ func silentUpload(t testing.TB, addr string, send int) <-chan int {
 	require.NoError(t, err)
 	_, err = conn.Write(randomBytes(send))
 	require.NoError(t, err)
+	go func() {
+		tick := time.NewTicker(keepAliveEvery)
+		defer tick.Stop()
+		for {
+			select {
+			case <-quiet:
+				return
+			case <-tick.C:
+				if _, err := conn.Write([]byte{0}); err != nil {
+					return
+				}
+			}
+		}
+	}()
 	answer := make(chan int, 1)
 	go func() {
 		_ = conn.SetReadDeadline(time.Now().Add(2 * time.Minute))
@@ -49,6 +65,10 @@ func silentUpload(t testing.TB, addr string, send int) <-chan int {
 	}()
 	return answer
 }
+
+// keepAliveEvery is how often a silent upload sends a byte until it is told to go quiet: far
+// inside the idle timeout below, so no upload is ended before the test lets it go silent.
+const keepAliveEvery = time.Second
 
 // heapInUse is the live heap after two full collections (the second empties sync.Pools'
 // victim caches).
@@ -90,9 +110,9 @@ func TestSilentUploadsStayInsideTheReplayBound(t *testing.T) {
 	}
 	const (
 		bound = 8<<20 + 512<<10 // eight 1 MiB copies plus room for small uploads
-		// Long enough that every silent upload is still open when the heap is measured, even
-		// under -race on a loaded 2-core machine (uploads then take seconds to arrive).
-		idleTimeout = 30 * time.Second
+		// Many keep-alive intervals: the uploads stay open until the test lets them go silent
+		// (their bytes take tens of seconds to reach Bee under -race on a loaded machine).
+		idleTimeout = 10 * time.Second
 	)
 	// The simulator keeps no uploaded content, so this process's heap is the gateway's.
 	// Level-0 uploads (Bee v2.8.0's default): at v2.8.1's MEDIUM the simulator's parity
@@ -130,6 +150,12 @@ func TestSilentUploadsStayInsideTheReplayBound(t *testing.T) {
 
 	// The attack. Under the limit first (they keep copies until the bound is full), then over
 	// it (a copy is given back once more than 1 MiB went through).
+	// The uploads keep their copies until the test has checked what a full bound means for
+	// other uploads; only then do they go silent.
+	quiet := make(chan struct{})
+	var quietOnce sync.Once
+	goQuiet := func() { quietOnce.Do(func() { close(quiet) }) }
+	t.Cleanup(goQuiet)
 	var answers []<-chan int
 	var sent int64
 	uploadedBefore := sim.Stats().BytesUploaded
@@ -138,10 +164,10 @@ func TestSilentUploadsStayInsideTheReplayBound(t *testing.T) {
 		if i >= silent/2 {
 			size = 1_200_000
 		}
-		answers = append(answers, silentUpload(t, gw.Addr, size))
+		answers = append(answers, silentUpload(t, gw.Addr, size, quiet))
 		sent += int64(size)
 	}
-	for deadline := time.Now().Add(idleTimeout * 4 / 5); sim.Stats().BytesUploaded-uploadedBefore < sent-int64(silent)*4096; {
+	for deadline := time.Now().Add(2 * time.Minute); sim.Stats().BytesUploaded-uploadedBefore < sent-int64(silent)*4096; {
 		if time.Now().After(deadline) {
 			t.Fatalf("the silent uploads' bytes did not reach Bee: %d of %d", sim.Stats().BytesUploaded-uploadedBefore, sent)
 		}
@@ -190,14 +216,18 @@ func TestSilentUploadsStayInsideTheReplayBound(t *testing.T) {
 	require.Contains(t, retiredReason(t, gw, full), "402")
 
 	// A larger one finds no room: Bee's refusal reaches the client, as for a body over 1 MiB.
+	// The silent uploads still hold their copies: the bound has no room for another.
+	require.Zero(t, counterValue(uploadsIdleEnded)-idleBefore, "no silent upload may end before it goes silent")
+	require.Greater(t, replayMemory.Held()+replay.Limit, int64(bound), "the silent uploads' copies fill the bound: %+v", replayMemory.Stats())
 	next := getPoolStatus(t, gw, adminToken).Active["20"].BatchID
 	require.True(t, sim.FillBatch(next))
 	resp, body = post(t, gw.URL+"/bytes", randomBytes(200_000), nil)
 	require.Equal(t, http.StatusPaymentRequired, resp.StatusCode, "no room for a copy: Bee's answer: %s", body)
 	require.Contains(t, retiredReason(t, gw, next), "402")
 
-	// Every silent upload is ended after the idle timeout: 408, or 499 when the failed read
-	// cancelled the request (HTTP/1 does) before the proxy saw the read's error.
+	// Every silent upload is ended after the idle timeout once it goes silent: 408, or 499 when
+	// the failed read cancelled the request (HTTP/1 does) before the proxy saw the read's error.
+	goQuiet()
 	for i, a := range answers {
 		select {
 		case code := <-a:
