@@ -249,8 +249,10 @@ func TestSilentUploadsStayInsideTheReplayBound(t *testing.T) {
 		st.Held, st.Idle, mib(heapAfter, heapBefore), mib(rssAfter, rssBefore))
 	require.LessOrEqual(t, st.Idle, int64(replay.DefaultMaxIdle*replay.Limit))
 	// What stays besides the free list is connection state of the test's own clients and of
-	// connections still closing (~28 KiB per silent upload measured), not replay memory.
-	require.Less(t, mib(heapAfter, heapBefore)-float64(st.Idle)/(1<<20), 2+float64(silent)*64/1024,
+	// connections still closing (~28 KiB per silent upload measured), not replay memory, plus
+	// up to a few MiB of whole-process noise (the pool's bucket reads, GC timing of other
+	// in-process state). Copies kept after their upload would add 1 MiB per silent upload.
+	require.Less(t, mib(heapAfter, heapBefore)-float64(st.Idle)/(1<<20), 6+float64(silent)*64/1024,
 		"memory is given back after the burst, but for the short free list")
 }
 
