@@ -36,7 +36,7 @@ func (c *SubdomainsConfig) hosts() (*subdomain.Hosts, error) {
 // nothing else (no uploads, no plugin API, no other Bee route on a site's origin).
 func (h *Handler) serveSubdomain(w http.ResponseWriter, r *http.Request, next caddyhttp.Handler, site subdomain.Site, err error) error {
 	if err != nil {
-		return writeBeeError(w, http.StatusNotFound, "no Swarm site at "+hostOnly(r.Host)+": "+err.Error())
+		return writeBeeError(w, http.StatusNotFound, "no Swarm site at "+subdomain.HostName(r.Host)+": "+err.Error())
 	}
 	if r.Method != http.MethodGet && r.Method != http.MethodHead {
 		w.Header().Set("Allow", "GET, HEAD")
@@ -90,11 +90,4 @@ func (h *Handler) serveSubdomainURL(w http.ResponseWriter, r *http.Request, ref 
 		urls = append(urls, fmt.Sprintf("%s://%s.%s%s/", scheme, cid, base, port))
 	}
 	return writeJSON(w, http.StatusOK, map[string]any{"reference": strings.ToLower(ref), "cid": cid, "urls": urls})
-}
-
-func hostOnly(host string) string {
-	if h, _, err := net.SplitHostPort(host); err == nil {
-		return h
-	}
-	return host
 }

@@ -60,7 +60,7 @@ func (h *Hosts) Bases() []string {
 // does, err says why its label names no site (a junk label, an ENS name with ENS off);
 // otherwise site is the content it serves.
 func (h *Hosts) Match(host string) (site Site, under bool, err error) {
-	name := strings.ToLower(strings.TrimSuffix(stripPort(host), "."))
+	name := strings.ToLower(strings.TrimSuffix(HostName(host), "."))
 	label, ok := h.label(name)
 	if !ok {
 		return Site{}, false, nil
@@ -111,7 +111,8 @@ func (h *Hosts) site(label string) (Site, error) {
 	return Site{Root: "/bzz/" + label + ".eth"}, nil
 }
 
-func stripPort(host string) string {
+// HostName is host (a Host header) without its port.
+func HostName(host string) string {
 	if h, _, err := net.SplitHostPort(host); err == nil {
 		return h
 	}
