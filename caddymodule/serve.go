@@ -7,8 +7,12 @@ import (
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
 	"go.uber.org/zap"
 
+	"github.com/swarmgate/caddy-bee/internal/cache"
 	"github.com/swarmgate/caddy-bee/internal/coalesce"
+	"github.com/swarmgate/caddy-bee/internal/cors"
+	"github.com/swarmgate/caddy-bee/internal/inject"
 	"github.com/swarmgate/caddy-bee/internal/routepolicy"
+	"github.com/swarmgate/caddy-bee/internal/subdomain"
 )
 
 // coalescerHealthPath is where the request-coalescer story serves its stats; Bee has no such
@@ -21,21 +25,24 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyht
 	if h.hosts != nil {
 		// A Swarm site's own origin serves its content and nothing else.
 		if site, under, err := h.hosts.Match(r.Host); under {
-			w, done, cerr := h.withCORS(w, r, h.beeCORS, siteMethods)
+			w, done, cerr := h.beeCORS.Wrap(w, r, siteMethods, h.mode)
 			if done {
 				return cerr
 			}
-			return h.serveSubdomain(w, r, h.forBeeCORS(w, r, next), site, err)
+			next = h.forBeeCORS(w, r, next)
+			return subdomain.Serve(w, r, site, err, func(w http.ResponseWriter, r *http.Request) error {
+				return h.serveGateway(w, r, next)
+			})
 		}
 	}
 	if endpoint, ok := h.apiEndpoint(r.URL.Path); ok {
-		w, done, err := h.withCORS(w, r, h.apiCORS, apiMethods)
+		w, done, err := h.apiCORS.Wrap(w, r, apiMethods, h.mode)
 		if done {
 			return err
 		}
 		return h.serveAPI(w, r, endpoint)
 	}
-	w, done, err := h.withCORS(w, r, h.beeCORS, func() []string { return routepolicy.AllowedMethods(h.mode, r.URL.Path) })
+	w, done, err := h.beeCORS.Wrap(w, r, func() []string { return routepolicy.AllowedMethods(h.mode, r.URL.Path) }, h.mode)
 	if done {
 		return err
 	}
@@ -54,7 +61,7 @@ func (h *Handler) forBeeCORS(w http.ResponseWriter, r *http.Request, next caddyh
 	if h.beeCORS != nil {
 		r.Header.Del("Origin")
 	}
-	return corsOnError(w, next)
+	return cors.OnError(w, next)
 }
 
 // siteMethods are the methods a Swarm site's own origin answers.
@@ -74,10 +81,10 @@ func (h *Handler) serveGateway(w http.ResponseWriter, r *http.Request, next cadd
 		r.URL.Path, r.URL.RawPath = decision.Path, ""
 	}
 
-	if h.injecting() {
+	if h.injector != nil {
 		switch {
-		case decision.Upload && injectionAsked(decision.Route, r.Header):
-			return h.serveInjected(w, r, next)
+		case decision.Upload && inject.Asked(decision.Route, r.Header):
+			return h.injector.Serve(w, r, next.ServeHTTP)
 		case decision.Route == "/gateway" && (r.Method == http.MethodGet || r.Method == http.MethodHead):
 			return writeJSON(w, http.StatusOK, map[string]bool{"gateway": true})
 		case decision.Route == "/readiness" && !h.hasUsable():
@@ -92,12 +99,12 @@ func (h *Handler) serveGateway(w http.ResponseWriter, r *http.Request, next cadd
 	if decision.Upload && h.multiNode() {
 		h.routeClientBatch(r) // an upload with an issued batch goes to the node that owns it
 	}
-	served, next, err := h.serveImmutable(w, r, next)
+	served, wrapped := cache.ServeImmutable(h.cache, w, r, next, h.logger)
 	if served {
-		return err
+		return nil
 	}
 	if h.coalescer != nil && (r.Method == http.MethodGet || r.Method == http.MethodHead) {
-		err := h.coalescer.ServeHTTP(w, r, next.ServeHTTP)
+		err := h.coalescer.ServeHTTP(w, r, wrapped.ServeHTTP)
 		if errors.Is(err, coalesce.ErrUpstreamAborted) {
 			// The upstream body was cut: end this response as broken, never as a short 200.
 			panic(http.ErrAbortHandler)
@@ -109,5 +116,5 @@ func (h *Handler) serveGateway(w http.ResponseWriter, r *http.Request, next cadd
 		}
 		return err
 	}
-	return next.ServeHTTP(w, r)
+	return wrapped.ServeHTTP(w, r)
 }
