@@ -45,3 +45,30 @@ func TestNodesWithoutPoolsTakeNoUpload(t *testing.T) {
 	_, ok := Owner(context.Background(), list, "ab")
 	require.False(t, ok)
 }
+
+type upstream struct {
+	dial string
+	up   bool
+}
+
+func (u *upstream) Available() bool { return u.up }
+
+func dialOf(u *upstream) string { return u.dial }
+
+func TestAvailabilityFollowsTheLastSeenUpstream(t *testing.T) {
+	var a Availability[*upstream]
+	require.True(t, a.Available("10.0.0.1:1633"), "unknown counts as available")
+	old := &upstream{"10.0.0.1:1633", true}
+	a.Observe([]*upstream{old}, dialOf)
+	old.up = false
+	require.False(t, a.Available("10.0.0.1:1633"))
+	a.Observe([]*upstream{{"10.0.0.1:1633", true}}, dialOf) // a reload's new upstream
+	require.True(t, a.Available("10.0.0.1:1633"))
+}
+
+func TestPinnedGoesToItsNodeOrNone(t *testing.T) {
+	list := []*upstream{{"a:1", true}, {"b:1", false}}
+	require.Same(t, list[0], Pinned(list, "a:1", dialOf))
+	require.Nil(t, Pinned(list, "b:1", dialOf), "an unavailable pinned node: none")
+	require.Nil(t, Pinned(list, "c:1", dialOf), "a pin to no upstream: none")
+}
