@@ -16,10 +16,10 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/swarmgate/caddy-bee/internal/bee"
+	"github.com/swarmgate/caddy-bee/internal/beeroutes"
 	"github.com/swarmgate/caddy-bee/internal/cache"
 	"github.com/swarmgate/caddy-bee/internal/coalesce"
 	"github.com/swarmgate/caddy-bee/internal/cors"
-	"github.com/swarmgate/caddy-bee/internal/inject"
 	"github.com/swarmgate/caddy-bee/internal/pool"
 	"github.com/swarmgate/caddy-bee/internal/routepolicy"
 	"github.com/swarmgate/caddy-bee/internal/subdomain"
@@ -102,8 +102,8 @@ type Handler struct {
 
 	pool      *pool.Pool // the single node's pool
 	poolKey   string
-	nodes     []*beeNode       // every node, the single one included; set with the pools
-	injector  *inject.Injector // nil: no injection
+	nodes     []*beeNode        // every node, the single one included; set with the pools
+	routes    *beeroutes.Routes // Bee's routes: policy, injection, cache, coalescing
 	coalescer *coalesce.Group
 	cache     *cache.Cache
 	cacheKey  string
@@ -206,7 +206,7 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 	if err := h.provisionPool(ctx); err != nil {
 		return err
 	}
-	h.provisionUploadGuards()
+	h.provisionRequestPath()
 	return nil
 }
 

@@ -47,12 +47,3 @@ func (h *Handler) validateUploadGuards() error {
 	}
 	return nil
 }
-
-// provisionUploadGuards applies this handler's replay bound and builds its injector when it
-// injects.
-func (h *Handler) provisionUploadGuards() {
-	if h.injecting() {
-		replayMemory.SetMax(h.maxReplayMemory())
-		h.injector = h.newInjector()
-	}
-}
