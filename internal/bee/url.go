@@ -14,20 +14,31 @@ func NormalizeURL(raw string) (string, error) {
 	if !strings.Contains(s, "://") {
 		s = "http://" + s
 	}
-	u, err := url.Parse(s)
+	u, err := parseURL(raw, s, false)
 	if err != nil {
-		return "", fmt.Errorf("%q is not a URL: %v; want e.g. http://127.0.0.1:1633", raw, err)
-	}
-	if u.Scheme != "http" && u.Scheme != "https" {
-		return "", fmt.Errorf("%q: scheme %q is not supported; use http:// or https://", raw, u.Scheme)
-	}
-	if u.Hostname() == "" {
-		return "", fmt.Errorf("%q has no host; want e.g. http://127.0.0.1:1633", raw)
-	}
-	if (u.Path != "" && u.Path != "/") || u.RawQuery != "" || u.Fragment != "" || u.User != nil {
-		return "", fmt.Errorf("%q: only scheme, host and port are allowed in the Bee URL (no path, query or credentials)", raw)
+		return "", err
 	}
 	return u.Scheme + "://" + u.Host, nil
+}
+
+// parseURL is the project's one check of a Bee API URL: s (raw as given, for messages) must
+// be an http or https URL with a host and without query, fragment or credentials; a path is
+// refused unless allowPath (a client's base URL may sit under one).
+func parseURL(raw, s string, allowPath bool) (*url.URL, error) {
+	u, err := url.Parse(s)
+	if err != nil {
+		return nil, fmt.Errorf("%q is not a URL: %v; want e.g. http://127.0.0.1:1633", raw, err)
+	}
+	if u.Scheme != "http" && u.Scheme != "https" {
+		return nil, fmt.Errorf("%q: scheme %q is not supported; use http:// or https://", raw, u.Scheme)
+	}
+	if u.Hostname() == "" {
+		return nil, fmt.Errorf("%q has no host; want e.g. http://127.0.0.1:1633", raw)
+	}
+	if (!allowPath && u.Path != "" && u.Path != "/") || u.RawQuery != "" || u.Fragment != "" || u.User != nil {
+		return nil, fmt.Errorf("%q: only scheme, host and port are allowed in the Bee URL (no path, query or credentials)", raw)
+	}
+	return u, nil
 }
 
 // DialAddress is the host:port a proxy dials for a URL NormalizeURL returned.
