@@ -27,9 +27,10 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyht
 				return cerr
 			}
 			next = h.forBeeCORS(w, r, next)
-			return subdomain.Serve(w, r, site, err, func(w http.ResponseWriter, r *http.Request) error {
-				return h.routes.Serve(w, r, next)
-			})
+			if w, done, err = subdomain.Serve(w, r, site, err); done {
+				return err
+			}
+			return h.routes.Serve(w, r, next)
 		}
 	}
 	if endpoint, ok := h.apiEndpoint(r.URL.Path); ok {

@@ -12,21 +12,23 @@ import (
 	"github.com/swarmgate/caddy-bee/internal/zerocopy"
 )
 
-// Serve answers a request to a content subdomain (site and err as Hosts.Match returned
-// them): GET and HEAD of the site's paths, nothing else (no uploads, no plugin API, no other
-// Bee route on a site's origin). gateway serves the request rewritten to the site's root.
-func Serve(w http.ResponseWriter, r *http.Request, site Site, err error, gateway func(http.ResponseWriter, *http.Request) error) error {
+// Serve prepares a request to a content subdomain (site and err as Hosts.Match returned
+// them): a site's origin serves GET and HEAD of the site's paths and nothing else (no
+// uploads, no plugin API, no other Bee route), so anything else is answered here (done).
+// Otherwise r is rewritten to the site's root and the returned writer maps Bee's redirects
+// back into the site's paths: serve r with it as any content request.
+func Serve(w http.ResponseWriter, r *http.Request, site Site, err error) (http.ResponseWriter, bool, error) {
 	if err != nil {
-		return beeerror.Write(w, http.StatusNotFound, "no Swarm site at "+HostName(r.Host)+": "+err.Error())
+		return w, true, beeerror.Write(w, http.StatusNotFound, "no Swarm site at "+HostName(r.Host)+": "+err.Error())
 	}
 	if r.Method != http.MethodGet && r.Method != http.MethodHead {
 		w.Header().Set("Allow", "GET, HEAD")
-		return beeerror.Write(w, http.StatusMethodNotAllowed,
+		return w, true, beeerror.Write(w, http.StatusMethodNotAllowed,
 			r.Method+" is not allowed on a Swarm site's origin: only GET and HEAD; upload through the gateway's main host")
 	}
 	r.URL.Path = site.Root + routepolicy.CleanPath(r.URL.Path)
 	r.URL.RawPath = ""
-	return gateway(NewSiteResponse(w, site.Root), r)
+	return NewSiteResponse(w, site.Root), false, nil
 }
 
 // NewSiteResponse wraps w so that Bee's redirects under root (e.g. `/bzz/<ref>/dir` ->

@@ -12,31 +12,32 @@ import (
 
 func TestServeRewritesToTheSiteAndMapsRedirectsBack(t *testing.T) {
 	site := Site{Root: "/bzz/" + beeRef, Immutable: true}
-	var got string
-	gateway := func(w http.ResponseWriter, r *http.Request) error {
-		got = r.URL.Path
-		w.Header().Set("Location", site.Root+"/dir/")
-		w.WriteHeader(http.StatusMovedPermanently)
-		return nil
-	}
-	w := httptest.NewRecorder()
-	require.NoError(t, Serve(w, httptest.NewRequest(http.MethodGet, "/a/../dir", nil), site, nil, gateway))
-	require.Equal(t, site.Root+"/dir", got, "the cleaned path under the site's root")
-	require.Equal(t, http.StatusMovedPermanently, w.Code)
-	require.Equal(t, "/dir/", w.Header().Get("Location"), "Bee's redirect in the site's own paths")
+	rec := httptest.NewRecorder()
+	r := httptest.NewRequest(http.MethodGet, "/a/../dir", nil)
+	w, done, err := Serve(rec, r, site, nil)
+	require.NoError(t, err)
+	require.False(t, done)
+	require.Equal(t, site.Root+"/dir", r.URL.Path, "the cleaned path under the site's root")
+	w.Header().Set("Location", site.Root+"/dir/")
+	w.WriteHeader(http.StatusMovedPermanently)
+	require.Equal(t, http.StatusMovedPermanently, rec.Code)
+	require.Equal(t, "/dir/", rec.Header().Get("Location"), "Bee's redirect in the site's own paths")
 }
 
 func TestServeRefusesWhatASiteOriginDoesNotServe(t *testing.T) {
-	gateway := func(http.ResponseWriter, *http.Request) error { t.Fatal("reached the gateway"); return nil }
 	w := httptest.NewRecorder()
 	r := httptest.NewRequest(http.MethodGet, "/", nil)
 	r.Host = "junk.bzz.example.com:8443"
-	require.NoError(t, Serve(w, r, Site{}, errors.New("not a Swarm CID"), gateway))
+	_, done, err := Serve(w, r, Site{}, errors.New("not a Swarm CID"))
+	require.NoError(t, err)
+	require.True(t, done)
 	require.Equal(t, http.StatusNotFound, w.Code)
 	require.JSONEq(t, `{"code":404,"message":"no Swarm site at junk.bzz.example.com: not a Swarm CID"}`, w.Body.String())
 
 	w = httptest.NewRecorder()
-	require.NoError(t, Serve(w, httptest.NewRequest(http.MethodPost, "/", nil), Site{Root: "/bzz/x"}, nil, gateway))
+	_, done, err = Serve(w, httptest.NewRequest(http.MethodPost, "/", nil), Site{Root: "/bzz/x"}, nil)
+	require.NoError(t, err)
+	require.True(t, done)
 	require.Equal(t, http.StatusMethodNotAllowed, w.Code)
 	require.Equal(t, "GET, HEAD", w.Header().Get("Allow"))
 }
