@@ -1,16 +1,13 @@
 package caddymodule
 
 import (
-	"errors"
 	"fmt"
 	"net/http"
 	"strings"
 	"sync"
-	"time"
 
 	"github.com/caddyserver/caddy/v2"
 	"github.com/caddyserver/caddy/v2/caddyconfig/caddyfile"
-	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
 	"github.com/dustin/go-humanize"
 	"go.uber.org/zap"
 
@@ -65,16 +62,7 @@ func (c *CacheConfig) validate() error {
 	if c == nil || c.Disabled {
 		return nil
 	}
-	if c.Memory < 0 || c.Disk < 0 {
-		return fmt.Errorf("cache memory %d, disk %d: must not be negative", c.Memory, c.Disk)
-	}
-	if c.Disk > 0 && c.Dir == "" {
-		return fmt.Errorf("cache disk %d needs a directory: add `dir <path>` to the cache block", c.Disk)
-	}
-	if c.Disk == 0 && c.Dir != "" {
-		return fmt.Errorf("cache dir %q without a disk size: add `disk <size>` (e.g. 10GiB) to the cache block", c.Dir)
-	}
-	return nil
+	return cache.CheckSizes(c.Memory, c.Disk, c.Dir)
 }
 
 // provisionCache starts or joins the content cache.
@@ -122,47 +110,6 @@ func (h *Handler) releaseCache() {
 	h.cacheKey = ""
 }
 
-// verificationWait is how long a miss waits for the body of the same key being verified
-// before it goes to Bee: about a Bee retrieval (BMT hashing runs at ~50 MB/s per core, so a
-// 10 MiB body takes ~0.2 s alone; longer waits raised the Zipf bench's p99 more than they
-// saved Bee fetches).
-const verificationWait = 200 * time.Millisecond
-
-// serveImmutable answers a content-addressed request from the cache when it has the entry;
-// otherwise it returns next wrapped so that Bee's answer is marked immutable (when it is) and
-// a complete, intact 200 offered to the cache. The wrapper sits under the coalescer: one
-// flight, one recording.
-func (h *Handler) serveImmutable(w http.ResponseWriter, r *http.Request, next caddyhttp.Handler) (bool, caddyhttp.Handler, error) {
-	t, ok := cache.Classify(r.Method, r.URL.Path, r.URL.RawQuery, r.Header)
-	if !ok {
-		return false, next, nil
-	}
-	c := h.cache
-	if c != nil {
-		hit, ok := c.Get(t.Key)
-		if !ok && c.AwaitVerification(r.Context(), t.Key, verificationWait) {
-			hit, ok = c.Get(t.Key)
-		}
-		if ok {
-			if err := c.Serve(w, r, hit); err != nil {
-				// Headers and part of the body are out: cut, never a short answer.
-				h.logger.Warn("content cache entry failed mid-answer; connection cut", zap.Error(err))
-				panic(http.ErrAbortHandler)
-			}
-			return true, nil, nil
-		}
-		c.Missed()
-	}
-	return false, caddyhttp.HandlerFunc(func(w http.ResponseWriter, r *http.Request) (err error) {
-		rec := cache.NewRecorder(w, c, t, r.Method)
-		intact := false
-		defer func() { rec.Finish(intact) }() // also on a panic (a cut body): never admitted
-		err = next.ServeHTTP(rec, r)
-		intact = err == nil
-		return err
-	}), nil
-}
-
 // serveCacheAPI is GET <api_prefix>/cache (stats) and DELETE <api_prefix>/cache/{ref} (admin
 // token): remove every entry of a reference, e.g. for moderation.
 func (h *Handler) serveCacheAPI(w http.ResponseWriter, r *http.Request, endpoint string) error {
@@ -170,30 +117,18 @@ func (h *Handler) serveCacheAPI(w http.ResponseWriter, r *http.Request, endpoint
 		if !allowMethods(w, r, http.MethodGet, http.MethodHead) {
 			return nil
 		}
-		if h.cache == nil {
-			return writeJSON(w, http.StatusOK, map[string]bool{"enabled": false})
-		}
-		return writeJSON(w, http.StatusOK, struct {
-			Enabled bool `json:"enabled"`
-			cache.Stats
-		}{true, h.cache.Stats()})
+		return writeJSON(w, http.StatusOK, cache.StatsAnswer(h.cache))
 	}
 	ref := strings.TrimPrefix(endpoint, "/cache/")
-	if !allowMethods(w, r, http.MethodDelete) {
+	if !allowMethods(w, r, http.MethodDelete) || !h.requireToken(w, r) {
 		return nil
 	}
-	if !h.requireToken(w, r) {
-		return nil
-	}
-	if _, ok := cache.Classify(http.MethodGet, "/bytes/"+ref, "", nil); !ok {
-		return writeDetail(w, http.StatusBadRequest, "cache purge: "+errors.New("want a hex reference (64 or 128 digits)").Error())
-	}
-	removed := 0
-	if h.cache != nil {
-		removed = h.cache.Purge(ref)
+	answer, removed, err := cache.PurgeReference(h.cache, ref)
+	if err != nil {
+		return writeDetail(w, http.StatusBadRequest, err.Error())
 	}
 	h.logger.Info("content cache purge", zap.String("ref", ref), zap.Int("removed", removed))
-	return writeJSON(w, http.StatusOK, map[string]any{"ref": strings.ToLower(ref), "removed": removed})
+	return writeJSON(w, http.StatusOK, answer)
 }
 
 // unmarshalCache parses `cache off` or `cache { memory <size> disk <size> dir <path> }`.

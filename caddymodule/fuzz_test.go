@@ -89,30 +89,3 @@ func FuzzReadAPIBody(f *testing.F) {
 		}
 	})
 }
-
-// FuzzWantsInjection: a batch header is replaced only when it is absent, empty or all zeros
-// and no stamp is sent; a real id is never overwritten.
-func FuzzWantsInjection(f *testing.F) {
-	f.Add("", "")
-	f.Add(strings.Repeat("0", 64), "")
-	f.Add(strings.Repeat("ab", 32), "")
-	f.Add("", strings.Repeat("00", 113))
-	f.Add(" 0x00 ", "")
-	f.Fuzz(func(t *testing.T, batch, stamp string) {
-		h := http.Header{}
-		if batch != "" {
-			h.Set(batchHeader, batch)
-		}
-		if stamp != "" {
-			h.Set(stampHeader, stamp)
-		}
-		got := wantsInjection(h)
-		realID := strings.Trim(strings.TrimSpace(h.Get(batchHeader)), "0") != ""
-		if got && (realID || h.Get(stampHeader) != "") {
-			t.Fatalf("would inject over batch %q stamp %q", batch, stamp)
-		}
-		if !got && !realID && h.Get(stampHeader) == "" {
-			t.Fatalf("would not inject for batch %q", batch)
-		}
-	})
-}

@@ -6,10 +6,8 @@ package caddymodule
 import (
 	"fmt"
 	"net/http"
-	"net/url"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/caddyserver/caddy/v2"
@@ -17,6 +15,8 @@ import (
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
 	"go.uber.org/zap"
 
+	"github.com/swarmgate/caddy-bee/internal/bee"
+	"github.com/swarmgate/caddy-bee/internal/beeroutes"
 	"github.com/swarmgate/caddy-bee/internal/cache"
 	"github.com/swarmgate/caddy-bee/internal/coalesce"
 	"github.com/swarmgate/caddy-bee/internal/cors"
@@ -102,8 +102,8 @@ type Handler struct {
 
 	pool      *pool.Pool // the single node's pool
 	poolKey   string
-	nodes     []*beeNode     // every node, the single one included; set with the pools
-	spread    *atomic.Uint64 // round robin of injected uploads over the nodes
+	nodes     []*beeNode        // every node, the single one included; set with the pools
+	routes    *beeroutes.Routes // Bee's routes: policy, injection, cache, coalescing
 	coalescer *coalesce.Group
 	cache     *cache.Cache
 	cacheKey  string
@@ -171,7 +171,6 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 		return err
 	}
 	h.Nodes = nodes
-	h.spread = new(atomic.Uint64)
 	if h.BeeURL != "" {
 		normalized, err := NormalizeBeeURL(h.BeeURL)
 		if err != nil {
@@ -207,7 +206,7 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 	if err := h.provisionPool(ctx); err != nil {
 		return err
 	}
-	h.provisionUploadGuards()
+	h.provisionRequestPath()
 	return nil
 }
 
@@ -295,26 +294,7 @@ func validateAPIPrefix(prefix string) error {
 }
 
 // NormalizeBeeURL turns `host:port` or `http(s)://host:port` into `scheme://host:port`.
-func NormalizeBeeURL(raw string) (string, error) {
-	s := strings.TrimSpace(raw)
-	if !strings.Contains(s, "://") {
-		s = "http://" + s
-	}
-	u, err := url.Parse(s)
-	if err != nil {
-		return "", fmt.Errorf("%q is not a URL: %v; want e.g. http://127.0.0.1:1633", raw, err)
-	}
-	if u.Scheme != "http" && u.Scheme != "https" {
-		return "", fmt.Errorf("%q: scheme %q is not supported; use http:// or https://", raw, u.Scheme)
-	}
-	if u.Hostname() == "" {
-		return "", fmt.Errorf("%q has no host; want e.g. http://127.0.0.1:1633", raw)
-	}
-	if (u.Path != "" && u.Path != "/") || u.RawQuery != "" || u.Fragment != "" || u.User != nil {
-		return "", fmt.Errorf("%q: only scheme, host and port are allowed in the Bee URL (no path, query or credentials)", raw)
-	}
-	return u.Scheme + "://" + u.Host, nil
-}
+func NormalizeBeeURL(raw string) (string, error) { return bee.NormalizeURL(raw) }
 
 // Interface guards
 var (

@@ -78,7 +78,7 @@ func TestInjectionOnUploads(t *testing.T) {
 	require.Equal(t, http.StatusNotFound, resp.StatusCode, "%s", body)
 	require.Contains(t, string(body), "batch with id not found")
 
-	// A pre-signed stamp is left alone too (wantsInjection's tests and fuzz target cover the
+	// A pre-signed stamp is left alone too (inject.Wants' tests and fuzz target cover the
 	// header rules): Bee judges the stamp itself, and refuses one whose batch is not on chain.
 	resp, body = post(t, gw.URL+"/chunks", []byte("\x01\x00\x00\x00\x00\x00\x00\x00x"), map[string]string{"Swarm-Postage-Stamp": strings.Repeat("00", 113)})
 	require.Equal(t, http.StatusBadRequest, resp.StatusCode, "%s", body)

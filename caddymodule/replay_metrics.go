@@ -2,8 +2,8 @@ package caddymodule
 
 import "github.com/prometheus/client_golang/prometheus"
 
-// Metrics of the injection path's memory and slow-client guards (upload_guard.go); they join
-// allCollectors, so every provision registers them with the rest.
+// Metrics of the injection path's memory and slow-client guards; they join allCollectors,
+// so every provision registers them with the rest.
 var (
 	replayHeldBytes = prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 		Namespace: "caddy_bee", Subsystem: "replay", Name: "held_bytes",
@@ -24,3 +24,10 @@ var (
 func init() {
 	allCollectors = append(allCollectors, replayHeldBytes, replayNoRoom, uploadsIdleEnded)
 }
+
+// injectionMetrics counts the injector's outcomes (inject.Observer).
+type injectionMetrics struct{}
+
+func (injectionMetrics) Injection(result string) { metrics.injections.WithLabelValues(result).Inc() }
+func (injectionMetrics) ReplayNoRoom()           { replayNoRoom.Inc() }
+func (injectionMetrics) IdleEnded()              { uploadsIdleEnded.Inc() }

@@ -4,13 +4,14 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
-	"sync"
 
 	"github.com/caddyserver/caddy/v2"
 	"github.com/caddyserver/caddy/v2/caddyconfig"
 	"github.com/caddyserver/caddy/v2/caddyconfig/caddyfile"
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp/reverseproxy"
+
+	"github.com/swarmgate/caddy-bee/internal/nodes"
 )
 
 func init() {
@@ -55,17 +56,9 @@ func (s *BeeSelection) Provision(ctx caddy.Context) error {
 // Select returns the node the bee handler pinned the request to, if it is available, and
 // otherwise what the fallback policy selects.
 func (s *BeeSelection) Select(upstreams reverseproxy.UpstreamPool, r *http.Request, w http.ResponseWriter) *reverseproxy.Upstream {
-	observeUpstreams(upstreams)
+	upstreamsSeen.Observe(upstreams, upstreamDial)
 	if dial, ok := caddyhttp.GetVar(r.Context(), nodeVar).(string); ok && dial != "" {
-		for _, u := range upstreams {
-			if u.Dial == dial {
-				if u.Available() {
-					return u
-				}
-				return nil // the batch stamps nowhere else: no upstream beats a wrong one
-			}
-		}
-		return nil
+		return nodes.Pinned(upstreams, dial, upstreamDial)
 	}
 	return s.fallback.Select(upstreams, r, w)
 }
@@ -93,25 +86,13 @@ func (s *BeeSelection) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 	return nil
 }
 
-// upstreams maps a dial address to the reverse_proxy upstream lb_policy bee last saw for it,
-// so the bee handler can ask Caddy's health checks about a node (Upstream.Available) before
-// it injects one of the node's batches into an upload.
-var upstreams sync.Map // string -> *reverseproxy.Upstream
+// upstreamsSeen is what lb_policy bee last saw of each node (internal/nodes.Availability).
+var upstreamsSeen nodes.Availability[*reverseproxy.Upstream]
 
-func observeUpstreams(pool reverseproxy.UpstreamPool) {
-	for _, u := range pool {
-		if old, ok := upstreams.Load(u.Dial); !ok || old.(*reverseproxy.Upstream) != u {
-			upstreams.Store(u.Dial, u)
-		}
-	}
-}
+func upstreamDial(u *reverseproxy.Upstream) string { return u.Dial }
 
-// upstreamAvailable reports Caddy's view of the node at dial: unknown (no request has gone
-// through lb_policy bee yet) counts as available.
-func upstreamAvailable(dial string) bool {
-	u, ok := upstreams.Load(dial)
-	return !ok || u.(*reverseproxy.Upstream).Available()
-}
+// upstreamAvailable reports Caddy's health checks' view of the node at dial.
+func upstreamAvailable(dial string) bool { return upstreamsSeen.Available(dial) }
 
 // Interface guards
 var (

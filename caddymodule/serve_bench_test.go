@@ -31,6 +31,7 @@ func BenchmarkServeUnshared(b *testing.B) {
 	}
 	h := &Handler{mode: routepolicy.Gateway, APIPrefix: defaultAPIPrefix, beeCORS: policy, logger: zap.NewNop(),
 		coalescer: coalesce.New(coalesce.Options{Observer: coalescerMetrics{}})}
+	h.provisionRequestPath()
 	reqs := make([]*http.Request, 1024)
 	for i := range reqs {
 		reqs[i] = httptest.NewRequest(http.MethodGet, "http://gw.example/bytes/"+strconv.Itoa(i), nil)

@@ -10,7 +10,9 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/swarmgate/caddy-bee/internal/beeerror"
 	"github.com/swarmgate/caddy-bee/internal/beesim"
+	"github.com/swarmgate/caddy-bee/internal/inject"
 )
 
 // /chunks/stream gets a pool batch only when the client sends the all-zero id; without a
@@ -22,9 +24,9 @@ func TestChunksStreamInjectedOnlyForTheZeroID(t *testing.T) {
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.Path == "/chunks/stream" {
 			mu.Lock()
-			seen = append(seen, r.Header.Get(batchHeader))
+			seen = append(seen, r.Header.Get(inject.BatchHeader))
 			mu.Unlock()
-			writeBeeError(w, http.StatusBadRequest, "recorded")
+			beeerror.Write(w, http.StatusBadRequest, "recorded")
 			return
 		}
 		sim.Handler().ServeHTTP(w, r)
@@ -46,25 +48,4 @@ func TestChunksStreamInjectedOnlyForTheZeroID(t *testing.T) {
 	require.Empty(t, seen[0], "a stream without a batch header must pass untouched")
 	require.Regexp(t, "^[0-9a-f]{64}$", seen[1])
 	require.NotEqual(t, strings.Repeat("0", 64), seen[1], "the all-zero id must be replaced by a pool batch")
-}
-
-func TestInjectionAsked(t *testing.T) {
-	zero := strings.Repeat("0", 64)
-	for _, c := range []struct {
-		route, batch, stamp string
-		want                bool
-	}{
-		{"/bytes", "", "", true}, {"/bytes", zero, "", true}, {"/bytes", "ab", "", false},
-		{"/chunks/stream", "", "", false}, {"/chunks/stream", zero, "", true},
-		{"/chunks/stream", zero, "00", false}, {"/chunks/stream", "ab", "", false},
-	} {
-		h := http.Header{}
-		if c.batch != "" {
-			h.Set(batchHeader, c.batch)
-		}
-		if c.stamp != "" {
-			h.Set(stampHeader, c.stamp)
-		}
-		require.Equal(t, c.want, injectionAsked(c.route, h), "%+v", c)
-	}
 }

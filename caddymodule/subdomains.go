@@ -1,14 +1,9 @@
 package caddymodule
 
 import (
-	"fmt"
-	"net"
 	"net/http"
 	"strings"
 
-	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
-
-	"github.com/swarmgate/caddy-bee/internal/routepolicy"
 	"github.com/swarmgate/caddy-bee/internal/subdomain"
 )
 
@@ -32,38 +27,6 @@ func (c *SubdomainsConfig) hosts() (*subdomain.Hosts, error) {
 	return subdomain.NewHosts(c.Bases, c.ENS)
 }
 
-// serveSubdomain answers a request to a content subdomain: GET and HEAD of the site's paths,
-// nothing else (no uploads, no plugin API, no other Bee route on a site's origin).
-func (h *Handler) serveSubdomain(w http.ResponseWriter, r *http.Request, next caddyhttp.Handler, site subdomain.Site, err error) error {
-	if err != nil {
-		return writeBeeError(w, http.StatusNotFound, "no Swarm site at "+subdomain.HostName(r.Host)+": "+err.Error())
-	}
-	if r.Method != http.MethodGet && r.Method != http.MethodHead {
-		w.Header().Set("Allow", "GET, HEAD")
-		return writeBeeError(w, http.StatusMethodNotAllowed,
-			r.Method+" is not allowed on a Swarm site's origin: only GET and HEAD; upload through the gateway's main host")
-	}
-	r.URL.Path = site.Root + routepolicy.CleanPath(r.URL.Path)
-	r.URL.RawPath = ""
-	return h.serveGateway(&siteResponse{ResponseWriterWrapper: &caddyhttp.ResponseWriterWrapper{ResponseWriter: w}, root: site.Root}, r, next)
-}
-
-// siteResponse maps Bee's redirects (e.g. `/bzz/<ref>/dir` -> `/bzz/<ref>/dir/`) back into the
-// site's own paths.
-type siteResponse struct {
-	*caddyhttp.ResponseWriterWrapper
-	root string
-}
-
-func (s *siteResponse) WriteHeader(status int) {
-	if loc := s.Header().Get("Location"); loc != "" {
-		if rest, ok := strings.CutPrefix(loc, s.root+"/"); ok {
-			s.Header().Set("Location", "/"+rest)
-		}
-	}
-	s.ResponseWriterWrapper.WriteHeader(status)
-}
-
 // serveSubdomainURL is GET <api_prefix>/subdomain/<ref>: the hosts that serve ref's site.
 func (h *Handler) serveSubdomainURL(w http.ResponseWriter, r *http.Request, ref string) error {
 	if !allowMethods(w, r, http.MethodGet, http.MethodHead) {
@@ -73,21 +36,9 @@ func (h *Handler) serveSubdomainURL(w http.ResponseWriter, r *http.Request, ref 
 		return writeDetail(w, http.StatusNotFound,
 			"subdomains are not configured on this gateway: add `subdomains <base-domain>` to the bee directive")
 	}
-	cid, err := subdomain.CID(strings.ToLower(ref))
+	cid, urls, err := h.hosts.URLs(r, ref)
 	if err != nil {
 		return writeDetail(w, http.StatusUnprocessableEntity, err.Error())
-	}
-	scheme := "https"
-	if r.TLS == nil {
-		scheme = "http"
-	}
-	port := ""
-	if _, p, err := net.SplitHostPort(r.Host); err == nil {
-		port = ":" + p
-	}
-	urls := []string{}
-	for _, base := range h.hosts.Bases() {
-		urls = append(urls, fmt.Sprintf("%s://%s.%s%s/", scheme, cid, base, port))
 	}
 	return writeJSON(w, http.StatusOK, map[string]any{"reference": strings.ToLower(ref), "cid": cid, "urls": urls})
 }

@@ -47,15 +47,9 @@ const (
 // New returns a client for the Bee API at baseURL (http or https with a host, e.g. http://127.0.0.1:1633).
 func New(baseURL string, opts Options) (*Client, error) {
 	trimmed := strings.TrimRight(strings.TrimSpace(baseURL), "/")
-	u, err := url.Parse(trimmed)
+	u, err := parseURL(baseURL, trimmed, true)
 	if err != nil {
-		return nil, fmt.Errorf("bee URL %q: %w; want http(s)://host:port", baseURL, err)
-	}
-	if u.Scheme != "http" && u.Scheme != "https" || u.Host == "" {
-		return nil, fmt.Errorf("bee URL %q: want http(s)://host:port, e.g. http://127.0.0.1:1633", baseURL)
-	}
-	if u.RawQuery != "" || u.Fragment != "" || u.User != nil {
-		return nil, fmt.Errorf("bee URL %q: remove the query, fragment or credentials; want http(s)://host:port", baseURL)
+		return nil, fmt.Errorf("bee URL: %w; want http(s)://host:port", err)
 	}
 	if opts.ReadTimeout <= 0 {
 		opts.ReadTimeout = defaultReadTimeout

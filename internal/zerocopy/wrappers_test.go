@@ -1,4 +1,4 @@
-package caddymodule
+package zerocopy_test
 
 import (
 	"io"
@@ -8,11 +8,12 @@ import (
 	"path/filepath"
 	"testing"
 
-	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
 	"github.com/stretchr/testify/require"
 
 	"github.com/swarmgate/caddy-bee/internal/coalesce"
 	"github.com/swarmgate/caddy-bee/internal/cors"
+	"github.com/swarmgate/caddy-bee/internal/routepolicy"
+	"github.com/swarmgate/caddy-bee/internal/subdomain"
 )
 
 // fileReadFrom records whether ReadFrom was handed a file (what net's sendfile needs).
@@ -39,10 +40,15 @@ func TestWrappersPassReadFromOn(t *testing.T) {
 	require.NoError(t, err)
 	for name, wrap := range map[string]func(http.ResponseWriter) http.ResponseWriter{
 		"cors": func(w http.ResponseWriter) http.ResponseWriter {
-			return &corsWriter{ResponseWriter: w, policy: policy, origin: "https://app.example"}
+			r := httptest.NewRequest(http.MethodGet, "/bytes/x", nil)
+			r.Header.Set("Origin", "https://app.example")
+			cw, done, err := policy.Wrap(w, r, nil, routepolicy.Gateway)
+			require.NoError(t, err)
+			require.False(t, done)
+			return cw
 		},
 		"site": func(w http.ResponseWriter) http.ResponseWriter {
-			return &siteResponse{ResponseWriterWrapper: &caddyhttp.ResponseWriterWrapper{ResponseWriter: w}, root: "/bzz/x"}
+			return subdomain.NewSiteResponse(w, "/bzz/x")
 		},
 	} {
 		t.Run(name, func(t *testing.T) {

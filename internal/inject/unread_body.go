@@ -1,10 +1,8 @@
-package caddymodule
+package inject
 
 import (
 	"net/http"
 	"time"
-
-	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
 )
 
 // unreadBodyGuard keeps an HTTP/1 connection in step when an injected upload is answered
@@ -13,20 +11,20 @@ import (
 // (full duplex), or read at the client's pace before the connection is let go: the answer
 // closes the connection, and when the handler returns, reads of the rest fail at once.
 type unreadBodyGuard struct {
-	*caddyhttp.ResponseWriterWrapper
-	body        *injectedBody
+	http.ResponseWriter
+	body        *body
 	wroteHeader bool
 }
 
 // guardUnreadBody wraps w for an HTTP/1 upload; other protocols end a stream, never a
 // connection, and need nothing.
-func guardUnreadBody(w http.ResponseWriter, r *http.Request, body *injectedBody) (http.ResponseWriter, func()) {
-	if r.ProtoMajor != 1 || body == nil {
+func guardUnreadBody(w http.ResponseWriter, r *http.Request, b *body) (http.ResponseWriter, func()) {
+	if r.ProtoMajor != 1 || b == nil {
 		return w, func() {}
 	}
-	g := &unreadBodyGuard{ResponseWriterWrapper: &caddyhttp.ResponseWriterWrapper{ResponseWriter: w}, body: body}
+	g := &unreadBodyGuard{ResponseWriter: w, body: b}
 	return g, func() {
-		if !body.idle.SawEOF() {
+		if !b.idle.SawEOF() {
 			// Caddy may still write an error answer on w after the handler: close after it too.
 			w.Header().Set("Connection", "close")
 			_ = http.NewResponseController(w).SetReadDeadline(time.Now())
@@ -41,12 +39,15 @@ func (g *unreadBodyGuard) WriteHeader(status int) {
 			g.Header().Set("Connection", "close")
 		}
 	}
-	g.ResponseWriterWrapper.WriteHeader(status)
+	g.ResponseWriter.WriteHeader(status)
 }
 
 func (g *unreadBodyGuard) Write(p []byte) (int, error) {
 	if !g.wroteHeader {
 		g.WriteHeader(http.StatusOK)
 	}
-	return g.ResponseWriterWrapper.Write(p)
+	return g.ResponseWriter.Write(p)
 }
+
+// Unwrap lets http.ResponseController reach the connection (flushes, deadlines).
+func (g *unreadBodyGuard) Unwrap() http.ResponseWriter { return g.ResponseWriter }

@@ -1,4 +1,4 @@
-package caddymodule
+package inject
 
 import (
 	"net/http"
@@ -8,11 +8,11 @@ import (
 	"github.com/swarmgate/caddy-bee/internal/swarm"
 )
 
-// stampedBytes is the batch space an upload of n content bytes takes on Bee: single chunks
+// StampedBytes is the batch space an upload of n content bytes takes on Bee: single chunks
 // (/chunks, /soc) take what they are; tree uploads are counted at the request's
 // Swarm-Redundancy-Level, or Bee v2.8.1's default MEDIUM (a v2.8.0 node's default is
 // NONE, so the estimate errs on the full side there).
-func stampedBytes(r *http.Request, n int64) int64 {
+func StampedBytes(r *http.Request, n int64) int64 {
 	path := strings.TrimPrefix(r.URL.Path, "/v1")
 	level := swarm.LevelMedium
 	switch {

@@ -1,0 +1,137 @@
+// Package nodes holds what the gateway knows about the Bee nodes it fronts: their names,
+// which node owns a batch, which nodes to avoid after a failed upload, and which node and
+// batch an injected upload goes to. Caddy's health checks come in through Node.Usable.
+package nodes
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"regexp"
+	"sync/atomic"
+	"time"
+
+	"github.com/swarmgate/caddy-bee/internal/bee"
+	"github.com/swarmgate/caddy-bee/internal/pool"
+)
+
+// Node is a Bee node with a stamp pool of its own (or none).
+type Node interface {
+	// StampPool is the node's pool; nil: the node keeps none.
+	StampPool() *pool.Pool
+	// Usable reports whether injected uploads may go to the node now.
+	Usable(now time.Time) bool
+}
+
+// AvoidTime is how long injected uploads avoid a node that just failed one.
+const AvoidTime = 30 * time.Second
+
+// Avoidance is a node's record of a failed upload: the zero value avoids nothing.
+type Avoidance struct {
+	until atomic.Int64 // unix nanoseconds
+}
+
+// Avoid keeps injected uploads away for AvoidTime from now.
+func (a *Avoidance) Avoid(now time.Time) { a.until.Store(now.Add(AvoidTime).UnixNano()) }
+
+// Avoided reports whether uploads still avoid the node at now.
+func (a *Avoidance) Avoided(now time.Time) bool { return now.UnixNano() < a.until.Load() }
+
+// ErrNoNode: no node has a usable batch.
+var ErrNoNode = errors.New("no Bee node has a usable batch")
+
+// Choose picks the node and batch for an injected upload of size stamped bytes: round robin
+// from start over the nodes not in skip whose pool has a usable batch, usable nodes first
+// (Caddy's health checks and the record of failed uploads); a node that is not usable is
+// tried only when no usable one can take the upload.
+func Choose[N comparableNode](ctx context.Context, list []N, start uint64, size int64, now time.Time, skip map[N]bool) (N, pool.Batch, error) {
+	var none N
+	first := int(start % uint64(len(list)))
+	var firstErr error
+	for _, healthy := range []bool{true, false} {
+		for i := range list {
+			n := list[(first+i)%len(list)]
+			p := n.StampPool()
+			if p == nil || skip[n] || n.Usable(now) != healthy || !p.HasUsable() {
+				continue
+			}
+			b, err := p.ActiveFor(ctx, size)
+			if err == nil {
+				return n, b, nil
+			}
+			if firstErr == nil {
+				firstErr = err
+			}
+		}
+	}
+	if firstErr != nil {
+		return none, pool.Batch{}, firstErr
+	}
+	return none, pool.Batch{}, ErrNoNode
+}
+
+// comparableNode: a Node that can key a map (a pointer or an interface value).
+type comparableNode interface {
+	Node
+	comparable
+}
+
+// Owner returns the node whose pool bought batch id.
+func Owner[N Node](ctx context.Context, list []N, id string) (N, bool) {
+	for _, n := range list {
+		if p := n.StampPool(); p != nil && p.Owns(ctx, id) {
+			return n, true
+		}
+	}
+	var none N
+	return none, false
+}
+
+// LabelPattern is what a node label must match: it names the node in API answers and logs.
+var LabelPattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]{0,31}$`)
+
+// Label returns the label of the i-th node (from 0), node1, node2... when none is given,
+// after checking it names the node in API answers and logs safely.
+func Label(i int, label string) (string, error) {
+	if label == "" {
+		label = fmt.Sprintf("node%d", i+1)
+	}
+	if !LabelPattern.MatchString(label) {
+		return "", fmt.Errorf("node %d label %q: want 1-32 letters, digits, '-', '_' or '.', starting with a letter or digit", i+1, label)
+	}
+	return label, nil
+}
+
+// Spec is a configured node: its Bee API URL and label.
+type Spec struct{ URL, Label string }
+
+// Normalize checks a nodes list: each URL normalised (bee.NormalizeURL) and listed once,
+// each label defaulted (Label) and used once; check sees each node after its own checks
+// passed, with its index and label.
+func Normalize(specs []Spec, check func(i int, label string) error) ([]Spec, error) {
+	out := make([]Spec, len(specs))
+	urls, labels := map[string]bool{}, map[string]bool{}
+	for i, n := range specs {
+		u, err := bee.NormalizeURL(n.URL)
+		if err != nil {
+			return nil, fmt.Errorf("node %d url: %w", i+1, err)
+		}
+		if urls[u] {
+			return nil, fmt.Errorf("node %s listed twice", u)
+		}
+		urls[u] = true
+		label, err := Label(i, n.Label)
+		if err != nil {
+			return nil, err
+		}
+		if labels[label] {
+			return nil, fmt.Errorf("node label %q used twice: give each node its own label", label)
+		}
+		labels[label] = true
+		if err := check(i, label); err != nil {
+			return nil, err
+		}
+		out[i] = Spec{URL: u, Label: label}
+	}
+	return out, nil
+}
