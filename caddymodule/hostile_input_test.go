@@ -18,7 +18,7 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-// The routes BEE_API.md says must never be public, with sample sub-paths.
+// The routes docs/bee-api.md says must never be public, with sample sub-paths.
 var adminRoutes = []string{
 	"/stamps", "/stamps/1000000000/17", "/stamps/" + testRef, "/stamps/topup/" + testRef + "/10",
 	"/stamps/dilute/" + testRef + "/20", "/wallet", "/wallet/withdraw/BZZ", "/chequebook/balance",

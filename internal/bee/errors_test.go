@@ -13,7 +13,7 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-// beeFailure is one error answer documented in BEE_API.md, with the sentinels it must match.
+// beeFailure is one error answer documented in docs/bee-api.md, with the sentinels it must match.
 type beeFailure struct {
 	status int
 	body   string

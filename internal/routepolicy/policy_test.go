@@ -10,7 +10,7 @@ import (
 
 const ref = "c0ffee00c0ffee00c0ffee00c0ffee00c0ffee00c0ffee00c0ffee00c0ffee00"
 
-// adminRoutes are BEE_API.md's "Routes that must not be public", plus other non-content routes.
+// adminRoutes are docs/bee-api.md's "Routes that must not be public", plus other non-content routes.
 var adminRoutes = []struct{ method, path string }{
 	{"POST", "/stamps/100000000/17"}, {"PATCH", "/stamps/topup/" + ref + "/1000"},
 	{"PATCH", "/stamps/dilute/" + ref + "/18"}, {"GET", "/stamps"}, {"GET", "/stamps/" + ref},
