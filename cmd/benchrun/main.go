@@ -214,7 +214,7 @@ func run(ctx context.Context, o options) (*report, error) {
 		}
 	}
 	logf("simulator %s; %d configurations: %s", simURL, len(bn.targets), targetNames(bn.targets))
-	if err := bn.waitReserve(60 * time.Second); err != nil {
+	if err := bn.waitReserve(); err != nil {
 		return nil, err
 	}
 

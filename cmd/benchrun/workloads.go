@@ -257,7 +257,7 @@ func (bn *bench) uploads() ([]uploadRow, error) {
 	if err != nil {
 		return nil, fmt.Errorf("acquire the explicit batch: %w", err)
 	}
-	if err := bn.waitReserve(60 * time.Second); err != nil {
+	if err := bn.waitReserve(); err != nil {
 		return nil, err
 	}
 	type mode struct {
@@ -318,7 +318,7 @@ type acquireResult struct {
 }
 
 func (bn *bench) acquire() (acquireResult, error) {
-	if err := bn.waitReserve(60 * time.Second); err != nil {
+	if err := bn.waitReserve(); err != nil {
 		return acquireResult{}, err
 	}
 	client := loadgen.NewClient(1)
@@ -331,7 +331,7 @@ func (bn *bench) acquire() (acquireResult, error) {
 		}
 		// Each acquire meets a full reserve, and the previous replacement's bookkeeping (and
 		// this harness's polling) is out of the way.
-		if err := bn.waitReserve(60 * time.Second); err != nil {
+		if err := bn.waitReserve(); err != nil {
 			return acquireResult{}, err
 		}
 		time.Sleep(50 * time.Millisecond)
@@ -381,7 +381,7 @@ func (bn *bench) acquireRequest() loadgen.Request {
 }
 
 func (bn *bench) acquireOne() (string, error) {
-	if err := bn.waitReserve(60 * time.Second); err != nil {
+	if err := bn.waitReserve(); err != nil {
 		return "", err
 	}
 	rq := bn.acquireRequest()
@@ -404,9 +404,13 @@ func (bn *bench) acquireOne() (string, error) {
 	return out.BatchID, nil
 }
 
+// reserveTimeout bounds the wait for B's pool to buy its reserve (a purchase takes a few
+// simulated blocks).
+const reserveTimeout = 60 * time.Second
+
 // waitReserve waits until B's pool holds its whole reserve of usable batches.
-func (bn *bench) waitReserve(timeout time.Duration) error {
-	deadline := time.Now().Add(timeout)
+func (bn *bench) waitReserve() error {
+	deadline := time.Now().Add(reserveTimeout)
 	for time.Now().Before(deadline) {
 		var st struct {
 			CurrentLevels map[string]int `json:"current_levels"`
@@ -425,5 +429,5 @@ func (bn *bench) waitReserve(timeout time.Duration) error {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
-	return fmt.Errorf("the pool did not reach its reserve of %d within %v (see %s)", bn.opts.reserve, timeout, bn.b.proc.log)
+	return fmt.Errorf("the pool did not reach its reserve of %d within %v (see %s)", bn.opts.reserve, reserveTimeout, bn.b.proc.log)
 }
