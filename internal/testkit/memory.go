@@ -142,3 +142,6 @@ func groupStatus(pgid int, field string) int64 {
 	}
 	return total
 }
+
+// GroupRSS is a process group's resident memory now, in bytes (Linux).
+func GroupRSS(pgid int) int64 { return groupStatus(pgid, "VmRSS:") }
