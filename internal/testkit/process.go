@@ -59,12 +59,6 @@ func (p *Process) Kill() {
 	<-p.done
 }
 
-// Term sends SIGTERM to the group and waits for the process to exit, with no time limit.
-func (p *Process) Term() {
-	_ = syscall.Kill(-p.Cmd.Process.Pid, syscall.SIGTERM)
-	<-p.done
-}
-
 // Stop is SIGTERM to the group, then SIGKILL if it has not ended within grace.
 func (p *Process) Stop(grace time.Duration) {
 	_ = syscall.Kill(-p.Cmd.Process.Pid, syscall.SIGTERM)
