@@ -54,10 +54,13 @@ lint:
 	GOBIN=$(LINT_BIN) $(GO) install honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION)
 	GOBIN=$(LINT_BIN) $(GO) install mvdan.cc/unparam@$(UNPARAM_VERSION)
 	GOBIN=$(LINT_BIN) $(GO) install golang.org/x/tools/cmd/deadcode@$(DEADCODE_VERSION)
-	$(LINT_BIN)/staticcheck ./...
-	$(LINT_BIN)/unparam ./...
-	@out=$$($(LINT_BIN)/deadcode -test ./...) || exit 1; \
-	if [ -n "$$out" ]; then echo "deadcode: unreachable functions:"; echo "$$out"; exit 1; fi
+	@# Every linter runs, so one pass shows every finding.
+	@status=0; \
+	echo "staticcheck ./..."; $(LINT_BIN)/staticcheck ./... || status=1; \
+	echo "unparam ./..."; $(LINT_BIN)/unparam ./... || status=1; \
+	echo "deadcode -test ./..."; out=$$($(LINT_BIN)/deadcode -test ./...) || status=1; \
+	if [ -n "$$out" ]; then echo "$$out"; status=1; fi; \
+	exit $$status
 
 # The bee-js end-to-end test (caddymodule/beejs_e2e_test.go) runs the pinned client from test/e2e.
 e2e-deps:
