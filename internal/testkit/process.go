@@ -19,6 +19,7 @@ type Process struct {
 	Cmd  *exec.Cmd
 	Log  string // path of its combined output
 	done chan struct{}
+	err  error // how it exited; set before done is closed
 }
 
 // Start runs bin with args and env (added to this process's), its output appended to logPath.
@@ -36,8 +37,24 @@ func Start(name, logPath string, env []string, bin string, args ...string) (*Pro
 		return nil, fmt.Errorf("start %s (%s): %w", name, bin, err)
 	}
 	p := &Process{Name: name, Cmd: cmd, Log: logPath, done: make(chan struct{})}
-	go func() { _ = cmd.Wait(); f.Close(); close(p.done) }()
+	go func() { p.err = cmd.Wait(); f.Close(); close(p.done) }()
 	return p, nil
+}
+
+// Build compiles the main package pkg (e.g. "./cmd/caddy") of the module in dir into out.
+func Build(dir, pkg, out string) error {
+	cmd := exec.Command("go", "build", "-o", out, pkg)
+	cmd.Dir = dir
+	if b, err := cmd.CombinedOutput(); err != nil {
+		return fmt.Errorf("go build %s: %w\n%s", pkg, err, b)
+	}
+	return nil
+}
+
+// Wait waits for the process to exit and returns how it did (nil: status 0).
+func (p *Process) Wait() error {
+	<-p.done
+	return p.err
 }
 
 // Done is closed once the process has exited.

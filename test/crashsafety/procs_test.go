@@ -8,7 +8,6 @@ package crashsafety
 import (
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"testing"
 	"time"
@@ -32,11 +31,8 @@ func TestMain(m *testing.M) {
 		}
 		binDir = tmp
 		for _, pkg := range []string{"caddy", "beesim"} {
-			cmd := exec.Command("go", "build", "-o", filepath.Join(tmp, pkg), "./cmd/"+pkg)
-			cmd.Dir = filepath.Join("..", "..")
-			cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
-			if err := cmd.Run(); err != nil {
-				fmt.Fprintf(os.Stderr, "build %s: %v\n", pkg, err)
+			if err := testkit.Build(filepath.Join("..", ".."), "./cmd/"+pkg, filepath.Join(tmp, pkg)); err != nil {
+				fmt.Fprintln(os.Stderr, err)
 				os.Exit(1)
 			}
 		}
