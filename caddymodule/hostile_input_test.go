@@ -16,43 +16,9 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/swarmgate/caddy-bee/internal/testkit"
 )
-
-// The routes BEE_API.md says must never be public, with sample sub-paths.
-var adminRoutes = []string{
-	"/stamps", "/stamps/1000000000/17", "/stamps/" + testRef, "/stamps/topup/" + testRef + "/10",
-	"/stamps/dilute/" + testRef + "/20", "/wallet", "/wallet/withdraw/BZZ", "/chequebook/balance",
-	"/chequebook/deposit", "/chequebook/cheque", "/stake", "/stake/withdrawable", "/transactions",
-	"/transactions/" + testRef, "/redistributionstate", "/rchash/1/a/b", "/loggers", "/loggers/x/1",
-	"/debug/pprof/", "/debug/pprof/heap", "/peers", "/connect/ip4/127.0.0.1/tcp/1634", "/blocklist",
-	"/welcome-message", "/pins", "/pins/" + testRef, "/tags", "/tags/1", "/accounting", "/balances",
-	"/balances/" + testRef, "/consumed", "/consumed/" + testRef, "/settlements", "/settlements/" + testRef,
-	"/timesettlements",
-}
-
-// spellings of one path that a lax normaliser might let through.
-func spellings(route string) []string {
-	rest := strings.TrimPrefix(route, "/")
-	enc := "/%" + fmt.Sprintf("%02x", rest[0]) + rest[1:]
-	return []string{
-		route,
-		"/v1" + route,
-		strings.ToUpper(route),
-		"/V1" + strings.ToUpper(route),
-		route + "/",
-		"/" + route,
-		"/./" + rest,
-		"/bytes/.." + route,
-		"/v1/../" + rest,
-		"/bzz/" + testRef + "/../.." + route,
-		"/bytes/..%2F" + rest,
-		"/bytes/%2e%2e/" + rest,
-		"/%2F" + rest,
-		enc,
-		route + "?x=1",
-		route + "#frag",
-	}
-}
 
 // Under `routes gateway` no spending or identity route of Bee is reachable, whatever the
 // method or spelling: every attempt is refused by the gateway and nothing reaches Bee.
@@ -61,8 +27,8 @@ func TestNoAdminRouteReachableAnySpellingOrMethod(t *testing.T) {
 	gw := startGateway(t, "http://{addr} {\n\tbee "+up.URL+"\n}")
 	methods := []string{"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"}
 	n := 0
-	for _, route := range adminRoutes {
-		for _, target := range spellings(route) {
+	for _, route := range testkit.AdminRoutes {
+		for _, target := range testkit.WireSpellings(route.Path) {
 			for _, m := range methods {
 				status := rawStatus(t, gw.Addr, m, target)
 				require.Contains(t, []int{http.StatusForbidden, http.StatusBadRequest}, status, "%s %s", m, target)
@@ -70,13 +36,17 @@ func TestNoAdminRouteReachableAnySpellingOrMethod(t *testing.T) {
 			}
 		}
 	}
-	// DELETE of a chunk is refused too, though GET of the same path is content.
-	for _, target := range spellings("/chunks/" + testRef) {
-		require.Contains(t, []int{http.StatusForbidden, http.StatusBadRequest}, rawStatus(t, gw.Addr, "DELETE", target), target)
-		n++
+	// A content path's other methods are refused too (DELETE of a chunk, though GET of the
+	// same path is content).
+	for _, route := range testkit.RefusedContentMethods {
+		for _, target := range testkit.WireSpellings(route.Path) {
+			require.Contains(t, []int{http.StatusForbidden, http.StatusBadRequest}, rawStatus(t, gw.Addr, route.Method, target), "%s %s", route.Method, target)
+			n++
+		}
 	}
 	require.Empty(t, up.requests(), "a refused request reached Bee")
-	t.Logf("%d refused requests (%d routes x %d spellings x %d methods, plus chunk DELETEs)", n, len(adminRoutes), len(spellings("/x")), len(methods))
+	t.Logf("%d refused requests (%d routes x %d spellings x %d methods, plus %d content paths' refused methods)", n,
+		len(testkit.AdminRoutes), len(testkit.WireSpellings("/x")), len(methods), len(testkit.RefusedContentMethods))
 }
 
 // rawStatus sends one request verbatim on its own connection and returns the status.

@@ -6,14 +6,14 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
-	"os"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/swarmgate/caddy-bee/internal/testkit"
 )
 
 const adminToken = "test-admin-token"
@@ -350,24 +350,11 @@ func requireDownloadsBack(t *testing.T, gw *gateway, uploadAnswer, want []byte) 
 	require.Equal(t, want, back)
 }
 
-// ledgerRecord is a batch as the pool's ledger file stores it.
-type ledgerRecord struct {
-	ID            string `json:"id"`
-	State         string `json:"state"`
-	RetiredReason string `json:"retired_reason"`
-}
-
 // readLedger reads the batches of the gateway's pool ledger from its storage.
-func readLedger(t testing.TB, gw *gateway) []ledgerRecord {
+func readLedger(t testing.TB, gw *gateway) []testkit.LedgerBatch {
 	t.Helper()
-	files, _ := filepath.Glob(filepath.Join(gw.Storage, "caddy-bee", "pool", "*.json"))
-	require.Len(t, files, 1)
-	raw, err := os.ReadFile(files[0])
+	doc, _, err := testkit.ReadOnlyLedger(gw.Storage)
 	require.NoError(t, err)
-	var doc struct {
-		Batches []ledgerRecord `json:"batches"`
-	}
-	require.NoError(t, json.Unmarshal(raw, &doc))
 	return doc.Batches
 }
 

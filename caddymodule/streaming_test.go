@@ -8,13 +8,14 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
-	"runtime"
 	"strconv"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/swarmgate/caddy-bee/internal/testkit"
 )
 
 const streamSize = 1 << 30 // 1 GiB
@@ -34,35 +35,6 @@ func (p *patternReader) Read(b []byte) (int, error) {
 	}
 	p.left -= int64(len(b))
 	return len(b), nil
-}
-
-// heapPeak samples HeapInuse until stop is closed and returns the peak above the baseline.
-func heapPeak(stop <-chan struct{}) <-chan uint64 {
-	runtime.GC()
-	var ms runtime.MemStats
-	runtime.ReadMemStats(&ms)
-	base := ms.HeapInuse
-	out := make(chan uint64, 1)
-	go func() {
-		var peak uint64
-		tick := time.NewTicker(10 * time.Millisecond)
-		defer tick.Stop()
-		for {
-			select {
-			case <-stop:
-				if peak > base {
-					out <- peak - base
-				} else {
-					out <- 0
-				}
-				return
-			case <-tick.C:
-				runtime.ReadMemStats(&ms)
-				peak = max(peak, ms.HeapInuse)
-			}
-		}
-	}()
-	return out
 }
 
 // A 1 GiB upload and a 1 GiB download stream through the gateway: the heap grows by a few
@@ -89,7 +61,7 @@ func TestStreamsGiBUploadAndDownload(t *testing.T) {
 	const bound = 16<<20 + window
 
 	stop := make(chan struct{})
-	peak := heapPeak(stop)
+	peak := testkit.HeapPeak(stop)
 	req, _ := http.NewRequest(http.MethodPost, gw.URL+"/bytes", &patternReader{left: streamSize})
 	req.ContentLength = streamSize
 	resp, err := http.DefaultClient.Do(req)
@@ -103,7 +75,7 @@ func TestStreamsGiBUploadAndDownload(t *testing.T) {
 	require.Less(t, grew, uint64(bound), "upload was buffered")
 
 	stop = make(chan struct{})
-	peak = heapPeak(stop)
+	peak = testkit.HeapPeak(stop)
 	resp, err = http.Get(gw.URL + "/bytes/" + testRef)
 	require.NoError(t, err)
 	n, err := io.Copy(io.Discard, resp.Body)

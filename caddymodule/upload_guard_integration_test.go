@@ -9,9 +9,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
-	"runtime"
 	"strconv"
-	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -22,6 +20,7 @@ import (
 
 	"github.com/swarmgate/caddy-bee/internal/beesim"
 	"github.com/swarmgate/caddy-bee/internal/replay"
+	"github.com/swarmgate/caddy-bee/internal/testkit"
 )
 
 // silentUpload opens an injected upload announcing 10 MB and sends the first send bytes. Until
@@ -69,30 +68,6 @@ func silentUpload(t testing.TB, addr string, send int, quiet <-chan struct{}) <-
 // keepAliveEvery is how often a silent upload sends a byte until it is told to go quiet: far
 // inside the idle timeout below, so no upload is ended before the test lets it go silent.
 const keepAliveEvery = time.Second
-
-// heapInUse is the live heap after two full collections (the second empties sync.Pools'
-// victim caches).
-func heapInUse() uint64 {
-	runtime.GC()
-	runtime.GC()
-	var m runtime.MemStats
-	runtime.ReadMemStats(&m)
-	return m.HeapAlloc
-}
-
-// rssBytes is this process's resident set size (Linux), 0 elsewhere.
-func rssBytes() uint64 {
-	raw, err := os.ReadFile("/proc/self/statm")
-	if err != nil {
-		return 0
-	}
-	fields := strings.Fields(string(raw))
-	if len(fields) < 2 {
-		return 0
-	}
-	pages, _ := strconv.ParseUint(fields[1], 10, 64)
-	return pages * uint64(os.Getpagesize())
-}
 
 // Silent uploads (an attack: announce 10 MB, send some, go silent) hold no more replay
 // memory than max_replay_memory and are ended after upload_idle_timeout, recorded against no
@@ -146,7 +121,7 @@ func TestSilentUploadsStayInsideTheReplayBound(t *testing.T) {
 	retriedBefore := counterValue(metrics.injections.WithLabelValues("retried"))
 	idleBefore := counterValue(uploadsIdleEnded)
 	noRoomBefore := counterValue(replayNoRoom)
-	heapBefore, rssBefore := heapInUse(), rssBytes()
+	heapBefore, rssBefore := testkit.HeapInUse(), testkit.SelfRSS()
 
 	// The attack. Under the limit first (they keep copies until the bound is full), then over
 	// it (a copy is given back once more than 1 MiB went through).
@@ -175,7 +150,7 @@ func TestSilentUploadsStayInsideTheReplayBound(t *testing.T) {
 	}
 
 	st := replayMemory.Stats()
-	heapDuring, rssDuring := heapInUse(), rssBytes()
+	heapDuring, rssDuring := testkit.HeapInUse(), testkit.SelfRSS()
 	t.Logf("%d silent uploads held: replay copies %d bytes (bound %d, idle buffers %d; %.0f uploads without a copy), "+
 		"heap %+.1f MiB, RSS %+.1f MiB", silent, st.Held, st.Max, st.Idle, counterValue(replayNoRoom)-noRoomBefore,
 		mib(heapDuring, heapBefore), mib(rssDuring, rssBefore))
@@ -243,7 +218,7 @@ func TestSilentUploadsStayInsideTheReplayBound(t *testing.T) {
 		"only the honest uploads are recorded against a batch")
 	require.EqualValues(t, 1, counterValue(metrics.injections.WithLabelValues("retried"))-retriedBefore)
 
-	heapAfter, rssAfter := heapInUse(), rssBytes()
+	heapAfter, rssAfter := testkit.HeapInUse(), testkit.SelfRSS()
 	st = replayMemory.Stats()
 	t.Logf("after: replay copies %d bytes, free list %d bytes, heap %+.1f MiB, RSS %+.1f MiB against the start",
 		st.Held, st.Idle, mib(heapAfter, heapBefore), mib(rssAfter, rssBefore))

@@ -12,7 +12,6 @@ import (
 	"encoding/json"
 	"flag"
 	"fmt"
-	"io"
 	"math/rand/v2"
 	"net/http"
 	"os"
@@ -21,6 +20,7 @@ import (
 	"time"
 
 	"github.com/swarmgate/caddy-bee/internal/loadgen"
+	"github.com/swarmgate/caddy-bee/internal/testkit"
 )
 
 type headerFlags http.Header
@@ -131,20 +131,9 @@ func simRequests(sim string) (map[string]int64, error) {
 	if sim == "" {
 		return nil, nil
 	}
-	resp, err := http.Get(strings.TrimRight(sim, "/") + "/_beesim/stats")
+	st, err := testkit.SimControl{URL: sim}.Stats()
 	if err != nil {
 		return nil, fmt.Errorf("read simulator stats (is -sim a Bee simulator URL?): %w", err)
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		b, _ := io.ReadAll(io.LimitReader(resp.Body, 512))
-		return nil, fmt.Errorf("simulator stats: %s: %s (is -sim a Bee simulator URL?)", resp.Status, b)
-	}
-	var st struct {
-		Requests map[string]int64 `json:"requests"`
-	}
-	if err := json.NewDecoder(resp.Body).Decode(&st); err != nil {
-		return nil, fmt.Errorf("decode simulator stats: %w", err)
 	}
 	return st.Requests, nil
 }

@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"strings"
 	"time"
+
+	"github.com/swarmgate/caddy-bee/internal/testkit"
 )
 
 // target is one configuration under test: a server in front of the simulator.
@@ -14,7 +16,7 @@ type target struct {
 	key  string // A, B, C, D
 	name string
 	url  string // base URL of the gateway
-	proc *proc
+	proc *testkit.Process
 }
 
 const benchToken = "bench-token"
@@ -22,56 +24,44 @@ const benchToken = "bench-token"
 // benchBlockTime makes purchased batches usable within a second (14 blocks).
 const benchBlockTime = 50 * time.Millisecond
 
+// stopGrace is how long a stopped server may take to exit before SIGKILL.
+const stopGrace = 5 * time.Second
+
 // caddyfileA is plain Caddy: reverse_proxy to the simulator and nothing else.
-func caddyfileA(dir string, port int, sim string) string {
-	return fmt.Sprintf(`{
-	admin off
-	storage file_system %s
-}
-http://127.0.0.1:%d {
-	reverse_proxy %s
-}
-`, filepath.Join(dir, "storage"), port, sim)
+func caddyfileA(dir string, port int, sim string) testkit.Caddyfile {
+	return testkit.Caddyfile{Storage: filepath.Join(dir, "storage"), Port: port, Site: "reverse_proxy " + sim}
 }
 
 // caddyfileB is caddy-bee with coalescing (on by default) and a pool of depth-22 batches,
 // deep enough that the upload workload never fills one, so injection is measured, not
 // batch turnover.
-func caddyfileB(dir string, port int, sim string, reserve int) string {
-	return fmt.Sprintf(`{
-	admin off
-	storage file_system %s
-}
-http://127.0.0.1:%d {
-	bee %s {
-		admin_token %s
-		pool {
-			reserve large %d
-			block_time %v
-			duration 24h
-			purchase_spacing 1ms
-			max_purchases_per_hour 100000
-		}
+func caddyfileB(dir string, port int, sim string, reserve int) testkit.Caddyfile {
+	return testkit.Caddyfile{Storage: filepath.Join(dir, "storage"), Port: port, Site: fmt.Sprintf(`bee %s {
+	admin_token %s
+	pool {
+		reserve large %d
+		block_time %v
+		duration 24h
+		purchase_spacing 1ms
+		max_purchases_per_hour 100000
 	}
-}
-`, filepath.Join(dir, "storage"), port, sim, benchToken, reserve, benchBlockTime)
+}`, sim, benchToken, reserve, benchBlockTime)}
 }
 
-func startCaddy(ps *procs, bin, key, name, dir, caddyfile string, port int) (*target, error) {
+func startCaddy(ps *testkit.Processes, bin, key, name, dir string, caddyfile testkit.Caddyfile, port int) (*target, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, err
 	}
 	path := filepath.Join(dir, "Caddyfile")
-	if err := os.WriteFile(path, []byte(caddyfile), 0o644); err != nil {
+	if err := caddyfile.Write(path); err != nil {
 		return nil, err
 	}
-	env := []string{"HOME=" + dir, "XDG_CONFIG_HOME=" + filepath.Join(dir, "config"), "XDG_DATA_HOME=" + filepath.Join(dir, "data")}
-	p, err := ps.start(name, filepath.Join(dir, "caddy.log"), env, bin, "run", "--config", path, "--adapter", "caddyfile")
+	p, err := ps.Start(name, filepath.Join(dir, "caddy.log"), testkit.CaddyEnv(dir), bin, testkit.CaddyRunArgs(path)...)
 	if err != nil {
 		return nil, err
 	}
 	t := &target{key: key, name: name, url: fmt.Sprintf("http://127.0.0.1:%d", port), proc: p}
-	return t, p.waitHTTP(t.url+"/health", 30*time.Second)
+	return t, p.WaitHTTP(t.url+"/health", 30*time.Second)
 }
 
 // nginxConfig caches with proxy_cache_lock, nginx's answer to a stampede: one request goes
@@ -117,12 +107,12 @@ http {
 `, dir, port, simHostPort, user)
 }
 
-func startNginx(ps *procs, dir string, port int, simHostPort string) (*target, error) {
+func startNginx(ps *testkit.Processes, dir string, port int, simHostPort string) (*target, error) {
 	return startNginxSized(ps, dir, port, simHostPort, "8g")
 }
 
 // startNginxSized is startNginx with the cache's max_size (nginx syntax, e.g. 256m).
-func startNginxSized(ps *procs, dir string, port int, simHostPort, maxSize string) (*target, error) {
+func startNginxSized(ps *testkit.Processes, dir string, port int, simHostPort, maxSize string) (*target, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, err
 	}
@@ -135,22 +125,22 @@ func startNginxSized(ps *procs, dir string, port int, simHostPort, maxSize strin
 	if err != nil {
 		return nil, err
 	}
-	p, err := ps.start("nginx", filepath.Join(dir, "nginx.out"), nil, bin, "-p", dir, "-c", path, "-e", filepath.Join(dir, "error.log"))
+	p, err := ps.Start("nginx", filepath.Join(dir, "nginx.out"), nil, bin, "-p", dir, "-c", path, "-e", filepath.Join(dir, "error.log"))
 	if err != nil {
 		return nil, err
 	}
 	t := &target{key: "C", name: "nginx proxy_cache_lock", url: fmt.Sprintf("http://127.0.0.1:%d", port), proc: p}
-	return t, p.waitHTTP(t.url+"/health", 15*time.Second)
+	return t, p.WaitHTTP(t.url+"/health", 15*time.Second)
 }
 
 // startVarnish runs varnishd with its built-in VCL in front of the simulator: Varnish
 // coalesces identical misses on its waiting list and streams the fetch to every waiter.
-func startVarnish(ps *procs, dir string, port int, simHostPort string) (*target, error) {
+func startVarnish(ps *testkit.Processes, dir string, port int, simHostPort string) (*target, error) {
 	return startVarnishSized(ps, dir, port, simHostPort, "2G")
 }
 
 // startVarnishSized is startVarnish with its malloc storage size (varnishd syntax, e.g. 256m).
-func startVarnishSized(ps *procs, dir string, port int, simHostPort, size string) (*target, error) {
+func startVarnishSized(ps *testkit.Processes, dir string, port int, simHostPort, size string) (*target, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, err
 	}
@@ -161,10 +151,10 @@ func startVarnishSized(ps *procs, dir string, port int, simHostPort, size string
 	args := []string{"-F", "-a", fmt.Sprintf("127.0.0.1:%d", port), "-b", simHostPort,
 		"-n", filepath.Join(dir, "work"), "-s", "malloc," + size, "-T", "none",
 		"-p", "thread_pool_max=2000", "-p", "thread_pools=2"}
-	p, err := ps.start("varnish", filepath.Join(dir, "varnish.out"), nil, bin, args...)
+	p, err := ps.Start("varnish", filepath.Join(dir, "varnish.out"), nil, bin, args...)
 	if err != nil {
 		return nil, err
 	}
 	t := &target{key: "D", name: "varnish", url: fmt.Sprintf("http://127.0.0.1:%d", port), proc: p}
-	return t, p.waitHTTP(t.url+"/health", 30*time.Second)
+	return t, p.WaitHTTP(t.url+"/health", 30*time.Second)
 }

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/swarmgate/caddy-bee/internal/loadgen"
+	"github.com/swarmgate/caddy-bee/internal/testkit"
 )
 
 // The loopback limit: what this machine delivers, in the same run, when the same N clients
@@ -50,20 +51,12 @@ func deliveryWindow(res []loadgen.Result) time.Duration {
 	return last - first
 }
 
-func caddyfileFiles(dir string, port int, root string) string {
-	return fmt.Sprintf(`{
-	admin off
-	storage file_system %s
-}
-http://127.0.0.1:%d {
-	root * %s
-	file_server
-}
-`, filepath.Join(dir, "storage"), port, root)
+func caddyfileFiles(dir string, port int, root string) testkit.Caddyfile {
+	return testkit.Caddyfile{Storage: filepath.Join(dir, "storage"), Port: port, Site: "root * " + root + "\nfile_server"}
 }
 
 // loopback measures the limit for every stampede case, with a file of each size.
-func (bn *bench) loopback(ps *procs, caddyBin, work string) ([]loopbackRow, error) {
+func (bn *bench) loopback(ps *testkit.Processes, caddyBin, work string) ([]loopbackRow, error) {
 	dir := filepath.Join(work, "files")
 	root := filepath.Join(dir, "root")
 	if err := os.MkdirAll(root, 0o755); err != nil {
@@ -74,7 +67,7 @@ func (bn *bench) loopback(ps *procs, caddyBin, work string) ([]loopbackRow, erro
 			return nil, err
 		}
 	}
-	port, err := freePort()
+	port, err := testkit.FreePort()
 	if err != nil {
 		return nil, err
 	}
@@ -82,7 +75,7 @@ func (bn *bench) loopback(ps *procs, caddyBin, work string) ([]loopbackRow, erro
 	if err != nil {
 		return nil, fmt.Errorf("start the file_server for the loopback limit: %w", err)
 	}
-	defer t.proc.stop()
+	defer t.proc.Stop(stopGrace)
 	var rows []loopbackRow
 	for _, size := range bn.opts.sizes {
 		// One unmeasured fetch first: the page cache and the server's first-request costs

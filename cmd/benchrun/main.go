@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/swarmgate/caddy-bee/internal/loadgen"
+	"github.com/swarmgate/caddy-bee/internal/testkit"
 )
 
 type options struct {
@@ -152,20 +153,20 @@ func run(ctx context.Context, o options) (*report, error) {
 		return nil, err
 	}
 	defer os.RemoveAll(work)
-	ps := &procs{}
-	defer ps.stopAll()
+	ps := &testkit.Processes{}
+	defer ps.StopAll(stopGrace)
 	logf := func(format string, args ...any) {
 		fmt.Printf("%s  "+format+"\n", append([]any{time.Now().Format("15:04:05")}, args...)...)
 	}
 
-	simProc, err := ps.start("beesim", filepath.Join(work, "beesim.out"), nil, o.simBin,
+	simProc, err := ps.Start("beesim", filepath.Join(work, "beesim.out"), nil, o.simBin,
 		"-listen", "127.0.0.1:0", "-block-time", benchBlockTime.String(), "-balance", "10000000",
 		// Uploads need not be downloadable here; keeping them would grow the simulator's heap.
 		"-max-stored-bytes", fmt.Sprint(int64(64)<<20))
 	if err != nil {
 		return nil, err
 	}
-	simURL, err := simProc.firstLine(15 * time.Second)
+	simURL, err := simProc.FirstLine(15 * time.Second)
 	if err != nil {
 		return nil, err
 	}
@@ -173,13 +174,13 @@ func run(ctx context.Context, o options) (*report, error) {
 	if err != nil || u.Host == "" {
 		return nil, fmt.Errorf("the simulator printed %q, not its URL", simURL)
 	}
-	bn := &bench{ctx: ctx, opts: o, sim: &simClient{url: simURL, http: loadgen.NewClient(4)}, log: logf}
+	bn := &bench{ctx: ctx, opts: o, sim: testkit.SimControl{URL: simURL, Client: loadgen.NewClient(4)}, log: logf}
 
-	portA, err := freePort()
+	portA, err := testkit.FreePort()
 	if err != nil {
 		return nil, err
 	}
-	portB, err := freePort()
+	portB, err := testkit.FreePort()
 	if err != nil {
 		return nil, err
 	}
@@ -196,13 +197,13 @@ func run(ctx context.Context, o options) (*report, error) {
 	if o.peers == "auto" {
 		for _, peer := range []struct {
 			bin   string
-			start func(*procs, string, int, string) (*target, error)
+			start func(*testkit.Processes, string, int, string) (*target, error)
 		}{{"nginx", startNginx}, {"varnishd", startVarnish}} {
 			if _, err := exec.LookPath(peer.bin); err != nil {
 				notes = append(notes, fmt.Sprintf("%s is not installed: its configuration was not run (apt-get install nginx varnish).", peer.bin))
 				continue
 			}
-			port, err := freePort()
+			port, err := testkit.FreePort()
 			if err != nil {
 				return nil, err
 			}
@@ -214,7 +215,7 @@ func run(ctx context.Context, o options) (*report, error) {
 		}
 	}
 	logf("simulator %s; %d configurations: %s", simURL, len(bn.targets), targetNames(bn.targets))
-	if err := bn.waitReserve(60 * time.Second); err != nil {
+	if err := bn.waitReserve(); err != nil {
 		return nil, err
 	}
 

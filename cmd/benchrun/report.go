@@ -75,7 +75,7 @@ func (r *report) markdown() string {
 	}
 	w("# Benchmarks")
 	w("")
-	w("Written by `%s` (`go run ./cmd/benchrun %s`) on %s, in %v.", cmd, strings.Join(os.Args[1:], " "),
+	w("Written by `%s` (`go run ./cmd/benchrun %s`) on %s, in %v.", cmd, strings.Join(repoRelative(os.Args[1:]), " "),
 		r.started.UTC().Format("2006-01-02 15:04 MST"), r.Duration.Round(time.Second))
 	w("Machine: %s. %s.", machine(), versions())
 	w("")

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"io/fs"
 	"math/rand/v2"
 	"net/http"
 	"net/http/httptest"
@@ -19,6 +18,7 @@ import (
 	"github.com/swarmgate/caddy-bee/internal/pool"
 	"github.com/swarmgate/caddy-bee/internal/replay"
 	"github.com/swarmgate/caddy-bee/internal/swarm"
+	"github.com/swarmgate/caddy-bee/internal/testkit"
 )
 
 // spendRow is one policy's result on the mixed-size upload workload.
@@ -90,7 +90,7 @@ func spendRun(ctx context.Context, legacy bool, volume int64) (spendRow, error) 
 	cfg.PurchaseSpacing, cfg.RequestCheckGap = 0, 20*time.Millisecond
 	cfg.MaxPurchasesPerHour = 1000
 	cfg.LegacySpend = legacy
-	p, err := pool.New(cfg, pool.Deps{Bee: counted, Storage: newMemStorage(), NodeKey: srv.URL})
+	p, err := pool.New(cfg, pool.Deps{Bee: counted, Storage: testkit.NewMemStorage(), NodeKey: srv.URL})
 	if err != nil {
 		return row, err
 	}
@@ -213,58 +213,6 @@ func (c *countingBucketBee) reads() int {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return c.n
-}
-
-// memStorage is an in-memory pool.Storage for the in-process spend runs.
-type memStorage struct {
-	mu    sync.Mutex
-	data  map[string][]byte
-	locks map[string]bool
-}
-
-func newMemStorage() *memStorage {
-	return &memStorage{data: map[string][]byte{}, locks: map[string]bool{}}
-}
-
-func (m *memStorage) Lock(ctx context.Context, name string) error {
-	for {
-		m.mu.Lock()
-		if !m.locks[name] {
-			m.locks[name] = true
-			m.mu.Unlock()
-			return nil
-		}
-		m.mu.Unlock()
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-time.After(time.Millisecond):
-		}
-	}
-}
-
-func (m *memStorage) Unlock(_ context.Context, name string) error {
-	m.mu.Lock()
-	delete(m.locks, name)
-	m.mu.Unlock()
-	return nil
-}
-
-func (m *memStorage) Store(_ context.Context, key string, value []byte) error {
-	m.mu.Lock()
-	m.data[key] = append([]byte(nil), value...)
-	m.mu.Unlock()
-	return nil
-}
-
-func (m *memStorage) Load(_ context.Context, key string) ([]byte, error) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	v, ok := m.data[key]
-	if !ok {
-		return nil, fs.ErrNotExist
-	}
-	return append([]byte(nil), v...), nil
 }
 
 // runSpendOnly is `benchrun -spend-only`: the spend section alone.

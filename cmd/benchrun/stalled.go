@@ -9,6 +9,8 @@ import (
 	"path/filepath"
 	"strings"
 	"time"
+
+	"github.com/swarmgate/caddy-bee/internal/testkit"
 )
 
 // --- stalled readers (issue 13) ---
@@ -32,21 +34,21 @@ type stalledRow struct {
 // (memory, disk) and Bee (bytes sent)? Stall timeouts (1 min by default) do not fire
 // within the hold, so this measures what the sockets pin while they are alive.
 func (bn *bench) stalled() ([]stalledRow, error) {
-	if err := bn.sim.setDownloadLatency(0); err != nil {
+	if err := bn.sim.SetDownloadLatency(0); err != nil {
 		return nil, err
 	}
 	var rows []stalledRow
 	for _, t := range []*target{bn.a, bn.b} {
-		ref, err := bn.sim.synthetic(bn.opts.stalledSize, bn.nextSeed())
+		ref, err := bn.sim.Synthetic(bn.opts.stalledSize, bn.nextSeed(), false)
 		if err != nil {
 			return nil, err
 		}
-		before, err := bn.sim.stats()
+		before, err := bn.sim.Stats()
 		if err != nil {
 			return nil, err
 		}
-		rssBefore := groupStatus(t.proc.cmd.Process.Pid, "VmRSS:")
-		meter := startRSS(t.proc)
+		rssBefore := testkit.GroupRSS(t.proc.Cmd.Process.Pid)
+		meter := testkit.StartRSS(t.proc.Cmd.Process.Pid)
 		u, err := url.Parse(t.url)
 		if err != nil {
 			return nil, err
@@ -61,7 +63,7 @@ func (bn *bench) stalled() ([]stalledRow, error) {
 			c, err := stallAfterHeaders(u.Host, fmt.Sprintf("/bytes/%s?k=%d", ref, i))
 			if err != nil {
 				closeAll()
-				meter.stop()
+				meter.Stop()
 				return nil, fmt.Errorf("stalled socket %d to %s: %w", i, t.name, err)
 			}
 			conns = append(conns, c)
@@ -70,12 +72,12 @@ func (bn *bench) stalled() ([]stalledRow, error) {
 		for end := time.Now().Add(bn.opts.stalledHold); time.Now().Before(end); time.Sleep(100 * time.Millisecond) {
 			peakSpill = max(peakSpill, spillBytes())
 		}
-		peak := meter.stop()
+		peak := meter.Stop()
 		closeAll()
 		// The simulator counts a download's bytes when it ends: once the gateway has let go
 		// of the closed sockets.
 		time.Sleep(2 * time.Second)
-		after, err := bn.sim.stats()
+		after, err := bn.sim.Stats()
 		if err != nil {
 			return nil, err
 		}

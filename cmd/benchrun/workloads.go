@@ -11,13 +11,14 @@ import (
 	"time"
 
 	"github.com/swarmgate/caddy-bee/internal/loadgen"
+	"github.com/swarmgate/caddy-bee/internal/testkit"
 )
 
 // bench holds what every workload needs.
 type bench struct {
 	ctx     context.Context
 	opts    options
-	sim     *simClient
+	sim     testkit.SimControl
 	targets []*target // A, B, then the optional peers
 	a, b    *target
 	seeds   int64
@@ -53,7 +54,7 @@ type stampedeRow struct {
 }
 
 func (bn *bench) stampede() ([]stampedeRow, error) {
-	if err := bn.sim.setDownloadLatency(bn.opts.latency); err != nil {
+	if err := bn.sim.SetDownloadLatency(bn.opts.latency); err != nil {
 		return nil, err
 	}
 	var rows []stampedeRow
@@ -73,11 +74,11 @@ func (bn *bench) stampede() ([]stampedeRow, error) {
 				if err := bn.ctx.Err(); err != nil {
 					return nil, err
 				}
-				ref, err := bn.sim.synthetic(size, bn.nextSeed())
+				ref, err := bn.sim.Synthetic(size, bn.nextSeed(), false)
 				if err != nil {
 					return nil, err
 				}
-				before, err := bn.sim.stats()
+				before, err := bn.sim.Stats()
 				if err != nil {
 					return nil, err
 				}
@@ -85,17 +86,17 @@ func (bn *bench) stampede() ([]stampedeRow, error) {
 				if err != nil {
 					return nil, err
 				}
-				meter := startRSS(t.proc)
+				meter := testkit.StartRSS(t.proc.Cmd.Process.Pid)
 				res, wall, err := loadgen.Run(bn.ctx, loadgen.Plan{
 					Concurrency: n, Total: n, StartTogether: true, Client: client,
 					Next: func(int) loadgen.Request { return get(t.url + "/bytes/" + ref) },
 				})
 				client.CloseIdleConnections()
-				peak := meter.stop()
+				peak := meter.Stop()
 				if err != nil {
 					return nil, err
 				}
-				after, err := bn.sim.stats()
+				after, err := bn.sim.Stats()
 				if err != nil {
 					return nil, err
 				}
@@ -141,7 +142,7 @@ func (bn *bench) singleLatency(t *target, size int64) (time.Duration, error) {
 	client := loadgen.NewClient(1)
 	var ds []time.Duration
 	for range 3 {
-		ref, err := bn.sim.synthetic(size, bn.nextSeed())
+		ref, err := bn.sim.Synthetic(size, bn.nextSeed(), false)
 		if err != nil {
 			return 0, err
 		}
@@ -177,7 +178,7 @@ func (r distinctRow) median(f func(loadgen.Summary) float64) float64 {
 }
 
 func (bn *bench) distinct(latency time.Duration) ([]distinctRow, error) {
-	if err := bn.sim.setDownloadLatency(latency); err != nil {
+	if err := bn.sim.SetDownloadLatency(latency); err != nil {
 		return nil, err
 	}
 	rows := map[string]*distinctRow{}
@@ -193,7 +194,7 @@ func (bn *bench) distinct(latency time.Duration) ([]distinctRow, error) {
 			}
 			refs := make([]string, total)
 			for i := range refs {
-				ref, err := bn.sim.synthetic(bn.opts.distinctSize, bn.nextSeed())
+				ref, err := bn.sim.Synthetic(bn.opts.distinctSize, bn.nextSeed(), false)
 				if err != nil {
 					return nil, err
 				}
@@ -250,14 +251,14 @@ func pairedOverhead(a, b uploadRow) time.Duration {
 }
 
 func (bn *bench) uploads() ([]uploadRow, error) {
-	if err := bn.sim.setDownloadLatency(0); err != nil {
+	if err := bn.sim.SetDownloadLatency(0); err != nil {
 		return nil, err
 	}
 	batch, err := bn.acquireOne()
 	if err != nil {
 		return nil, fmt.Errorf("acquire the explicit batch: %w", err)
 	}
-	if err := bn.waitReserve(60 * time.Second); err != nil {
+	if err := bn.waitReserve(); err != nil {
 		return nil, err
 	}
 	type mode struct {
@@ -318,7 +319,7 @@ type acquireResult struct {
 }
 
 func (bn *bench) acquire() (acquireResult, error) {
-	if err := bn.waitReserve(60 * time.Second); err != nil {
+	if err := bn.waitReserve(); err != nil {
 		return acquireResult{}, err
 	}
 	client := loadgen.NewClient(1)
@@ -331,11 +332,11 @@ func (bn *bench) acquire() (acquireResult, error) {
 		}
 		// Each acquire meets a full reserve, and the previous replacement's bookkeeping (and
 		// this harness's polling) is out of the way.
-		if err := bn.waitReserve(60 * time.Second); err != nil {
+		if err := bn.waitReserve(); err != nil {
 			return acquireResult{}, err
 		}
 		time.Sleep(50 * time.Millisecond)
-		before, err := bn.sim.stats()
+		before, err := bn.sim.Stats()
 		if err != nil {
 			return acquireResult{}, err
 		}
@@ -345,7 +346,7 @@ func (bn *bench) acquire() (acquireResult, error) {
 		if r.Err == nil && r.Status == http.StatusOK {
 			seen := false
 			for time.Since(began) < 5*time.Second {
-				st, err := bn.sim.stats()
+				st, err := bn.sim.Stats()
 				if err != nil {
 					return acquireResult{}, err
 				}
@@ -381,7 +382,7 @@ func (bn *bench) acquireRequest() loadgen.Request {
 }
 
 func (bn *bench) acquireOne() (string, error) {
-	if err := bn.waitReserve(60 * time.Second); err != nil {
+	if err := bn.waitReserve(); err != nil {
 		return "", err
 	}
 	rq := bn.acquireRequest()
@@ -404,9 +405,13 @@ func (bn *bench) acquireOne() (string, error) {
 	return out.BatchID, nil
 }
 
+// reserveTimeout bounds the wait for B's pool to buy its reserve (a purchase takes a few
+// simulated blocks).
+const reserveTimeout = 60 * time.Second
+
 // waitReserve waits until B's pool holds its whole reserve of usable batches.
-func (bn *bench) waitReserve(timeout time.Duration) error {
-	deadline := time.Now().Add(timeout)
+func (bn *bench) waitReserve() error {
+	deadline := time.Now().Add(reserveTimeout)
 	for time.Now().Before(deadline) {
 		var st struct {
 			CurrentLevels map[string]int `json:"current_levels"`
@@ -425,5 +430,5 @@ func (bn *bench) waitReserve(timeout time.Duration) error {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
-	return fmt.Errorf("the pool did not reach its reserve of %d within %v (see %s)", bn.opts.reserve, timeout, bn.b.proc.log)
+	return fmt.Errorf("the pool did not reach its reserve of %d within %v (see %s)", bn.opts.reserve, reserveTimeout, bn.b.proc.Log)
 }

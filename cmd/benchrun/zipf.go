@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/swarmgate/caddy-bee/internal/loadgen"
+	"github.com/swarmgate/caddy-bee/internal/testkit"
 )
 
 // zipfOptions sizes the Zipf-popularity workload (issue 16): many refs of mixed sizes,
@@ -35,9 +36,9 @@ type zipfRow struct {
 // zipf runs the workload on fresh instances (cold caches, each with the same memory): plain
 // reverse_proxy (A, no cache), caddy-bee with `cache { memory M }`, nginx proxy_cache with
 // max_size M, Varnish with malloc M. The same request sequence goes to every one.
-func (bn *bench) zipf(ps *procs, work string, peers bool) ([]zipfRow, error) {
+func (bn *bench) zipf(ps *testkit.Processes, work string, peers bool) ([]zipfRow, error) {
 	z := bn.opts.zipf
-	if err := bn.sim.setDownloadLatency(0); err != nil {
+	if err := bn.sim.SetDownloadLatency(0); err != nil {
 		return nil, err
 	}
 	// Sizes log-uniform between min and max; refs under their real /bytes reference, so a
@@ -49,7 +50,7 @@ func (bn *bench) zipf(ps *procs, work string, peers bool) ([]zipfRow, error) {
 	for i := range refs {
 		f := math.Log(float64(z.minSize)) + rng.Float64()*(math.Log(float64(z.maxSize))-math.Log(float64(z.minSize)))
 		sizes[i] = int64(math.Exp(f))
-		ref, err := bn.sim.syntheticAddressed(sizes[i], bn.nextSeed())
+		ref, err := bn.sim.Synthetic(sizes[i], bn.nextSeed(), true)
 		if err != nil {
 			return nil, err
 		}
@@ -62,7 +63,7 @@ func (bn *bench) zipf(ps *procs, work string, peers bool) ([]zipfRow, error) {
 	}
 	bn.log("zipf: %d refs, %s in all; %d requests by %d clients; Bee latency %v; cache memory %s",
 		z.refs, human(total), z.requests, z.concurrency, z.latency, human(z.memory))
-	if err := bn.sim.setDownloadLatency(z.latency); err != nil {
+	if err := bn.sim.SetDownloadLatency(z.latency); err != nil {
 		return nil, err
 	}
 
@@ -74,29 +75,29 @@ func (bn *bench) zipf(ps *procs, work string, peers bool) ([]zipfRow, error) {
 	cfgs := []cfg{
 		{"A", "Caddy reverse_proxy (no cache)", func() (*target, error) { return bn.a, nil }},
 		{"B", "caddy-bee, cache memory " + human(z.memory), func() (*target, error) {
-			port, err := freePort()
+			port, err := testkit.FreePort()
 			if err != nil {
 				return nil, err
 			}
 			dir := filepath.Join(work, "zipf-b")
-			return startCaddy(ps, bn.opts.caddyBin, "B", "caddy-bee cache", dir, caddyfileCache(dir, port, bn.sim.url, z.memory), port)
+			return startCaddy(ps, bn.opts.caddyBin, "B", "caddy-bee cache", dir, caddyfileCache(dir, port, bn.sim.URL, z.memory), port)
 		}},
 	}
 	if peers {
 		cfgs = append(cfgs,
 			cfg{"C", "nginx proxy_cache max_size " + human(z.memory), func() (*target, error) {
-				port, err := freePort()
+				port, err := testkit.FreePort()
 				if err != nil {
 					return nil, err
 				}
-				return startNginxSized(ps, filepath.Join(work, "zipf-nginx"), port, simHostPort(bn.sim.url), mem)
+				return startNginxSized(ps, filepath.Join(work, "zipf-nginx"), port, simHostPort(bn.sim.URL), mem)
 			}},
 			cfg{"D", "varnish malloc " + human(z.memory), func() (*target, error) {
-				port, err := freePort()
+				port, err := testkit.FreePort()
 				if err != nil {
 					return nil, err
 				}
-				return startVarnishSized(ps, filepath.Join(work, "zipf-varnish"), port, simHostPort(bn.sim.url), mem)
+				return startVarnishSized(ps, filepath.Join(work, "zipf-varnish"), port, simHostPort(bn.sim.URL), mem)
 			}})
 	}
 	var rows []zipfRow
@@ -109,16 +110,16 @@ func (bn *bench) zipf(ps *procs, work string, peers bool) ([]zipfRow, error) {
 			}
 			return nil, err
 		}
-		before, err := bn.sim.stats()
+		before, err := bn.sim.Stats()
 		if err != nil {
 			return nil, err
 		}
-		rss := startRSS(t.proc)
+		rss := testkit.StartRSS(t.proc.Cmd.Process.Pid)
 		res, wall, err := loadgen.Run(bn.ctx, loadgen.Plan{
 			Concurrency: z.concurrency, Total: z.requests,
 			Next: func(i int) loadgen.Request { return get(t.url + "/bytes/" + refs[seq[i]]) },
 		})
-		peak := rss.stop()
+		peak := rss.Stop()
 		if err != nil {
 			return nil, err
 		}
@@ -126,7 +127,7 @@ func (bn *bench) zipf(ps *procs, work string, peers bool) ([]zipfRow, error) {
 		if err != nil {
 			return nil, err
 		}
-		after, err := bn.sim.stats()
+		after, err := bn.sim.Stats()
 		if err != nil {
 			return nil, err
 		}
@@ -144,10 +145,10 @@ func (bn *bench) zipf(ps *procs, work string, peers bool) ([]zipfRow, error) {
 			}
 		}
 		if t != bn.a {
-			t.proc.stop()
+			t.proc.Stop(stopGrace)
 		}
 	}
-	return rows, bn.sim.setDownloadLatency(0)
+	return rows, bn.sim.SetDownloadLatency(0)
 }
 
 func simHostPort(simURL string) string {
@@ -155,19 +156,12 @@ func simHostPort(simURL string) string {
 }
 
 // caddyfileCache is caddy-bee with only its content cache sized (no pool: nothing to spend).
-func caddyfileCache(dir string, port int, sim string, memory int64) string {
-	return fmt.Sprintf(`{
-	admin off
-	storage file_system %s
-}
-http://127.0.0.1:%d {
-	bee %s {
-		cache {
-			memory %d
-		}
+func caddyfileCache(dir string, port int, sim string, memory int64) testkit.Caddyfile {
+	return testkit.Caddyfile{Storage: filepath.Join(dir, "storage"), Port: port, Site: fmt.Sprintf(`bee %s {
+	cache {
+		memory %d
 	}
-}
-`, filepath.Join(dir, "storage"), port, sim, memory)
+}`, sim, memory)}
 }
 
 func (r *report) zipfTable(w func(string, ...any)) {

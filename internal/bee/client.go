@@ -202,24 +202,6 @@ func (c *Client) ChainState(ctx context.Context) (ChainState, error) {
 		TotalAmount: body.TotalAmount.orZero(), CurrentPrice: body.CurrentPrice.orZero()}, nil
 }
 
-// Wallet is GET /wallet.
-func (c *Client) Wallet(ctx context.Context) (Wallet, error) {
-	var body struct {
-		BZZBalance                jsonBigInt `json:"bzzBalance"`
-		NativeTokenBalance        jsonBigInt `json:"nativeTokenBalance"`
-		ChainID                   int64      `json:"chainID"`
-		ChequebookContractAddress string     `json:"chequebookContractAddress"`
-		WalletAddress             string     `json:"walletAddress"`
-	}
-	if err := c.call(ctx, http.MethodGet, "/wallet", nil, c.opts.ReadTimeout, &body); err != nil {
-		return Wallet{}, err
-	}
-	return Wallet{
-		BZZBalance: body.BZZBalance.orZero(), NativeTokenBalance: body.NativeTokenBalance.orZero(),
-		ChainID: body.ChainID, ChequebookContractAddress: body.ChequebookContractAddress, WalletAddress: body.WalletAddress,
-	}, nil
-}
-
 // Health is GET /health.
 func (c *Client) Health(ctx context.Context) (Health, error) {
 	var body struct {
@@ -231,16 +213,6 @@ func (c *Client) Health(ctx context.Context) (Health, error) {
 		return Health{}, err
 	}
 	return Health{Status: body.Status, Version: body.Version, APIVersion: body.APIVersion}, nil
-}
-
-// Readiness is GET /readiness: true on 200, false (and no error) on Bee's 400 notReady.
-// Other failures, a syncing node's 503 included, are errors.
-func (c *Client) Readiness(ctx context.Context) (bool, error) {
-	err := c.call(ctx, http.MethodGet, "/readiness", nil, c.opts.ReadTimeout, nil)
-	if apiErr, ok := asAPIError(err); ok && apiErr.Status == http.StatusBadRequest {
-		return false, nil
-	}
-	return err == nil, err
 }
 
 // call sends one request bounded by timeout and decodes a 2xx JSON answer into out (if not nil).

@@ -195,10 +195,6 @@ func TestChainStateWalletHealth(t *testing.T) {
 		switch r.URL.Path {
 		case "/chainstate":
 			writeJSON(w, 200, `{"chainTip":40000100,"block":40000099,"totalAmount":"158925632749385732894562","currentPrice":"24000","minimumValidityBlocks":17280}`)
-		case "/wallet":
-			// Number form for a balance: accepted without going through float64.
-			writeJSON(w, 200, `{"bzzBalance":"123456789012345678901","nativeTokenBalance":98765432109876543210,"chainID":100,
-				"chequebookContractAddress":"0xcb","walletAddress":"0xab"}`)
 		case "/health":
 			writeJSON(w, 200, `{"status":"ok","version":"2.8.0-5d2a6a9a","apiVersion":"7.3.0"}`)
 		default:
@@ -211,20 +207,20 @@ func TestChainStateWalletHealth(t *testing.T) {
 	require.Equal(t, ChainState{ChainTip: 40000100, Block: 40000099,
 		TotalAmount: bigInt(t, "158925632749385732894562"), CurrentPrice: big.NewInt(24000)}, cs)
 
-	wallet, err := c.Wallet(ctx)
-	require.NoError(t, err)
-	require.Equal(t, "123456789012345678901", wallet.BZZBalance.String())
-	require.Equal(t, "98765432109876543210", wallet.NativeTokenBalance.String(), "exact beyond float64 precision")
-	require.Equal(t, int64(100), wallet.ChainID)
-	require.Equal(t, "0xab", wallet.WalletAddress)
-	require.Equal(t, "0xcb", wallet.ChequebookContractAddress)
-
 	h, err := c.Health(ctx)
 	require.NoError(t, err)
 	require.Equal(t, Health{Status: "ok", Version: "2.8.0-5d2a6a9a", APIVersion: "7.3.0"}, h)
 }
 
 func TestBigIntegersNeverGoThroughFloats(t *testing.T) {
+	// Number form for an amount: accepted exactly, beyond float64 precision.
+	c, _ := serve(t, Options{}, func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, 200, `{"chainTip":1,"block":1,"totalAmount":98765432109876543210,"currentPrice":"1"}`)
+	})
+	cs, err := c.ChainState(context.Background())
+	require.NoError(t, err)
+	require.Equal(t, "98765432109876543210", cs.TotalAmount.String(), "exact beyond float64 precision")
+
 	for _, body := range []string{
 		`{"chainTip":1,"block":1,"totalAmount":"1","currentPrice":"2.5"}`,
 		`{"chainTip":1,"block":1,"totalAmount":"1","currentPrice":2.4e4}`,
@@ -234,36 +230,6 @@ func TestBigIntegersNeverGoThroughFloats(t *testing.T) {
 		_, err := c.ChainState(context.Background())
 		require.Error(t, err, body)
 	}
-}
-
-func TestReadiness(t *testing.T) {
-	var status atomic.Int32
-	c, _ := serve(t, Options{}, func(w http.ResponseWriter, r *http.Request) {
-		require.Equal(t, "/readiness", r.URL.Path)
-		switch status.Load() {
-		case 200:
-			writeJSON(w, 200, `{"status":"ready","version":"2.8.0","apiVersion":"7.3.0"}`)
-		case 400:
-			writeJSON(w, 400, `{"status":"notReady","version":"2.8.0","apiVersion":"7.3.0"}`)
-		default:
-			writeJSON(w, 503, `{"code":503,"message":"Node is syncing. This endpoint is unavailable. Try again later."}`)
-		}
-	})
-	ctx := context.Background()
-	status.Store(200)
-	ok, err := c.Readiness(ctx)
-	require.NoError(t, err)
-	require.True(t, ok)
-
-	status.Store(400)
-	ok, err = c.Readiness(ctx)
-	require.NoError(t, err)
-	require.False(t, ok)
-
-	status.Store(503)
-	ok, err = c.Readiness(ctx)
-	require.ErrorIs(t, err, ErrSyncing)
-	require.False(t, ok)
 }
 
 func TestBatchIDValidationSendsNothing(t *testing.T) {

@@ -117,14 +117,6 @@ func newAPIError(method, path string, status int, body []byte) *APIError {
 	return e
 }
 
-func asAPIError(err error) (*APIError, bool) {
-	var apiErr *APIError
-	if err == nil || !errors.As(err, &apiErr) {
-		return nil, false
-	}
-	return apiErr, true
-}
-
 // CallError is a call that got no (complete) answer from Bee. It matches ErrUnreachable.
 type CallError struct {
 	Method, Path string

@@ -35,15 +35,6 @@ type ChainState struct {
 	CurrentPrice *big.Int
 }
 
-// Wallet is GET /wallet.
-type Wallet struct {
-	BZZBalance                *big.Int
-	NativeTokenBalance        *big.Int
-	ChainID                   int64
-	ChequebookContractAddress string
-	WalletAddress             string
-}
-
 // Health is GET /health.
 type Health struct {
 	Status     string

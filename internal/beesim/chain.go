@@ -205,7 +205,7 @@ func (s *Sim) serveStamps(w http.ResponseWriter, r *http.Request, seg []string) 
 	case len(seg) == 3 && seg[2] != "buckets" && r.Method == http.MethodPost:
 		s.serveBuy(w, r, seg[1], seg[2])
 	case len(seg) == 4 && r.Method == http.MethodPatch && (seg[1] == "topup" || seg[1] == "dilute"):
-		s.serveTopUpDilute(w, r, seg[1], seg[2], seg[3])
+		s.serveTopUpDilute(w, seg[1], seg[2], seg[3])
 	default:
 		if allow := s.allowedMethods(seg); allow != nil {
 			methodNotAllowed(w, allow)
@@ -301,7 +301,7 @@ func (s *Sim) serveBuy(w http.ResponseWriter, r *http.Request, amountStr, depthS
 	writeJSON(w, http.StatusCreated, map[string]string{"batchID": b.ID, "txHash": "0x" + b.ID})
 }
 
-func (s *Sim) serveTopUpDilute(w http.ResponseWriter, r *http.Request, op, id, arg string) {
+func (s *Sim) serveTopUpDilute(w http.ResponseWriter, op, id, arg string) {
 	s.mu.Lock()
 	b, ok := s.batches[strings.ToLower(id)]
 	s.mu.Unlock()

@@ -53,7 +53,7 @@ func amount(sim *Sim, blocks int64) *big.Int {
 	return new(big.Int).Mul(sim.opts.Price, big.NewInt(blocks))
 }
 
-// Every row of BEE_API.md's upload-failure table, with Bee's exact status and body.
+// Every row of docs/bee-api.md's upload-failure table, with Bee's exact status and body.
 func TestUploadBatchHeaderConformance(t *testing.T) {
 	sim, url := newServer(t, Options{})
 	usable := sim.CreateBatch(17, amount(sim, 1_000_000), "ok", true, true)

@@ -5,7 +5,7 @@ import (
 	"strings"
 )
 
-// Bee's plain routes and its CORS behaviour (BEE_API.md, "Plain routes"; Bee v2.8.1
+// Bee's plain routes and its CORS behaviour (docs/bee-api.md, "Plain routes"; Bee v2.8.1
 // pkg/api/router.go, corsHandler in pkg/api/api.go, jsonhttp.HandleMethods).
 
 // beeCORSAllowedHeaders is what Bee lists in Access-Control-Allow-Headers.

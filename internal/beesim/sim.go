@@ -1,6 +1,6 @@
 // Package beesim simulates the parts of Bee's HTTP API that caddy-bee uses, after
-// shared/BEE_API.md, with a simulated chain and fault injection, for tests, benchmarks and
-// the demo. Where it and BEE_API.md disagree, the simulator is wrong.
+// docs/bee-api.md, with a simulated chain and fault injection, for tests, benchmarks and
+// the demo. Where it and docs/bee-api.md disagree, the simulator is wrong.
 package beesim
 
 import (

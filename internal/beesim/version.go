@@ -34,6 +34,7 @@ func profileFor(version string) (profile, error) {
 	case Version280:
 		return profile{version: Version280, apiVersion: "7.4.1", defaultLevel: swarm.LevelNone}, nil
 	}
+	//lint:ignore ST1005 "Bee" is a proper noun, not a capitalised sentence.
 	return profile{}, fmt.Errorf("Bee version %q: want %s or %s", version, Version281, Version280)
 }
 

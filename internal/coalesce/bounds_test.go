@@ -20,6 +20,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/swarmgate/caddy-bee/internal/beesim"
+	"github.com/swarmgate/caddy-bee/internal/testkit"
 )
 
 // Beyond both bounds a shared flight stores nothing more: each write is lent to the
@@ -207,7 +208,7 @@ func TestStalledReadersAreCutAndPinNothing(t *testing.T) {
 	t.Cleanup(gw.front.CloseClientConnections) // on failure, before Close waits for handlers
 	addr := gw.front.Listener.Addr().String()
 	stopHeap := make(chan struct{})
-	_, heapGrowth := heapPeak(stopHeap)
+	heapGrowth := testkit.HeapPeak(stopHeap)
 	var stalled []net.Conn
 	for i := range stalledAlone {
 		stalled = append(stalled, stallAfterHeaders(t, addr, fmt.Sprintf("/bytes/big?k=alone%d", i)))

@@ -8,9 +8,10 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
-	"time"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/swarmgate/caddy-bee/internal/testkit"
 )
 
 // discardWriter counts (and optionally checksums) what it is sent, holding nothing.
@@ -34,33 +35,6 @@ func (w *discardWriter) Write(p []byte) (int, error) {
 		w.crc = crc32.Update(w.crc, crc32.IEEETable, p)
 	}
 	return len(p), nil
-}
-
-// heapPeak samples HeapInuse until stop is closed and reports the peak above base.
-func heapPeak(stop <-chan struct{}) (base uint64, peak <-chan uint64) {
-	runtime.GC()
-	var ms runtime.MemStats
-	runtime.ReadMemStats(&ms)
-	base = ms.HeapInuse
-	out := make(chan uint64, 1)
-	go func() {
-		var max uint64
-		tick := time.NewTicker(5 * time.Millisecond)
-		defer tick.Stop()
-		for {
-			select {
-			case <-stop:
-				out <- max
-				return
-			case <-tick.C:
-				runtime.ReadMemStats(&ms)
-				if ms.HeapInuse > base && ms.HeapInuse-base > max {
-					max = ms.HeapInuse - base
-				}
-			}
-		}
-	}()
-	return base, out
 }
 
 // A 1 GiB body streamed to 50 clients keeps the heap within the memory window plus a
@@ -99,7 +73,7 @@ func TestHugeBodyToManyClientsStaysWithinMemoryWindow(t *testing.T) {
 
 	var startMS runtime.MemStats
 	stop := make(chan struct{})
-	_, peak := heapPeak(stop)
+	peak := testkit.HeapPeak(stop)
 	runtime.ReadMemStats(&startMS)
 
 	writers := make([]*discardWriter, clients)

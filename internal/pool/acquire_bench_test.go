@@ -72,7 +72,7 @@ func BenchmarkAcquire(b *testing.B) {
 	}
 	b.Run("storage=memory", func(b *testing.B) {
 		st := newMemStorage()
-		benchmarkAcquire(b, st, func() int64 { return int64(st.storeCount()) })
+		benchmarkAcquire(b, st, func() int64 { return int64(st.Stores()) })
 	})
 }
 

@@ -3,7 +3,6 @@ package pool
 import (
 	"context"
 	"fmt"
-	"io/fs"
 	"strings"
 	"sync"
 	"testing"
@@ -12,82 +11,14 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/swarmgate/caddy-bee/internal/beesim"
+	"github.com/swarmgate/caddy-bee/internal/testkit"
 )
 
-// memStorage is an in-memory Storage whose locks never expire: a holder that dies keeps its
-// lock for good, the strictest lock semantics a storage module may have.
-type memStorage struct {
-	mu     sync.Mutex
-	data   map[string][]byte
-	locks  map[string]bool
-	stores int
-	// beforeStore, when set, runs before each Store outside the mutex.
-	beforeStore func()
-}
+// memStorage is the test kit's in-memory Storage (locks that never expire), with the
+// ledger decoded as stored.
+type memStorage struct{ *testkit.MemStorage }
 
-func newMemStorage() *memStorage {
-	return &memStorage{data: map[string][]byte{}, locks: map[string]bool{}}
-}
-
-func (m *memStorage) Lock(ctx context.Context, name string) error {
-	for {
-		m.mu.Lock()
-		if !m.locks[name] {
-			m.locks[name] = true
-			m.mu.Unlock()
-			return nil
-		}
-		m.mu.Unlock()
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-time.After(time.Millisecond):
-		}
-	}
-}
-
-func (m *memStorage) Unlock(_ context.Context, name string) error {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	if !m.locks[name] {
-		return fmt.Errorf("lock %s not held", name)
-	}
-	delete(m.locks, name)
-	return nil
-}
-
-func (m *memStorage) locked(name string) bool {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	return m.locks[name]
-}
-
-func (m *memStorage) Store(_ context.Context, key string, value []byte) error {
-	if m.beforeStore != nil {
-		m.beforeStore()
-	}
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	m.data[key] = append([]byte(nil), value...)
-	m.stores++
-	return nil
-}
-
-func (m *memStorage) Load(_ context.Context, key string) ([]byte, error) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	v, ok := m.data[key]
-	if !ok {
-		return nil, fs.ErrNotExist
-	}
-	return append([]byte(nil), v...), nil
-}
-
-func (m *memStorage) storeCount() int {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	return m.stores
-}
+func newMemStorage() *memStorage { return &memStorage{testkit.NewMemStorage()} }
 
 // stored decodes the ledger as the storage holds it now.
 func (m *memStorage) stored(t *testing.T, p *Pool) *ledgerDoc {
@@ -171,7 +102,7 @@ func TestDeadHoldersLockIsTakenOverAndAbandonedUpdatesAreDropped(t *testing.T) {
 	require.Equal(t, Reserve, doc.find("b1").State, "the abandoned acquire was applied after its caller got 503")
 	require.NotNil(t, doc.find("b2"))
 	// The caller is answered before the committer unlocks: wait for the unlock.
-	require.Eventually(t, func() bool { return !st.locked(dead) }, 5*time.Second, time.Millisecond,
+	require.Eventually(t, func() bool { return !st.Locked(dead) }, 5*time.Second, time.Millisecond,
 		"the dead holder's lock was left behind")
 	require.NotContains(t, strings.Join(p.Status().Errors, " "), "pool ledger busy")
 }
@@ -218,12 +149,12 @@ func TestGroupCommitAnswersEachCallerAfterOneSharedWrite(t *testing.T) {
 	p := lockTestPool(t, st, 10*time.Second)
 	ctx := context.Background()
 	require.NoError(t, p.update(ctx, addBatch("seed", Reserve)))
-	before := st.storeCount()
+	before := st.Stores()
 
 	// The first update's write is held at the storage while 15 more queue up behind it.
 	inStore, release := make(chan struct{}), make(chan struct{})
 	var once sync.Once
-	st.beforeStore = func() { once.Do(func() { close(inStore); <-release }) }
+	st.BeforeStore = func() { once.Do(func() { close(inStore); <-release }) }
 	const callers = 16
 	errs := make(chan error, callers)
 	check := func(id string) {
@@ -250,7 +181,7 @@ func TestGroupCommitAnswersEachCallerAfterOneSharedWrite(t *testing.T) {
 	for range callers {
 		require.NoError(t, <-errs)
 	}
-	require.Equal(t, 2, st.storeCount()-before, "16 concurrent updates: one write for the first, one for the 15 queued behind it")
+	require.Equal(t, 2, st.Stores()-before, "16 concurrent updates: one write for the first, one for the 15 queued behind it")
 	require.Len(t, st.stored(t, p).Batches, callers+1)
 }
 

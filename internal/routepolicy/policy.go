@@ -75,7 +75,7 @@ func Check(mode Mode, method, decodedPath string) Decision {
 }
 
 // SpendsBatch reports whether method and path name one of Bee's uploads that take a postage
-// batch (BEE_API.md, "Uploads that spend a postage batch"). It decides where a batch may be
+// batch (docs/bee-api.md, "Uploads that spend a postage batch"). It decides where a batch may be
 // injected, under any mode.
 func SpendsBatch(method, decodedPath string) bool {
 	var buf [segmentsOnStack]string

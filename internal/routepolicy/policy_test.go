@@ -6,28 +6,14 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/swarmgate/caddy-bee/internal/testkit"
 )
 
-const ref = "c0ffee00c0ffee00c0ffee00c0ffee00c0ffee00c0ffee00c0ffee00c0ffee00"
+const ref = testkit.Ref
 
-// adminRoutes are BEE_API.md's "Routes that must not be public", plus other non-content routes.
-var adminRoutes = []struct{ method, path string }{
-	{"POST", "/stamps/100000000/17"}, {"PATCH", "/stamps/topup/" + ref + "/1000"},
-	{"PATCH", "/stamps/dilute/" + ref + "/18"}, {"GET", "/stamps"}, {"GET", "/stamps/" + ref},
-	{"GET", "/wallet"}, {"POST", "/wallet/withdraw/bzz"}, {"GET", "/chequebook/balance"},
-	{"POST", "/chequebook/deposit"}, {"POST", "/stake/1000"}, {"DELETE", "/stake"},
-	{"GET", "/transactions"}, {"DELETE", "/transactions/0xabc"}, {"GET", "/redistributionstate"},
-	{"GET", "/rchash/1/aa/bb"}, {"GET", "/loggers"}, {"PUT", "/loggers/x/debug"},
-	{"GET", "/debug/pprof/heap"}, {"GET", "/peers"}, {"POST", "/connect/ip4/1.2.3.4"},
-	{"GET", "/blocklist"}, {"GET", "/welcome-message"}, {"POST", "/welcome-message"},
-	{"GET", "/pins"}, {"POST", "/pins/" + ref}, {"GET", "/tags"}, {"POST", "/tags"},
-	{"GET", "/accounting"}, {"GET", "/balances"}, {"GET", "/consumed/aa"}, {"GET", "/settlements"},
-	{"GET", "/timesettlements"}, {"DELETE", "/chunks/" + ref}, {"PUT", "/stewardship/" + ref},
-	{"GET", "/node"}, {"GET", "/addresses"}, {"GET", "/chainstate"}, {"GET", "/metrics"},
-	{"GET", "/status"}, {"GET", "/batches"}, {"POST", "/pss/send/topic/aa"}, {"POST", "/envelope/aa"},
-	{"POST", "/grantee"}, {"GET", "/topology"}, {"DELETE", "/bytes/" + ref},
-	{"PUT", "/bytes"}, {"PATCH", "/bzz"},
-}
+// adminRoutes: every route the gateway policy refuses, by its sample method.
+var adminRoutes = append(append([]testkit.Route(nil), testkit.AdminRoutes...), testkit.RefusedContentMethods...)
 
 func TestGatewayAllowsContentRoutes(t *testing.T) {
 	cases := []struct {
@@ -71,31 +57,16 @@ func TestGatewayAllowsContentRoutes(t *testing.T) {
 	}
 }
 
-// spellings returns ways of writing p that a lenient router could resolve to p.
-func spellings(p string) []string {
-	trimmed := strings.TrimPrefix(p, "/")
-	first, rest, _ := strings.Cut(trimmed, "/")
-	out := []string{
-		p, "/v1" + p, p + "/", "/" + p, "//" + trimmed, "/v1/" + p, "/./" + trimmed,
-		"/bytes/../" + trimmed, "/v1/bytes/../.." + p, "/bzz/" + ref + "/../../" + trimmed,
-		"/health/.." + p, "/gateway/../v1" + p, strings.ToUpper(p), "/V1" + p,
-	}
-	if rest != "" {
-		out = append(out, "/"+first+"//"+rest, "/"+first+"/./"+rest, "/"+first+"/x/../"+rest)
-	}
-	return out
-}
-
 func TestGatewayBlocksAdminRoutesBySpelling(t *testing.T) {
 	for _, r := range adminRoutes {
-		for _, sp := range spellings(r.path) {
-			methods := []string{r.method, strings.ToLower(r.method)}
-			if !contentRoots[segments(nil, r.path)[0]] {
+		for _, sp := range testkit.PathSpellings(r.Path) {
+			methods := []string{r.Method, strings.ToLower(r.Method)}
+			if !contentRoots[segments(nil, r.Path)[0]] {
 				methods = append(methods, "GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "CONNECT", "TRACE")
 			}
 			for _, m := range methods {
 				if d := Check(Gateway, m, sp); d.Allowed {
-					t.Errorf("%s %q (from %s %s) allowed as %q", m, sp, r.method, r.path, d.Route)
+					t.Errorf("%s %q (from %s %s) allowed as %q", m, sp, r.Method, r.Path, d.Route)
 				}
 			}
 		}
@@ -131,8 +102,8 @@ func TestCleanPathKeepsTrailingSlash(t *testing.T) {
 
 func TestModeAllExposesEverything(t *testing.T) {
 	for _, r := range adminRoutes {
-		if d := Check(All, r.method, r.path); !d.Allowed {
-			t.Errorf("routes all blocked %s %s", r.method, r.path)
+		if d := Check(All, r.Method, r.Path); !d.Allowed {
+			t.Errorf("routes all blocked %s %s", r.Method, r.Path)
 		}
 	}
 	if d := Check(All, "PUT", "/v1/stewardship/"+ref); !d.Upload {
@@ -188,7 +159,7 @@ var contentRoots = map[string]bool{"": true, "robots.txt": true, "health": true,
 
 func FuzzCheck(f *testing.F) {
 	for _, r := range adminRoutes {
-		f.Add(r.method, r.path)
+		f.Add(r.Method, r.Path)
 	}
 	f.Add("GET", "/bytes/"+ref)
 	f.Add("POST", "/v1/bzz")

@@ -58,7 +58,6 @@ type TreeWriter struct {
 	leaf        [ChunkWithSpanSize]byte
 	fill        int // payload bytes in leaf
 	levels      [][]childRef
-	size        uint64
 	leaves      int
 	err         error
 	done        bool
@@ -97,15 +96,11 @@ func (t *TreeWriter) Write(p []byte) (int, error) {
 	return written, t.err
 }
 
-// Size is the number of content bytes written so far.
-func (t *TreeWriter) Size() uint64 { return t.size + uint64(t.fill) }
-
 func (t *TreeWriter) flushLeaf() error {
 	span := uint64(t.fill)
 	binary.LittleEndian.PutUint64(t.leaf[:SpanSize], span)
 	data := t.leaf[:SpanSize+t.fill]
 	addr := t.hasher.Address([SpanSize]byte(data[:SpanSize]), data[SpanSize:])
-	t.size += span
 	t.fill = 0
 	t.leaves++
 	if err := t.emit(Chunk{Address: addr, Data: data, Kind: KindData}); err != nil {

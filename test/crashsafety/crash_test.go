@@ -15,6 +15,9 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/swarmgate/caddy-bee/internal/beesim"
+	"github.com/swarmgate/caddy-bee/internal/testkit"
 )
 
 const (
@@ -36,89 +39,60 @@ func newWorld(t *testing.T) *world {
 	// Purchases take 300 ms to return, so many kills land while Bee is mining one.
 	simProc := startProcess(t, filepath.Join(dir, "sim.log"), nil, "beesim",
 		"-listen", "127.0.0.1:0", "-block-time", "50ms", "-purchase-latency", "300ms", "-balance", "10000000")
-	w := &world{dir: dir, sim: simProc.firstLine(t), port: freePort(t), storage: filepath.Join(dir, "storage")}
+	w := &world{dir: dir, sim: firstLines(t, simProc, 1)[0], port: freePort(t), storage: filepath.Join(dir, "storage")}
 	w.gw = fmt.Sprintf("http://127.0.0.1:%d", w.port)
 	w.writeCaddyfile(t, "Caddyfile", w.port)
 	return w
 }
 
-// writeCaddyfile writes a gateway config on port; every config of a world shares its
-// storage and its simulator.
+// caddyfile is a gateway config on port; every config of a world shares its storage and
+// its simulator.
+func (w *world) caddyfile(port int) testkit.Caddyfile {
+	return testkit.Caddyfile{Storage: w.storage, Port: port, Site: fmt.Sprintf(`bee %s {
+	admin_token %s
+	pool {
+		reserve small %d
+		block_time 50ms
+		purchase_spacing 1ms
+		purchase_timeout 5s
+		max_purchases_per_hour 100000
+	}
+}`, w.sim, token, target)}
+}
+
+// writeCaddyfile writes the world's gateway config on port.
 func (w *world) writeCaddyfile(t *testing.T, name string, port int) {
 	t.Helper()
-	caddyfile := fmt.Sprintf(`{
-	admin off
-	storage file_system %s
-}
-http://127.0.0.1:%d {
-	bee %s {
-		admin_token %s
-		pool {
-			reserve small %d
-			block_time 50ms
-			purchase_spacing 1ms
-			purchase_timeout 5s
-			max_purchases_per_hour 100000
-		}
-	}
-}
-`, w.storage, port, w.sim, token, target)
-	if err := os.WriteFile(filepath.Join(w.dir, name), []byte(caddyfile), 0o644); err != nil {
+	if err := w.caddyfile(port).Write(filepath.Join(w.dir, name)); err != nil {
 		t.Fatal(err)
 	}
 }
 
-func (w *world) startCaddy(t *testing.T) *process {
+func (w *world) startCaddy(t *testing.T) *testkit.Process {
 	t.Helper()
 	return w.startCaddyWith(t, "Caddyfile", "caddy.log", w.gw)
 }
 
-func (w *world) startCaddyWith(t *testing.T, caddyfile, log, gw string) *process {
+func (w *world) startCaddyWith(t *testing.T, caddyfile, log, gw string) *testkit.Process {
 	t.Helper()
-	env := []string{"HOME=" + w.dir, "XDG_CONFIG_HOME=" + filepath.Join(w.dir, "config"), "XDG_DATA_HOME=" + filepath.Join(w.dir, "data")}
-	p := startProcess(t, filepath.Join(w.dir, log), env, "caddy", "run", "--config", filepath.Join(w.dir, caddyfile), "--adapter", "caddyfile")
+	p := startProcess(t, filepath.Join(w.dir, log), testkit.CaddyEnv(w.dir), "caddy", testkit.CaddyRunArgs(filepath.Join(w.dir, caddyfile))...)
 	waitHTTP(t, gw+"/health", p)
 	return p
 }
 
-type ledgerDoc struct {
-	Batches []struct {
-		ID     string `json:"id"`
-		Label  string `json:"label"`
-		State  string `json:"state"`
-		Reason string `json:"retired_reason"`
-	} `json:"batches"`
-	Intents []struct {
-		Label string `json:"label"`
-	} `json:"intents"`
-}
-
-func (w *world) ledger(t *testing.T) (ledgerDoc, []byte) {
+func (w *world) ledger(t *testing.T) (testkit.Ledger, []byte) {
 	t.Helper()
-	files, _ := filepath.Glob(filepath.Join(w.storage, "caddy-bee", "pool", "*.json"))
-	if len(files) != 1 {
-		t.Fatalf("want one ledger file, found %v", files)
-	}
-	raw, err := os.ReadFile(files[0])
+	doc, raw, err := testkit.ReadOnlyLedger(w.storage)
 	if err != nil {
-		t.Fatal(err)
-	}
-	var doc ledgerDoc
-	if err := json.Unmarshal(raw, &doc); err != nil {
-		t.Fatalf("the ledger is not valid JSON after a crash: %v", err)
+		t.Fatalf("the ledger after a crash: %v", err)
 	}
 	return doc, raw
 }
 
-type chainBatch struct {
-	BatchID string `json:"batchID"`
-	Label   string `json:"label"`
-}
-
-func (w *world) chain(t *testing.T) []chainBatch {
+func (w *world) chain(t *testing.T) []beesim.BatchInfo {
 	t.Helper()
-	var out []chainBatch
-	if err := getJSON(w.sim+"/_beesim/batches", &out); err != nil {
+	out, err := testkit.SimControl{URL: w.sim}.Batches()
+	if err != nil {
 		t.Fatal(err)
 	}
 	return out
@@ -132,7 +106,7 @@ type status struct {
 
 func (w *world) status() (status, error) {
 	var st status
-	err := getJSON(w.gw+"/api/v1/pool/status", &st)
+	err := testkit.GetJSON(w.gw+"/api/v1/pool/status", &st)
 	return st, err
 }
 
@@ -216,7 +190,7 @@ func TestSIGKILLDuringPurchasesAcquiresAndUploads(t *testing.T) {
 		if len(doc.Intents) > 0 {
 			killsDuringPurchase++ // a purchase was on its way to Bee or being mined
 		}
-		caddy.kill()
+		caddy.Kill()
 		cancel()
 		<-done
 	}
@@ -250,8 +224,8 @@ func TestSIGKILLDuringPurchasesAcquiresAndUploads(t *testing.T) {
 	for _, b := range doc.Batches {
 		byID[b.ID] = b.State
 		states[b.State]++
-		if b.Reason != "" {
-			reasons[b.Reason]++
+		if b.RetiredReason != "" {
+			reasons[b.RetiredReason]++
 		}
 	}
 	t.Logf("retired because: %v", reasons)
@@ -311,20 +285,19 @@ func TestCorruptLedgerStopsSpending(t *testing.T) {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
-	caddy.kill()
+	caddy.Kill()
 
 	_, raw := w.ledger(t)
 	i := bytes.Index(raw, []byte(`"state"`))
 	corrupt := append([]byte(nil), raw...)
 	corrupt[i+10] ^= 0x01 // one flipped bit inside a value: the checksum no longer matches
-	files, _ := filepath.Glob(filepath.Join(w.storage, "caddy-bee", "pool", "*.json"))
+	files := testkit.LedgerFiles(w.storage)
 	if err := os.WriteFile(files[0], corrupt, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	var before struct {
-		Purchases int `json:"purchases"`
-	}
-	if err := getJSON(w.sim+"/_beesim/stats", &before); err != nil {
+	sim := testkit.SimControl{URL: w.sim}
+	before, err := sim.Stats()
+	if err != nil {
 		t.Fatal(err)
 	}
 
@@ -356,10 +329,8 @@ func TestCorruptLedgerStopsSpending(t *testing.T) {
 		t.Error("a batch was handed out from a corrupt ledger")
 	}
 	time.Sleep(2 * time.Second)
-	var after struct {
-		Purchases int `json:"purchases"`
-	}
-	if err := getJSON(w.sim+"/_beesim/stats", &after); err != nil {
+	after, err := sim.Stats()
+	if err != nil {
 		t.Fatal(err)
 	}
 	if after.Purchases != before.Purchases {

@@ -19,6 +19,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/swarmgate/caddy-bee/internal/testkit"
 )
 
 const (
@@ -93,7 +95,7 @@ func TestDeadInstanceNeverFreezesTheOther(t *testing.T) {
 		}
 		victim := rnd.IntN(2)
 		survivor := insts[1-victim]
-		insts[victim].proc.kill()
+		insts[victim].proc.Kill()
 		took, refusals := survivor.firstAcquire(t, &issued, &dups, &oks)
 		if took > recoveryBound {
 			stopLoad()
@@ -134,18 +136,18 @@ func TestDeadInstanceNeverFreezesTheOther(t *testing.T) {
 	heldByDead := false
 	for try := 0; try < 50 && !heldByDead; try++ {
 		time.Sleep(time.Duration(50+rnd.IntN(300)) * time.Millisecond)
-		_ = syscall.Kill(-insts[0].proc.cmd.Process.Pid, syscall.SIGSTOP)
+		_ = syscall.Kill(-insts[0].proc.Cmd.Process.Pid, syscall.SIGSTOP)
 		heldByDead = insts[1].reportsBusy(2 * time.Second)
 		if !heldByDead {
-			_ = syscall.Kill(-insts[0].proc.cmd.Process.Pid, syscall.SIGCONT)
+			_ = syscall.Kill(-insts[0].proc.Cmd.Process.Pid, syscall.SIGCONT)
 		}
 	}
-	insts[0].proc.kill()
+	insts[0].proc.Kill()
 	if !heldByDead {
 		t.Error("never caught the peer holding the ledger lock in 50 tries")
 	}
 	time.Sleep(time.Duration(rnd.IntN(3000)) * time.Millisecond) // survivor's requests are waiting
-	termB := insts[1].proc.term(t)
+	termB := term(t, insts[1].proc)
 	stopLoad()
 	if termB > termBound {
 		t.Errorf("SIGTERM took %s to end the survivor (bound %s)", termB, termBound)
@@ -153,7 +155,7 @@ func TestDeadInstanceNeverFreezesTheOther(t *testing.T) {
 	// And a plain SIGTERM of a healthy instance.
 	insts[0].start(t, w)
 	w.waitSettled(t, insts[0].gw)
-	termA := insts[0].proc.term(t)
+	termA := term(t, insts[0].proc)
 	if termA > termBound {
 		t.Errorf("SIGTERM took %s to end an idle instance (bound %s)", termA, termBound)
 	}
@@ -161,7 +163,7 @@ func TestDeadInstanceNeverFreezesTheOther(t *testing.T) {
 	// The ledger agrees with the chain once a last instance has reconciled it.
 	insts[0].start(t, w)
 	w.waitSettled(t, insts[0].gw)
-	insts[0].proc.term(t)
+	term(t, insts[0].proc)
 	doc, _ := w.ledger(t)
 	byID := map[string]string{}
 	for _, b := range doc.Batches {
@@ -204,7 +206,7 @@ type instance struct {
 	caddyfile, log string
 	port, admin    int
 	gw             string
-	proc           *process
+	proc           *testkit.Process
 }
 
 func (in *instance) start(t *testing.T, w *world) {
@@ -291,15 +293,15 @@ func (in *instance) reportsBusy(d time.Duration) bool {
 }
 
 // term sends SIGTERM and returns how long the process took to exit.
-func (p *process) term(t *testing.T) time.Duration {
+func term(t *testing.T, p *testkit.Process) time.Duration {
 	t.Helper()
 	start := time.Now()
-	_ = syscall.Kill(p.cmd.Process.Pid, syscall.SIGTERM)
+	_ = syscall.Kill(p.Cmd.Process.Pid, syscall.SIGTERM)
 	select {
-	case <-p.done:
+	case <-p.Done():
 		return time.Since(start)
 	case <-time.After(2 * termBound):
-		p.kill()
+		p.Kill()
 		return time.Since(start)
 	}
 }
@@ -354,7 +356,7 @@ func (w *world) waitSettled(t *testing.T, gw string) {
 	deadline := time.Now().Add(90 * time.Second)
 	for {
 		var st status
-		err := getJSON(gw+"/api/v1/pool/status", &st)
+		err := testkit.GetJSON(gw+"/api/v1/pool/status", &st)
 		if err == nil && st.CurrentLevels["17"] == target && st.Pending["17"] == 0 {
 			return
 		}
@@ -369,14 +371,9 @@ func (w *world) waitSettled(t *testing.T, gw string) {
 // counts) and Caddy's default grace period (eternal).
 func (w *world) writeCaddyfileWithAdmin(t *testing.T, name string, port, admin int) {
 	t.Helper()
-	w.writeCaddyfile(t, name, port)
-	path := filepath.Join(w.dir, name)
-	raw, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	raw = bytes.Replace(raw, []byte("admin off"), []byte(fmt.Sprintf("admin 127.0.0.1:%d", admin)), 1)
-	if err := os.WriteFile(path, raw, 0o644); err != nil {
+	c := w.caddyfile(port)
+	c.Admin = fmt.Sprintf("127.0.0.1:%d", admin)
+	if err := c.Write(filepath.Join(w.dir, name)); err != nil {
 		t.Fatal(err)
 	}
 }

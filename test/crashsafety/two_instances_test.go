@@ -12,6 +12,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/swarmgate/caddy-bee/internal/testkit"
 )
 
 // Two Caddy instances share one storage (so one ledger and one reserve target) in front of
@@ -78,7 +80,7 @@ func TestTwoInstancesShareOneLedger(t *testing.T) {
 		doc, _ := w.ledger(t)
 		st1, err1 := w.status()
 		var st2 status
-		err2 := getJSON(gw2+"/api/v1/pool/status", &st2)
+		err2 := testkit.GetJSON(gw2+"/api/v1/pool/status", &st2)
 		if err1 == nil && err2 == nil && st1.CurrentLevels["17"] == target && st2.CurrentLevels["17"] == target &&
 			st1.Pending["17"] == 0 && st2.Pending["17"] == 0 && len(doc.Intents) == 0 {
 			break
@@ -103,7 +105,7 @@ func TestTwoInstancesShareOneLedger(t *testing.T) {
 	if want := int(ok.Load()) + target; len(chain) != want {
 		states := map[string]int{}
 		for _, b := range doc.Batches {
-			states[b.State+" "+b.Reason]++
+			states[b.State+" "+b.RetiredReason]++
 		}
 		logs, _ := os.ReadFile(filepath.Join(w.dir, "caddy.log"))
 		logs2, _ := os.ReadFile(filepath.Join(w.dir, "caddy2.log"))

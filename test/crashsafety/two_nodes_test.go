@@ -1,18 +1,18 @@
 package crashsafety
 
 import (
-	"bufio"
 	"context"
 	"encoding/json"
 	"fmt"
 	"net/http"
-	"os"
 	"path/filepath"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/swarmgate/caddy-bee/internal/testkit"
 )
 
 // Two Caddy instances share one storage in front of the same two Bee nodes (beesim -nodes
@@ -26,34 +26,27 @@ func TestTwoInstancesOverTwoNodes(t *testing.T) {
 	dir := t.TempDir()
 	simProc := startProcess(t, filepath.Join(dir, "sim.log"), nil, "beesim", "-nodes", "2",
 		"-listen", "127.0.0.1:0", "-block-time", "50ms", "-purchase-latency", "300ms", "-balance", "10000000")
-	nodes := simProc.firstLines(t, 2)
+	nodes := firstLines(t, simProc, 2)
 	w := &world{dir: dir, storage: filepath.Join(dir, "storage")}
 	gws := []string{}
-	var first *process
+	var first *testkit.Process
 	for i, name := range []string{"Caddyfile", "Caddyfile2"} {
 		port := freePort(t)
 		gws = append(gws, fmt.Sprintf("http://127.0.0.1:%d", port))
-		caddyfile := fmt.Sprintf(`{
-	admin off
-	storage file_system %s
-}
-http://127.0.0.1:%d {
-	bee %s %s {
-		admin_token %s
-		node %s {
-			label east
-		}
-		pool {
-			reserve small %d
-			block_time 50ms
-			purchase_spacing 1ms
-			purchase_timeout 5s
-			max_purchases_per_hour 100000
-		}
+		caddyfile := testkit.Caddyfile{Storage: w.storage, Port: port, Site: fmt.Sprintf(`bee %s %s {
+	admin_token %s
+	node %s {
+		label east
 	}
-}
-`, w.storage, port, nodes[0], nodes[1], token, nodes[1], target)
-		if err := os.WriteFile(filepath.Join(dir, name), []byte(caddyfile), 0o644); err != nil {
+	pool {
+		reserve small %d
+		block_time 50ms
+		purchase_spacing 1ms
+		purchase_timeout 5s
+		max_purchases_per_hour 100000
+	}
+}`, nodes[0], nodes[1], token, nodes[1], target)}
+		if err := caddyfile.Write(filepath.Join(dir, name)); err != nil {
 			t.Fatal(err)
 		}
 		p := w.startCaddyWith(t, name, fmt.Sprintf("caddy%d.log", i+1), gws[i])
@@ -125,7 +118,7 @@ http://127.0.0.1:%d {
 		}()
 	}
 	time.Sleep(2 * time.Second)
-	first.kill()
+	first.Kill()
 	w.startCaddyWith(t, "Caddyfile", "caddy1.log", gws[0])
 	wg.Wait()
 	if dups.Load() > 0 {
@@ -136,17 +129,12 @@ http://127.0.0.1:%d {
 	}
 
 	// Both instances settle on each node's target, with no purchase open in either ledger.
-	ledgers := func() map[string]nodeLedger {
-		files, _ := filepath.Glob(filepath.Join(w.storage, "caddy-bee", "pool", "*.json"))
-		out := map[string]nodeLedger{}
-		for _, f := range files {
-			raw, err := os.ReadFile(f)
+	ledgers := func() map[string]testkit.Ledger {
+		out := map[string]testkit.Ledger{}
+		for _, f := range testkit.LedgerFiles(w.storage) {
+			doc, _, err := testkit.ReadLedger(f)
 			if err != nil {
 				t.Fatal(err)
-			}
-			var doc nodeLedger
-			if err := json.Unmarshal(raw, &doc); err != nil {
-				t.Fatalf("ledger %s is not valid JSON: %v", f, err)
 			}
 			out[doc.Node] = doc
 		}
@@ -162,7 +150,7 @@ http://127.0.0.1:%d {
 			var st struct {
 				Nodes map[string]status `json:"nodes"`
 			}
-			err := getJSON(gw+"/api/v1/pool/status", &st)
+			err := testkit.GetJSON(gw+"/api/v1/pool/status", &st)
 			for _, label := range labelOf {
 				n := st.Nodes[label]
 				settled = settled && err == nil && n.CurrentLevels["17"] == target && n.Pending["17"] == 0
@@ -181,8 +169,8 @@ http://127.0.0.1:%d {
 	docs := ledgers()
 	for _, node := range nodes {
 		label := labelOf[node]
-		var chain []chainBatch
-		if err := getJSON(node+"/_beesim/batches", &chain); err != nil {
+		chain, err := testkit.SimControl{URL: node}.Batches()
+		if err != nil {
 			t.Fatal(err)
 		}
 		inLedger := map[string]bool{}
@@ -240,41 +228,4 @@ http://127.0.0.1:%d {
 	})
 	t.Logf("RESULT: two instances over two nodes, one killed and restarted, 16 clients, 5 s: %d acquires answered (%d from an empty reserve, %d ledger busy), none twice; %d injected uploads",
 		ok.Load(), empty.Load(), busy.Load(), uploads.Load())
-}
-
-type nodeLedger struct {
-	Node    string `json:"node"`
-	Batches []struct {
-		ID    string `json:"id"`
-		State string `json:"state"`
-	} `json:"batches"`
-	Intents []struct {
-		Label string `json:"label"`
-	} `json:"intents"`
-}
-
-// firstLines waits for the first n lines the process printed.
-func (p *process) firstLines(t *testing.T, n int) []string {
-	t.Helper()
-	deadline := time.Now().Add(15 * time.Second)
-	for time.Now().Before(deadline) {
-		if f, err := os.Open(p.log); err == nil {
-			var lines []string
-			r := bufio.NewReader(f)
-			for len(lines) < n {
-				line, err := r.ReadString('\n')
-				if err != nil {
-					break
-				}
-				lines = append(lines, strings.TrimSpace(line))
-			}
-			f.Close()
-			if len(lines) == n {
-				return lines
-			}
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	t.Fatalf("%s did not print %d lines", p.cmd.Path, n)
-	return nil
 }

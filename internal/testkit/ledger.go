@@ -1,0 +1,57 @@
+package testkit
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+)
+
+// Ledger is a pool ledger as the gateway stores it (internal/pool/ledger.go), the fields
+// tests read: which batches it knows in which state, and the purchases still open.
+type Ledger struct {
+	Node    string         `json:"node"`
+	Batches []LedgerBatch  `json:"batches"`
+	Intents []LedgerIntent `json:"intents"`
+}
+
+// LedgerBatch is one batch the pool bought.
+type LedgerBatch struct {
+	ID            string `json:"id"`
+	Label         string `json:"label"`
+	Depth         int    `json:"depth"`
+	State         string `json:"state"`
+	RetiredReason string `json:"retired_reason"`
+}
+
+// LedgerIntent is a purchase written down before Bee was called.
+type LedgerIntent struct {
+	Label string `json:"label"`
+}
+
+// LedgerFiles are the ledger files (one per Bee node) in a file_system storage directory.
+func LedgerFiles(storage string) []string {
+	files, _ := filepath.Glob(filepath.Join(storage, "caddy-bee", "pool", "*.json"))
+	return files
+}
+
+// ReadLedger decodes a ledger file; raw is the file as stored.
+func ReadLedger(path string) (doc Ledger, raw []byte, err error) {
+	raw, err = os.ReadFile(path)
+	if err != nil {
+		return Ledger{}, nil, err
+	}
+	if err := json.Unmarshal(raw, &doc); err != nil {
+		return Ledger{}, raw, fmt.Errorf("ledger %s is not valid JSON: %w", path, err)
+	}
+	return doc, raw, nil
+}
+
+// ReadOnlyLedger decodes the single ledger of a storage directory (a gateway with one node).
+func ReadOnlyLedger(storage string) (doc Ledger, raw []byte, err error) {
+	files := LedgerFiles(storage)
+	if len(files) != 1 {
+		return Ledger{}, nil, fmt.Errorf("want one ledger file in %s, found %v", storage, files)
+	}
+	return ReadLedger(files[0])
+}
