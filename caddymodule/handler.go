@@ -20,6 +20,7 @@ import (
 	"github.com/swarmgate/caddy-bee/internal/cache"
 	"github.com/swarmgate/caddy-bee/internal/coalesce"
 	"github.com/swarmgate/caddy-bee/internal/cors"
+	beemetrics "github.com/swarmgate/caddy-bee/internal/metrics"
 	"github.com/swarmgate/caddy-bee/internal/pool"
 	"github.com/swarmgate/caddy-bee/internal/routepolicy"
 	"github.com/swarmgate/caddy-bee/internal/subdomain"
@@ -215,7 +216,7 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 var removeStaleSpillsOnce sync.Once
 
 func (h *Handler) coalesceOptions() coalesce.Options {
-	opts := coalesce.Options{Observer: coalescerMetrics{}, Logger: h.logger}
+	opts := coalesce.Options{Observer: beemetrics.Coalescer{}, Logger: h.logger}
 	if h.Coalesce != nil {
 		opts.MemoryWindow = h.Coalesce.MemoryWindow
 		opts.MaxWait = time.Duration(h.Coalesce.MaxWait)

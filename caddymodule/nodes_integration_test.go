@@ -239,7 +239,7 @@ func TestSeveralNodesReloadKeepsPools(t *testing.T) {
 	waitNodesReserve(t, gw, "node1", "node2")
 	require.Len(t, net.nodes[0].Batches(), 1, "the first node's ledger was kept: nothing bought twice")
 	require.Eventually(t, func() bool {
-		return gaugeValue(t, nodePoolLevel.WithLabelValues("node1", "17", "target")) == 1
+		return metricValue(t, "caddy_bee_node_pool_batches", "node", "node1", "depth", "17", "state", "target") == 1
 	}, 10*time.Second, 20*time.Millisecond, "the kept pool's metrics carry its node label now")
 	require.Len(t, net.nodes[1].Batches(), 1)
 

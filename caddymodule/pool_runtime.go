@@ -10,6 +10,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/swarmgate/caddy-bee/internal/bee"
+	beemetrics "github.com/swarmgate/caddy-bee/internal/metrics"
 	"github.com/swarmgate/caddy-bee/internal/pool"
 )
 
@@ -21,7 +22,7 @@ var pools = caddy.NewUsagePool()
 // is cleaned up.
 type poolRuntime struct {
 	pool     *pool.Pool
-	observer *labelledObserver
+	observer *beemetrics.PoolObserver
 }
 
 func (rt *poolRuntime) Destruct() error {
@@ -80,8 +81,8 @@ func (h *Handler) startPool(ctx caddy.Context, beeURL, label string, pc *PoolCon
 	if label != "" {
 		logger = logger.With(zap.String("node", label))
 	}
-	observer := new(labelledObserver)
-	observer.setNode(label)
+	observer := new(beemetrics.PoolObserver)
+	observer.SetNode(label)
 	val, loaded, err := pools.LoadOrNew(key, func() (caddy.Destructor, error) {
 		client, err := bee.New(beeURL, bee.Options{PurchaseTimeout: cfg.PurchaseTimeout, UserAgent: "caddy-bee"})
 		if err != nil {
@@ -105,7 +106,7 @@ func (h *Handler) startPool(ctx caddy.Context, beeURL, label string, pc *PoolCon
 	}
 	rt := val.(*poolRuntime)
 	p := rt.pool
-	rt.observer.setNode(label) // a reload may label the node anew, or add nodes to it
+	rt.observer.SetNode(label) // a reload may label the node anew, or add nodes to it
 	if loaded {
 		if err := p.Reconfigure(cfg); err != nil {
 			_, _ = pools.Delete(key)

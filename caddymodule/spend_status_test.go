@@ -2,7 +2,6 @@ package caddymodule
 
 import (
 	"encoding/json"
-	"math/big"
 	"net/http"
 	"testing"
 	"time"
@@ -43,13 +42,4 @@ func TestStatusShowsSpendAndCapacityLeft(t *testing.T) {
 	require.Less(t, a.EffectiveFill, 0.1)
 	require.Positive(t, a.CapacityLeftBytes)
 	require.Empty(t, read("").ActiveBatches[0].BatchID, "batch ids are for the admin token")
-}
-
-func TestBytesPerBZZMetric(t *testing.T) {
-	c := &spendCounter{}
-	require.Zero(t, c.bytesPerBZZ(), "nothing spent yet")
-	c.add(0, plurToBZZ(new(big.Int).Exp(big.NewInt(10), big.NewInt(16), nil))) // 1 BZZ
-	c.add(3<<20, 0)
-	c.add(0, 1)
-	require.InDelta(t, float64(3<<20)/2, c.bytesPerBZZ(), 1e-6)
 }

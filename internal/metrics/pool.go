@@ -1,0 +1,66 @@
+package metrics
+
+import (
+	"math/big"
+	"strconv"
+	"time"
+)
+
+// Pool maps the pool's events to Prometheus.
+type Pool struct{}
+
+func (Pool) Levels(depth, reserve, pending, active, target int) {
+	d := strconv.Itoa(depth)
+	metrics.poolLevel.WithLabelValues(d, "reserve").Set(float64(reserve))
+	metrics.poolLevel.WithLabelValues(d, "pending").Set(float64(pending))
+	metrics.poolLevel.WithLabelValues(d, "active").Set(float64(active))
+	metrics.poolTarget.WithLabelValues(d).Set(float64(target))
+}
+
+func (Pool) Purchase(depth int, result string, amountPLUR *big.Int) {
+	metrics.purchases.WithLabelValues(strconv.Itoa(depth), result).Inc()
+	if result == "ok" && amountPLUR != nil {
+		metrics.spentBZZ.WithLabelValues("purchase").Add(plurToBZZ(amountPLUR))
+		spendTotals.add(0, plurToBZZ(amountPLUR))
+	}
+}
+
+func (Pool) TopUp(depth int, result string, amountPLUR *big.Int) {
+	metrics.topUps.WithLabelValues(strconv.Itoa(depth), result).Inc()
+	if result == "ok" && amountPLUR != nil {
+		metrics.spentBZZ.WithLabelValues("topup").Add(plurToBZZ(amountPLUR))
+		spendTotals.add(0, plurToBZZ(amountPLUR))
+	}
+}
+
+func (Pool) Acquire(depth int, result string) {
+	metrics.acquires.WithLabelValues(strconv.Itoa(depth), result).Inc()
+}
+
+func (Pool) TimeUntilUsable(depth int, d time.Duration) {
+	metrics.timeUntilUsable.WithLabelValues(strconv.Itoa(depth)).Observe(d.Seconds())
+}
+
+func (Pool) Retired(depth int, reason string) {
+	metrics.retired.WithLabelValues(strconv.Itoa(depth), reason).Inc()
+}
+
+// Coalescer maps the coalescer's events to Prometheus.
+type Coalescer struct{}
+
+func (Coalescer) Request(coalesced bool) {
+	role := "leader"
+	if coalesced {
+		role = "follower"
+	}
+	metrics.coalescerRequests.WithLabelValues(role).Inc()
+}
+
+func (Coalescer) Bypass()             { metrics.coalescerRequests.WithLabelValues("bypass").Inc() }
+func (Coalescer) Upstream()           { metrics.coalescerUpstream.Inc() }
+func (Coalescer) BytesShared(n int64) { metrics.coalescerShared.Add(float64(n)) }
+func (Coalescer) WaitTimeout()        { metrics.coalescerTimeouts.Inc() }
+func (Coalescer) MemoryHeld(d int64)  { metrics.coalescerMemory.Add(float64(d)) }
+func (Coalescer) SpillHeld(d int64)   { metrics.coalescerSpill.Add(float64(d)) }
+func (Coalescer) Unshared()           { metrics.coalescerUnshared.Inc() }
+func (Coalescer) StallCut()           { metrics.coalescerStalled.Inc() }
