@@ -22,6 +22,7 @@ import (
 	"github.com/swarmgate/caddy-bee/internal/cors"
 	beemetrics "github.com/swarmgate/caddy-bee/internal/metrics"
 	"github.com/swarmgate/caddy-bee/internal/pool"
+	"github.com/swarmgate/caddy-bee/internal/poolapi"
 	"github.com/swarmgate/caddy-bee/internal/routepolicy"
 	"github.com/swarmgate/caddy-bee/internal/subdomain"
 )
@@ -95,11 +96,11 @@ type Handler struct {
 	// batch. Default: 60s.
 	UploadIdleTimeout caddy.Duration `json:"upload_idle_timeout,omitempty"`
 
-	mode       routepolicy.Mode
-	adminToken string
-	beeCORS    *cors.Policy // nil: CORS left to Bee
-	apiCORS    *cors.Policy // nil: the API answers no CORS request
-	logger     *zap.Logger
+	mode    routepolicy.Mode
+	api     *poolapi.API
+	beeCORS *cors.Policy // nil: CORS left to Bee
+	apiCORS *cors.Policy // nil: the API answers no CORS request
+	logger  *zap.Logger
 
 	pool      *pool.Pool // the single node's pool
 	poolKey   string
@@ -180,7 +181,6 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 		}
 		h.BeeURL = normalized
 	}
-	h.adminToken = caddy.NewReplacer().ReplaceAll(h.AdminToken, "")
 	if err := registerMetrics(ctx.GetMetricsRegistry()); err != nil {
 		return fmt.Errorf("register metrics: %w", err)
 	}
@@ -205,9 +205,11 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 	if err := h.provisionCache(); err != nil {
 		return err
 	}
-	if err := h.provisionPool(ctx); err != nil {
+	sizes, err := h.provisionPool(ctx)
+	if err != nil {
 		return err
 	}
+	h.provisionAPI(sizes)
 	h.provisionUploadGuards()
 	return nil
 }

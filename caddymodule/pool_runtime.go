@@ -2,8 +2,6 @@ package caddymodule
 
 import (
 	"fmt"
-	"sort"
-	"strings"
 	"time"
 
 	"github.com/caddyserver/caddy/v2"
@@ -33,48 +31,65 @@ func (rt *poolRuntime) Destruct() error {
 func poolKey(beeURL string) string { return "bee-pool:" + beeURL }
 
 // provisionPool starts or joins the pool runtime of each Bee node: the handler's node, or
-// each node of the nodes list (with its own pool block, or the handler's).
-func (h *Handler) provisionPool(ctx caddy.Context) error {
-	if h.multiNode() {
-		for _, nc := range h.Nodes {
-			n := &beeNode{label: nc.Label, url: nc.URL, dial: dialAddress(nc.URL), cfg: nc.Pool}
-			if n.cfg == nil {
-				n.cfg = h.Pool
-			}
-			h.nodes = append(h.nodes, n)
-			if n.cfg == nil {
-				continue
-			}
-			p, key, err := h.startPool(ctx, n.url, n.label, n.cfg)
-			if err != nil {
-				return fmt.Errorf("node %s: %w", n.label, err)
-			}
-			n.pool, n.poolKey = p, key
+// each node of the nodes list (with its own pool block, or the handler's). Each pool block is
+// resolved once, here; it returns the resolved configuration the API names depths from: the
+// handler's, else the first node's.
+func (h *Handler) provisionPool(ctx caddy.Context) (*pool.Config, error) {
+	var shared *pool.Config
+	if h.Pool != nil {
+		cfg, err := h.Pool.poolConfig()
+		if err != nil {
+			return nil, err
 		}
-		return nil
+		shared = &cfg
 	}
-	if h.Pool == nil {
-		return nil
+	if !h.multiNode() {
+		if shared == nil {
+			return nil, nil
+		}
+		if h.BeeURL == "" {
+			return nil, fmt.Errorf("pool needs bee_url, the Bee API the pool buys from")
+		}
+		p, key, err := h.startPool(ctx, h.BeeURL, "", *shared)
+		if err != nil {
+			return nil, err
+		}
+		h.pool, h.poolKey = p, key
+		h.nodes = []*beeNode{{url: h.BeeURL, dial: dialAddress(h.BeeURL), cfg: h.Pool, pool: p}}
+		return shared, nil
 	}
-	if h.BeeURL == "" {
-		return fmt.Errorf("pool needs bee_url, the Bee API the pool buys from")
+	first := shared
+	for _, nc := range h.Nodes {
+		n := &beeNode{label: nc.Label, url: nc.URL, dial: dialAddress(nc.URL), cfg: nc.Pool}
+		cfg := shared
+		if n.cfg == nil {
+			n.cfg = h.Pool
+		} else {
+			own, err := nc.Pool.poolConfig()
+			if err != nil {
+				return nil, fmt.Errorf("node %s: %w", n.label, err)
+			}
+			cfg = &own
+		}
+		h.nodes = append(h.nodes, n)
+		if cfg == nil {
+			continue
+		}
+		if first == nil {
+			first = cfg
+		}
+		p, key, err := h.startPool(ctx, n.url, n.label, *cfg)
+		if err != nil {
+			return nil, fmt.Errorf("node %s: %w", n.label, err)
+		}
+		n.pool, n.poolKey = p, key
 	}
-	p, key, err := h.startPool(ctx, h.BeeURL, "", h.Pool)
-	if err != nil {
-		return err
-	}
-	h.pool, h.poolKey = p, key
-	h.nodes = []*beeNode{{url: h.BeeURL, dial: dialAddress(h.BeeURL), cfg: h.Pool, pool: p}}
-	return nil
+	return first, nil
 }
 
 // startPool starts or joins the pool runtime of the node at beeURL. Its ledger key is the
 // node's URL, so a node keeps its ledger whether it is the only node or one of several.
-func (h *Handler) startPool(ctx caddy.Context, beeURL, label string, pc *PoolConfig) (*pool.Pool, string, error) {
-	cfg, err := pc.poolConfig()
-	if err != nil {
-		return nil, "", err
-	}
+func (h *Handler) startPool(ctx caddy.Context, beeURL, label string, cfg pool.Config) (*pool.Pool, string, error) {
 	key := poolKey(beeURL)
 	storage := ctx.Storage()
 	logger := caddy.Log().Named("bee.pool")
@@ -139,8 +154,6 @@ func (h *Handler) releasePool() {
 	h.poolKey = ""
 }
 
-func (h *Handler) stampPool() *pool.Pool { return h.pool }
-
 func (h *Handler) injecting() bool {
 	return h.anyPool() && (h.Inject == nil || *h.Inject)
 }
@@ -153,37 +166,6 @@ func (h *Handler) anyPool() bool {
 		}
 	}
 	return false
-}
-
-func (h *Handler) acquireFallback() bool {
-	return h.Pool == nil || h.Pool.AcquireFallback == nil || *h.Pool.AcquireFallback
-}
-
-func (h *Handler) configuredSizes() string {
-	pc := h.Pool
-	for _, n := range h.nodes {
-		if pc == nil {
-			pc = n.cfg
-		}
-	}
-	cfg, err := pc.poolConfig()
-	if err != nil {
-		return "the configured depths"
-	}
-	var names []string
-	depths := make([]int, 0, len(cfg.Reserve))
-	for d := range cfg.Reserve {
-		depths = append(depths, d)
-	}
-	sort.Ints(depths)
-	for _, d := range depths {
-		if name := pool.SizeName(d); name != "" {
-			names = append(names, fmt.Sprintf("%q or depth %d", name, d))
-		} else {
-			names = append(names, fmt.Sprintf("depth %d", d))
-		}
-	}
-	return strings.Join(names, ", ")
 }
 
 // poolConfig turns the JSON configuration into the pool's, with SPEC defaults.

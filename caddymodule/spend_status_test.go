@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
+	"github.com/swarmgate/caddy-bee/internal/poolapi"
 )
 
 // /pool/status shows what was spent, what injected uploads stamped, and each active batch's
@@ -18,7 +19,7 @@ func TestStatusShowsSpendAndCapacityLeft(t *testing.T) {
 	resp, body := post(t, gw.URL+"/bytes", randomBytes(200_000), nil)
 	require.Equal(t, http.StatusCreated, resp.StatusCode, "%s", body)
 
-	read := func(token string) spendStatusFields {
+	read := func(token string) poolapi.SpendStatus {
 		req, _ := http.NewRequest(http.MethodGet, gw.URL+"/api/v1/pool/status", nil)
 		if token != "" {
 			req.Header.Set("Authorization", "Bearer "+token)
@@ -26,7 +27,7 @@ func TestStatusShowsSpendAndCapacityLeft(t *testing.T) {
 		resp, err := http.DefaultClient.Do(req)
 		require.NoError(t, err)
 		defer resp.Body.Close()
-		var st spendStatusFields
+		var st poolapi.SpendStatus
 		require.NoError(t, json.NewDecoder(resp.Body).Decode(&st))
 		return st
 	}
