@@ -4,6 +4,8 @@ import (
 	"fmt"
 
 	"github.com/caddyserver/caddy/v2"
+
+	"github.com/swarmgate/caddy-bee/internal/pool"
 )
 
 // PoolConfig configures the stamp pool: postage batches bought ahead of time, handed to
@@ -67,19 +69,11 @@ type PoolConfig struct {
 	PurchaseBackoff caddy.Duration `json:"purchase_backoff,omitempty"`
 }
 
-// sizeDepths are the size names the pool API and the Caddyfile accept.
-var sizeDepths = map[string]int{"small": 17, "medium": 20, "large": 22}
-
-const (
-	minDepth = 17
-	// maxDepth guards against typos: a depth-41 batch already costs 2^25 times a depth-16 one.
-	maxDepth = 41
-)
-
+// validateReserve checks reserve depths and counts with the Caddyfile's words.
 func validateReserve(reserve map[int]int) error {
 	for depth, count := range reserve {
-		if depth < minDepth || depth > maxDepth {
-			return fmt.Errorf("pool reserve depth %d: want %d..%d or small/medium/large", depth, minDepth, maxDepth)
+		if depth < pool.MinDepth || depth > pool.MaxDepth {
+			return fmt.Errorf("pool reserve depth %d: want %d..%d or small/medium/large", depth, pool.MinDepth, pool.MaxDepth)
 		}
 		if count < 0 {
 			return fmt.Errorf("pool reserve depth %d count %d: must not be negative", depth, count)

@@ -13,6 +13,13 @@ const (
 	LargeDepth  = 22
 )
 
+// The depths a pool may keep. MaxDepth guards against typos: a depth-41 batch already costs
+// 2^25 times a depth-16 one.
+const (
+	MinDepth = SmallDepth
+	MaxDepth = 41
+)
+
 // SizeDepth maps small/medium/large to a depth.
 func SizeDepth(name string) (int, bool) {
 	switch name {
@@ -111,8 +118,8 @@ func (c Config) Validate() error {
 		return fmt.Errorf("reserve: at least one depth is needed, e.g. reserve small 1")
 	}
 	for d, n := range c.Reserve {
-		if d < 17 || d > 41 {
-			return fmt.Errorf("reserve depth %d: want 17..41", d)
+		if d < MinDepth || d > MaxDepth {
+			return fmt.Errorf("reserve depth %d: want %d..%d", d, MinDepth, MaxDepth)
 		}
 		if n < 0 {
 			return fmt.Errorf("reserve depth %d count %d: must not be negative", d, n)
