@@ -6,6 +6,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/swarmgate/caddy-bee/internal/beeerror"
 	"github.com/swarmgate/caddy-bee/internal/pool"
 	"github.com/swarmgate/caddy-bee/internal/poolapi"
 )
@@ -60,5 +61,5 @@ func (h *Handler) hasUsable() bool                    { return h.api.HasUsable()
 
 var (
 	allowMethods      = poolapi.AllowMethods
-	retryAfterSeconds = poolapi.RetryAfterSeconds
+	retryAfterSeconds = beeerror.RetryAfterSeconds
 )

@@ -11,6 +11,7 @@ import (
 
 	"go.uber.org/zap"
 
+	"github.com/swarmgate/caddy-bee/internal/beeerror"
 	"github.com/swarmgate/caddy-bee/internal/pool"
 )
 
@@ -35,16 +36,16 @@ type AcquireResponse struct {
 func (a *API) serveAcquire(w http.ResponseWriter, r *http.Request) error {
 	var req AcquireRequest
 	if status, err := readAPIBody(w, r, &req); err != nil {
-		return WriteDetail(w, status, err.Error())
+		return beeerror.WriteDetail(w, status, err.Error())
 	}
 	depth := pool.SmallDepth
 	switch {
 	case req.Size != nil && req.Depth != nil:
-		return WriteDetail(w, http.StatusUnprocessableEntity, `give either "size" or "depth", not both`)
+		return beeerror.WriteDetail(w, http.StatusUnprocessableEntity, `give either "size" or "depth", not both`)
 	case req.Size != nil:
 		d, ok := pool.SizeDepth(*req.Size)
 		if !ok {
-			return WriteDetail(w, http.StatusUnprocessableEntity, fmt.Sprintf("unknown size %q: want small, medium or large", *req.Size))
+			return beeerror.WriteDetail(w, http.StatusUnprocessableEntity, fmt.Sprintf("unknown size %q: want small, medium or large", *req.Size))
 		}
 		depth = d
 	case req.Depth != nil:
@@ -59,7 +60,7 @@ func (a *API) serveAcquire(w http.ResponseWriter, r *http.Request) error {
 	if fallbackUsed {
 		msg = fmt.Sprintf("no depth-%d batch was in reserve; issued a larger one (depth %d)", depth, batch.Depth)
 	}
-	return writeJSON(w, http.StatusOK, AcquireResponse{
+	return beeerror.WriteJSON(w, http.StatusOK, AcquireResponse{
 		Success: true, BatchID: batch.ID, Depth: batch.Depth, SizeName: pool.SizeName(batch.Depth),
 		Message: msg, FallbackUsed: fallbackUsed, Node: node.Label,
 	})
@@ -69,15 +70,15 @@ func (a *API) writeAcquireError(w http.ResponseWriter, depth int, err error) err
 	var empty *pool.EmptyError
 	switch {
 	case errors.Is(err, pool.ErrNotConfigured):
-		return WriteDetail(w, http.StatusUnprocessableEntity,
+		return beeerror.WriteDetail(w, http.StatusUnprocessableEntity,
 			fmt.Sprintf("depth %d is not kept by this pool: ask for one of %s", depth, a.Sizes))
 	case errors.As(err, &empty):
-		w.Header().Set("Retry-After", RetryAfterSeconds(empty.RetryAfter))
-		suggestion := fmt.Sprintf("retry after %s seconds; a replacement is being bought", RetryAfterSeconds(empty.RetryAfter))
+		w.Header().Set("Retry-After", beeerror.RetryAfterSeconds(empty.RetryAfter))
+		suggestion := fmt.Sprintf("retry after %s seconds; a replacement is being bought", beeerror.RetryAfterSeconds(empty.RetryAfter))
 		if empty.Cause != "" {
-			suggestion = fmt.Sprintf("retry after %s seconds: purchases are blocked (%s)", RetryAfterSeconds(empty.RetryAfter), empty.Cause)
+			suggestion = fmt.Sprintf("retry after %s seconds: purchases are blocked (%s)", beeerror.RetryAfterSeconds(empty.RetryAfter), empty.Cause)
 		}
-		return WriteDetail(w, http.StatusConflict, map[string]string{
+		return beeerror.WriteDetail(w, http.StatusConflict, map[string]string{
 			"message":    fmt.Sprintf("no batch of depth %d is in reserve right now", depth),
 			"suggestion": suggestion,
 		})
@@ -85,11 +86,11 @@ func (a *API) writeAcquireError(w http.ResponseWriter, depth int, err error) err
 		// Another instance holds the ledger (or a dead one, until taken over): short retry.
 		a.Logger.Warn("acquire refused: pool ledger busy", zap.Int("depth", depth), zap.Error(err))
 		w.Header().Set("Retry-After", "5")
-		return WriteDetail(w, http.StatusServiceUnavailable, "the pool's ledger is busy (held by another gateway sharing the storage): "+err.Error())
+		return beeerror.WriteDetail(w, http.StatusServiceUnavailable, "the pool's ledger is busy (held by another gateway sharing the storage): "+err.Error())
 	default:
 		a.Logger.Error("acquire failed", zap.Int("depth", depth), zap.Error(err))
-		w.Header().Set("Retry-After", RetryAfterSeconds(a.RetryAfter(depth)))
-		return WriteDetail(w, http.StatusServiceUnavailable, "the pool cannot hand out batches right now: "+err.Error())
+		w.Header().Set("Retry-After", beeerror.RetryAfterSeconds(a.RetryAfter(depth)))
+		return beeerror.WriteDetail(w, http.StatusServiceUnavailable, "the pool cannot hand out batches right now: "+err.Error())
 	}
 }
 
@@ -112,7 +113,7 @@ func (a *API) serveAvailable(w http.ResponseWriter, r *http.Request) error {
 				TTLSeconds: int64(b.TTL / time.Second), CreatedAt: b.CreatedAt, Node: n.Label})
 		}
 	}
-	return writeJSON(w, http.StatusOK, out)
+	return beeerror.WriteJSON(w, http.StatusOK, out)
 }
 
 func (a *API) serveCheck(w http.ResponseWriter, r *http.Request) error {
@@ -122,7 +123,7 @@ func (a *API) serveCheck(w http.ResponseWriter, r *http.Request) error {
 			at = n.Pool.TriggerCheck()
 		}
 	}
-	return writeJSON(w, http.StatusAccepted, map[string]string{
+	return beeerror.WriteJSON(w, http.StatusAccepted, map[string]string{
 		"scheduled_at": at.UTC().Format(time.RFC3339),
 		"message":      "maintenance scheduled: sync with Bee, top-ups and purchases for any shortfall run in the background",
 	})

@@ -10,12 +10,12 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"strconv"
 	"strings"
 	"time"
 
 	"go.uber.org/zap"
 
+	"github.com/swarmgate/caddy-bee/internal/beeerror"
 	"github.com/swarmgate/caddy-bee/internal/coalesce"
 	"github.com/swarmgate/caddy-bee/internal/pool"
 )
@@ -102,7 +102,7 @@ var routes = map[string]struct {
 
 // NotFound answers an endpoint under api_prefix that does not exist.
 func (a *API) NotFound(w http.ResponseWriter, endpoint string) error {
-	return WriteDetail(w, http.StatusNotFound, "no such endpoint: "+a.Prefix+endpoint+
+	return beeerror.WriteDetail(w, http.StatusNotFound, "no such endpoint: "+a.Prefix+endpoint+
 		"; try "+a.Prefix+"/pool/status or "+a.Prefix+"/coalescer")
 }
 
@@ -114,7 +114,7 @@ func AllowMethods(w http.ResponseWriter, r *http.Request, methods ...string) boo
 		}
 	}
 	w.Header().Set("Allow", strings.Join(methods, ", "))
-	_ = WriteDetail(w, http.StatusMethodNotAllowed, r.Method+" is not allowed here; use "+strings.Join(methods, " or "))
+	_ = beeerror.WriteDetail(w, http.StatusMethodNotAllowed, r.Method+" is not allowed here; use "+strings.Join(methods, " or "))
 	return false
 }
 
@@ -147,20 +147,11 @@ func readAPIBody(w http.ResponseWriter, r *http.Request, dst any) (int, error) {
 	return 0, nil
 }
 
-// RetryAfterSeconds is a Retry-After value: whole seconds, at least 1.
-func RetryAfterSeconds(d time.Duration) string {
-	s := int64((d + time.Second - 1) / time.Second)
-	if s < 1 {
-		s = 1
-	}
-	return strconv.FormatInt(s, 10)
-}
-
 // writePoolDisabled answers a pool endpoint of a gateway without a pool as swarm_connect's
 // disabled pool does (503), so its clients retry or report instead of taking the gateway
 // for a missing one; 404 stays for endpoints that do not exist.
 func writePoolDisabled(w http.ResponseWriter) error {
-	return WriteDetail(w, http.StatusServiceUnavailable,
+	return beeerror.WriteDetail(w, http.StatusServiceUnavailable,
 		"the stamp pool is not enabled on this gateway: its operator must add a pool block to the bee directive "+
 			"(e.g. pool { reserve small 1 }); clients can send uploads with their own postage batch meanwhile")
 }
@@ -173,30 +164,14 @@ func (a *API) ServeCoalescerHealth(w http.ResponseWriter, r *http.Request) error
 		return nil
 	}
 	if a.Coalescer == nil {
-		return writeJSON(w, http.StatusOK, coalesce.DisabledHealth())
+		return beeerror.WriteJSON(w, http.StatusOK, coalesce.DisabledHealth())
 	}
-	return writeJSON(w, http.StatusOK, a.Coalescer.Stats().Health())
+	return beeerror.WriteJSON(w, http.StatusOK, a.Coalescer.Stats().Health())
 }
 
 func (a *API) serveCoalescerStats(w http.ResponseWriter, _ *http.Request) error {
 	if a.Coalescer == nil {
-		return WriteDetail(w, http.StatusNotFound, "request coalescing is off on this gateway (coalesce off)")
+		return beeerror.WriteDetail(w, http.StatusNotFound, "request coalescing is off on this gateway (coalesce off)")
 	}
-	return writeJSON(w, http.StatusOK, a.Coalescer.Stats())
-}
-
-// WriteDetail answers in the pool API's error shape (`{"detail": ...}`), after swarm_connect.
-func WriteDetail(w http.ResponseWriter, status int, detail any) error {
-	return writeJSON(w, status, map[string]any{"detail": detail})
-}
-
-func writeJSON(w http.ResponseWriter, status int, v any) error {
-	body, err := json.Marshal(v)
-	if err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json; charset=utf-8")
-	w.WriteHeader(status)
-	_, err = w.Write(append(body, '\n'))
-	return err
+	return beeerror.WriteJSON(w, http.StatusOK, a.Coalescer.Stats())
 }

@@ -1,6 +1,7 @@
 package poolapi
 
 import (
+	"github.com/swarmgate/caddy-bee/internal/beeerror"
 	"net/http"
 	"strconv"
 	"time"
@@ -39,7 +40,7 @@ func (a *API) serveStatus(w http.ResponseWriter, r *http.Request) error {
 		Active: map[string]ActiveBatch{}, Errors: []string{},
 	}
 	if len(a.Nodes) == 0 || a.Nodes[0].Pool == nil {
-		return writeJSON(w, http.StatusOK, body)
+		return beeerror.WriteJSON(w, http.StatusOK, body)
 	}
 	st := a.Nodes[0].Pool.Status()
 	withIDs := a.authorized(r)
@@ -70,7 +71,7 @@ func (a *API) serveStatus(w http.ResponseWriter, r *http.Request) error {
 	body.PurchasesLastHour = st.PurchasesLastHour
 	body.Errors = append(body.Errors, st.Errors...)
 	body.SpendStatus = spendFields(st, withIDs)
-	return writeJSON(w, http.StatusOK, body)
+	return beeerror.WriteJSON(w, http.StatusOK, body)
 }
 
 // NodeStatus is one node's part of /pool/status, under "nodes" by label.
@@ -150,7 +151,7 @@ func (a *API) serveStatusNodes(w http.ResponseWriter, r *http.Request) error {
 			body.LowReserveWarning = true
 		}
 	}
-	return writeJSON(w, http.StatusOK, body)
+	return beeerror.WriteJSON(w, http.StatusOK, body)
 }
 
 func addLevels(node, total map[string]int, levels map[int]int) {

@@ -3,6 +3,7 @@ package poolapi
 import (
 	"crypto/sha256"
 	"crypto/subtle"
+	"github.com/swarmgate/caddy-bee/internal/beeerror"
 	"net/http"
 	"strings"
 )
@@ -33,6 +34,6 @@ func (a *API) RequireToken(w http.ResponseWriter, r *http.Request) bool {
 	if a.AdminToken == "" {
 		detail = "this endpoint needs an admin token, and none is configured: set admin_token in the bee block"
 	}
-	_ = WriteDetail(w, http.StatusUnauthorized, detail)
+	_ = beeerror.WriteDetail(w, http.StatusUnauthorized, detail)
 	return false
 }
