@@ -21,7 +21,6 @@ import (
 	"github.com/swarmgate/caddy-bee/internal/coalesce"
 	"github.com/swarmgate/caddy-bee/internal/cors"
 	beemetrics "github.com/swarmgate/caddy-bee/internal/metrics"
-	"github.com/swarmgate/caddy-bee/internal/pool"
 	"github.com/swarmgate/caddy-bee/internal/poolapi"
 	"github.com/swarmgate/caddy-bee/internal/routepolicy"
 	"github.com/swarmgate/caddy-bee/internal/subdomain"
@@ -102,8 +101,6 @@ type Handler struct {
 	apiCORS *cors.Policy // nil: the API answers no CORS request
 	logger  *zap.Logger
 
-	pool      *pool.Pool // the single node's pool
-	poolKey   string
 	nodes     []*beeNode     // every node, the single one included; set with the pools
 	spread    *atomic.Uint64 // round robin of injected uploads over the nodes
 	coalescer *coalesce.Group

@@ -1,7 +1,10 @@
 package caddymodule
 
 import (
+	"cmp"
 	"fmt"
+	"maps"
+	"time"
 
 	"github.com/caddyserver/caddy/v2"
 
@@ -80,4 +83,43 @@ func validateReserve(reserve map[int]int) error {
 		}
 	}
 	return nil
+}
+
+// poolConfig turns the JSON configuration into the pool's, with the pool's defaults for
+// every option left out.
+func (c *PoolConfig) poolConfig() (pool.Config, error) {
+	cfg := pool.DefaultConfig()
+	if len(c.Reserve) > 0 {
+		if err := validateReserve(c.Reserve); err != nil {
+			return cfg, err
+		}
+		cfg.Reserve = maps.Clone(c.Reserve)
+	}
+	for dst, v := range map[*time.Duration]caddy.Duration{
+		&cfg.Duration: c.Duration, &cfg.MinTTL: c.MinTTL, &cfg.TopUp: c.TopUp, &cfg.CheckInterval: c.CheckInterval,
+		&cfg.PurchaseSpacing: c.PurchaseSpacing, &cfg.BlockTime: c.BlockTime, &cfg.PurchaseTimeout: c.PurchaseTimeout,
+		&cfg.BackoffBase: c.PurchaseBackoff,
+	} {
+		if v != 0 {
+			*dst = time.Duration(v)
+		}
+	}
+	cfg.BlockTimeConfigured = c.BlockTime != 0
+	cfg.ImmediateReplenish = valueOr(c.ImmediateReplenish, cfg.ImmediateReplenish)
+	cfg.AcquireFallback = valueOr(c.AcquireFallback, cfg.AcquireFallback)
+	cfg.MaxPurchasesPerHour = valueOr(c.MaxPurchasesPerHour, cfg.MaxPurchasesPerHour)
+	cfg.UsageMax = cmp.Or(c.UsageMax, cfg.UsageMax)
+	cfg.LabelPrefix = cmp.Or(c.LabelPrefix, cfg.LabelPrefix)
+	if err := cfg.Validate(); err != nil {
+		return cfg, fmt.Errorf("pool: %w", err)
+	}
+	return cfg, nil
+}
+
+// valueOr is *p, or def when the option was left out.
+func valueOr[T any](p *T, def T) T {
+	if p == nil {
+		return def
+	}
+	return *p
 }

@@ -1,8 +1,8 @@
 package caddymodule
 
 import (
+	"cmp"
 	"fmt"
-	"time"
 
 	"github.com/caddyserver/caddy/v2"
 	"go.uber.org/zap"
@@ -32,8 +32,8 @@ func poolKey(beeURL string) string { return "bee-pool:" + beeURL }
 
 // provisionPool starts or joins the pool runtime of each Bee node: the handler's node, or
 // each node of the nodes list (with its own pool block, or the handler's). Each pool block is
-// resolved once, here; it returns the resolved configuration the API names depths from: the
-// handler's, else the first node's.
+// resolved here, once; it returns the resolved configuration the API names depths from: the
+// handler's pool block, else the first node's.
 func (h *Handler) provisionPool(ctx caddy.Context) (*pool.Config, error) {
 	var shared *pool.Config
 	if h.Pool != nil {
@@ -43,6 +43,7 @@ func (h *Handler) provisionPool(ctx caddy.Context) (*pool.Config, error) {
 		}
 		shared = &cfg
 	}
+	specs := h.Nodes
 	if !h.multiNode() {
 		if shared == nil {
 			return nil, nil
@@ -50,41 +51,38 @@ func (h *Handler) provisionPool(ctx caddy.Context) (*pool.Config, error) {
 		if h.BeeURL == "" {
 			return nil, fmt.Errorf("pool needs bee_url, the Bee API the pool buys from")
 		}
-		p, key, err := h.startPool(ctx, h.BeeURL, "", *shared)
-		if err != nil {
-			return nil, err
-		}
-		h.pool, h.poolKey = p, key
-		h.nodes = []*beeNode{{url: h.BeeURL, dial: dialAddress(h.BeeURL), cfg: h.Pool, pool: p}}
-		return shared, nil
+		specs = []NodeConfig{{URL: h.BeeURL}}
 	}
-	first := shared
-	for _, nc := range h.Nodes {
-		n := &beeNode{label: nc.Label, url: nc.URL, dial: dialAddress(nc.URL), cfg: nc.Pool}
+	sizes := shared
+	for _, nc := range specs {
+		n := &beeNode{label: nc.Label, url: nc.URL, dial: dialAddress(nc.URL), cfg: cmp.Or(nc.Pool, h.Pool)}
+		h.nodes = append(h.nodes, n)
 		cfg := shared
-		if n.cfg == nil {
-			n.cfg = h.Pool
-		} else {
+		if nc.Pool != nil {
 			own, err := nc.Pool.poolConfig()
 			if err != nil {
-				return nil, fmt.Errorf("node %s: %w", n.label, err)
+				return nil, nodeError(n.label, err)
 			}
 			cfg = &own
 		}
-		h.nodes = append(h.nodes, n)
 		if cfg == nil {
 			continue
 		}
-		if first == nil {
-			first = cfg
+		sizes = cmp.Or(sizes, cfg)
+		var err error
+		if n.pool, n.poolKey, err = h.startPool(ctx, n.url, n.label, *cfg); err != nil {
+			return nil, nodeError(n.label, err)
 		}
-		p, key, err := h.startPool(ctx, n.url, n.label, *cfg)
-		if err != nil {
-			return nil, fmt.Errorf("node %s: %w", n.label, err)
-		}
-		n.pool, n.poolKey = p, key
 	}
-	return first, nil
+	return sizes, nil
+}
+
+// nodeError names the node, one of several, that err is about.
+func nodeError(label string, err error) error {
+	if label == "" {
+		return err
+	}
+	return fmt.Errorf("node %s: %w", label, err)
 }
 
 // startPool starts or joins the pool runtime of the node at beeURL. Its ledger key is the
@@ -141,17 +139,14 @@ func (h *Handler) releasePool() {
 			continue
 		}
 		if _, err := pools.Delete(n.poolKey); err != nil {
-			h.logger.Error("releasing stamp pool", zap.String("node", n.label), zap.Error(err))
+			logger := h.logger
+			if n.label != "" {
+				logger = logger.With(zap.String("node", n.label))
+			}
+			logger.Error("releasing stamp pool", zap.Error(err))
 		}
 		n.poolKey = ""
 	}
-	if h.poolKey == "" {
-		return
-	}
-	if _, err := pools.Delete(h.poolKey); err != nil {
-		h.logger.Error("releasing stamp pool", zap.Error(err))
-	}
-	h.poolKey = ""
 }
 
 func (h *Handler) injecting() bool {
@@ -166,51 +161,4 @@ func (h *Handler) anyPool() bool {
 		}
 	}
 	return false
-}
-
-// poolConfig turns the JSON configuration into the pool's, with SPEC defaults.
-func (c *PoolConfig) poolConfig() (pool.Config, error) {
-	cfg := pool.DefaultConfig()
-	if len(c.Reserve) > 0 {
-		if err := validateReserve(c.Reserve); err != nil {
-			return cfg, err
-		}
-		cfg.Reserve = map[int]int{}
-		for d, n := range c.Reserve {
-			cfg.Reserve[d] = n
-		}
-	}
-	setDuration := func(dst *time.Duration, v caddy.Duration) {
-		if v != 0 {
-			*dst = time.Duration(v)
-		}
-	}
-	setDuration(&cfg.Duration, c.Duration)
-	setDuration(&cfg.MinTTL, c.MinTTL)
-	setDuration(&cfg.TopUp, c.TopUp)
-	setDuration(&cfg.CheckInterval, c.CheckInterval)
-	setDuration(&cfg.PurchaseSpacing, c.PurchaseSpacing)
-	setDuration(&cfg.BlockTime, c.BlockTime)
-	cfg.BlockTimeConfigured = c.BlockTime != 0
-	setDuration(&cfg.PurchaseTimeout, c.PurchaseTimeout)
-	setDuration(&cfg.BackoffBase, c.PurchaseBackoff)
-	if c.ImmediateReplenish != nil {
-		cfg.ImmediateReplenish = *c.ImmediateReplenish
-	}
-	if c.AcquireFallback != nil {
-		cfg.AcquireFallback = *c.AcquireFallback
-	}
-	if c.UsageMax != 0 {
-		cfg.UsageMax = c.UsageMax
-	}
-	if c.MaxPurchasesPerHour != nil {
-		cfg.MaxPurchasesPerHour = *c.MaxPurchasesPerHour
-	}
-	if c.LabelPrefix != "" {
-		cfg.LabelPrefix = c.LabelPrefix
-	}
-	if err := cfg.Validate(); err != nil {
-		return cfg, fmt.Errorf("pool: %w", err)
-	}
-	return cfg, nil
 }
