@@ -124,11 +124,15 @@ func (h *Handler) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 		h.Nodes = append(h.Nodes, NodeConfig{URL: beeURL, Label: fmt.Sprintf("node%d", len(h.Nodes)+1)})
 	}
 	for nesting := d.Nesting(); d.NextBlock(nesting); {
-		parse, ok := beeOptions[d.Val()]
-		if !ok {
-			return d.Errf("unknown bee option %q: want node, pool, inject, coalesce, cors, api_prefix, admin_token, routes, subdomains, ens, max_replay_memory, upload_idle_timeout or reverse_proxy", d.Val())
+		var err error
+		if parse, ok := beeBlocks[d.Val()]; ok {
+			err = parse(h, d)
+		} else if _, ok := beeValues[d.Val()]; ok {
+			err = blockOption(d, h, "", beeValues, "")
+		} else {
+			err = d.Errf("unknown bee option %q: want node, pool, inject, coalesce, cors, api_prefix, admin_token, routes, subdomains, ens, max_replay_memory, upload_idle_timeout or reverse_proxy", d.Val())
 		}
-		if err := parse(h, d); err != nil {
+		if err != nil {
 			return err
 		}
 	}
@@ -141,12 +145,23 @@ func (h *Handler) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 	return nil
 }
 
-// beeOptions parse the options of the bee block, each from its name on.
-var beeOptions = map[string]func(*Handler, *caddyfile.Dispenser) error{
-	"node":     (*Handler).unmarshalNode,
-	"coalesce": (*Handler).unmarshalCoalesce,
-	"cache":    (*Handler).unmarshalCache,
-	"cors":     (*Handler).unmarshalCORS,
+// beeValues are the bee block's `<option> <value>` lines.
+var beeValues = map[string]func(*Handler, string, string) error{
+	"inject":              field(func(h *Handler) **bool { return &h.Inject }, parseOnOff),
+	"api_prefix":          field(func(h *Handler) *string { return &h.APIPrefix }, checked(routepolicy.CheckAPIPrefix)),
+	"admin_token":         field(func(h *Handler) *string { return &h.AdminToken }, anyString),
+	"routes":              field(func(h *Handler) *string { return &h.Routes }, parseRoutes),
+	"max_replay_memory":   field(func(h *Handler) *int64 { return &h.MaxReplayMemory }, parseReplayMemory),
+	"upload_idle_timeout": field(func(h *Handler) *caddy.Duration { return &h.UploadIdleTimeout }, parseDuration),
+}
+
+// beeBlocks parse the bee block's other options, each from its name on.
+var beeBlocks = map[string]func(*Handler, *caddyfile.Dispenser) error{
+	"node":       (*Handler).unmarshalNode,
+	"coalesce":   (*Handler).unmarshalCoalesce,
+	"cache":      (*Handler).unmarshalCache,
+	"cors":       (*Handler).unmarshalCORS,
+	"subdomains": (*Handler).unmarshalSubdomains,
 	"pool": func(h *Handler, d *caddyfile.Dispenser) (err error) {
 		if h.Pool != nil {
 			return d.Errf("pool: declared twice")
@@ -154,24 +169,6 @@ var beeOptions = map[string]func(*Handler, *caddyfile.Dispenser) error{
 		h.Pool, err = unmarshalPool(d, "pool")
 		return err
 	},
-	"inject": func(h *Handler, d *caddyfile.Dispenser) error {
-		return oneValue(d, "inject", &h.Inject, parseOnOff)
-	},
-	"api_prefix": func(h *Handler, d *caddyfile.Dispenser) error {
-		return oneValue(d, "api_prefix", &h.APIPrefix, func(_, v string) (string, error) { return v, validateAPIPrefix(v) })
-	},
-	"admin_token": func(h *Handler, d *caddyfile.Dispenser) error {
-		return singleArg(d, "admin_token", &h.AdminToken)
-	},
-	"routes": func(h *Handler, d *caddyfile.Dispenser) error {
-		return oneValue(d, "routes", &h.Routes, func(_, v string) (string, error) {
-			if _, ok := routepolicy.ParseMode(v); !ok || v == "" {
-				return v, fmt.Errorf("routes %q: want gateway or all", v)
-			}
-			return v, nil
-		})
-	},
-	"subdomains": (*Handler).unmarshalSubdomains,
 	"ens": func(h *Handler, d *caddyfile.Dispenser) error {
 		on, err := onOff(d, "ens")
 		if err != nil {
@@ -183,18 +180,6 @@ var beeOptions = map[string]func(*Handler, *caddyfile.Dispenser) error{
 		h.Subdomains.ENS = on
 		return nil
 	},
-	"max_replay_memory": func(h *Handler, d *caddyfile.Dispenser) error {
-		return oneValue(d, "max_replay_memory", &h.MaxReplayMemory, func(_, v string) (int64, error) {
-			size, err := humanize.ParseBytes(v)
-			if err != nil || size == 0 || size > maxConfigSize {
-				return 0, fmt.Errorf("max_replay_memory %q: want a size such as 64MiB (at least 1 byte, at most 1TiB)", v)
-			}
-			return int64(size), nil
-		})
-	},
-	"upload_idle_timeout": func(h *Handler, d *caddyfile.Dispenser) error {
-		return oneValue(d, "upload_idle_timeout", &h.UploadIdleTimeout, parseDuration)
-	},
 	"reverse_proxy": func(h *Handler, d *caddyfile.Dispenser) error {
 		if h.proxySegment != nil {
 			return d.Errf("reverse_proxy: declared twice")
@@ -205,6 +190,21 @@ var beeOptions = map[string]func(*Handler, *caddyfile.Dispenser) error{
 		h.proxySegment = d.NextSegment()
 		return nil
 	},
+}
+
+func parseRoutes(name, value string) (string, error) {
+	if _, ok := routepolicy.ParseMode(value); !ok || value == "" {
+		return "", fmt.Errorf("%s %q: want gateway or all", name, value)
+	}
+	return value, nil
+}
+
+func parseReplayMemory(name, value string) (int64, error) {
+	size, err := humanize.ParseBytes(value)
+	if err != nil || size == 0 || size > maxConfigSize {
+		return 0, fmt.Errorf("%s %q: want a size such as 64MiB (at least 1 byte, at most 1TiB)", name, value)
+	}
+	return int64(size), nil
 }
 
 func (h *Handler) unmarshalSubdomains(d *caddyfile.Dispenser) error {

@@ -13,15 +13,16 @@ import (
 // prefix names the block in errors, unknown is the error for an option not in options.
 func blockOption[C any](d *caddyfile.Dispenser, c *C, prefix string, options map[string]func(*C, string, string) error, unknown string) error {
 	option := d.Val()
+	name := strings.TrimPrefix(prefix+" "+option, " ")
+	set, known := options[option]
 	var value string
-	if err := singleArg(d, prefix+" "+option, &value); err != nil {
+	if err := singleArg(d, name, &value); err != nil {
 		return err
 	}
-	set, ok := options[option]
-	if !ok {
+	if !known {
 		return d.Errf(unknown, option)
 	}
-	if err := set(c, prefix+" "+option, value); err != nil {
+	if err := set(c, name, value); err != nil {
 		return d.WrapErr(err)
 	}
 	return nil
@@ -36,6 +37,11 @@ func field[C, T any](get func(*C) *T, parse func(name, value string) (T, error))
 		}
 		return err
 	}
+}
+
+// checked makes a parser of a check: the value as it is, if the check passes.
+func checked(check func(string) error) func(name, value string) (string, error) {
+	return func(_, value string) (string, error) { return value, check(value) }
 }
 
 // oneValue reads an option's single value into dst with parse.

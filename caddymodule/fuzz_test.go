@@ -6,6 +6,8 @@ import (
 	"testing"
 
 	"github.com/caddyserver/caddy/v2/caddyconfig/caddyfile"
+
+	"github.com/swarmgate/caddy-bee/internal/routepolicy"
 )
 
 // FuzzUnmarshalCaddyfile: any input either parses into a handler that validates its own
@@ -54,7 +56,7 @@ func FuzzUnmarshalCaddyfile(f *testing.F) {
 			t.Fatalf("accepted cors that does not provision: %v", err)
 		}
 		if h.APIPrefix != "" {
-			if err := validateAPIPrefix(h.APIPrefix); err != nil {
+			if err := routepolicy.CheckAPIPrefix(h.APIPrefix); err != nil {
 				t.Fatalf("accepted api_prefix: %v", err)
 			}
 		}

@@ -5,7 +5,6 @@ package caddymodule
 
 import (
 	"fmt"
-	"net/http"
 	"net/url"
 	"strings"
 	"sync"
@@ -229,7 +228,7 @@ func (h *Handler) coalesceOptions() coalesce.Options {
 
 // Validate checks the configuration once provisioned.
 func (h *Handler) Validate() error {
-	if err := validateAPIPrefix(h.APIPrefix); err != nil {
+	if err := routepolicy.CheckAPIPrefix(h.APIPrefix); err != nil {
 		return err
 	}
 	if h.Pool != nil {
@@ -249,21 +248,7 @@ func (h *Handler) Validate() error {
 	if h.Inject != nil && *h.Inject && h.Pool == nil && !nodesHavePool(h.Nodes) {
 		return fmt.Errorf("inject on needs a pool block: configure `pool { ... }` or remove `inject on`")
 	}
-	if h.Coalesce != nil {
-		if h.Coalesce.MemoryWindow < 0 {
-			return fmt.Errorf("coalesce memory_window %d: must not be negative", h.Coalesce.MemoryWindow)
-		}
-		if h.Coalesce.MaxWait < 0 {
-			return fmt.Errorf("coalesce max_wait %s: must not be negative", time.Duration(h.Coalesce.MaxWait))
-		}
-		if h.Coalesce.MaxMemory < 0 || h.Coalesce.MaxSpill < 0 {
-			return fmt.Errorf("coalesce max_memory %d, max_spill %d: must not be negative", h.Coalesce.MaxMemory, h.Coalesce.MaxSpill)
-		}
-		if h.Coalesce.StallTimeout < 0 {
-			return fmt.Errorf("coalesce stall_timeout %s: must not be negative", time.Duration(h.Coalesce.StallTimeout))
-		}
-	}
-	return nil
+	return h.coalesceOptions().Validate()
 }
 
 // Cleanup releases what Provision acquired.
@@ -280,18 +265,6 @@ func (h *Handler) apiEndpoint(path string) (string, bool) {
 		return "", false
 	}
 	return rest, true
-}
-
-func validateAPIPrefix(prefix string) error {
-	if !strings.HasPrefix(prefix, "/") || prefix == "/" || strings.HasSuffix(prefix, "/") ||
-		routepolicy.CleanPath(prefix) != prefix {
-		return fmt.Errorf("api_prefix %q: want a clean path such as /api/v1 (leading slash, no trailing slash)", prefix)
-	}
-	first := strings.SplitN(strings.TrimPrefix(prefix, "/"), "/", 2)[0]
-	if d := routepolicy.Check(routepolicy.Gateway, http.MethodGet, "/"+first+"/x"); d.Allowed || first == "v1" {
-		return fmt.Errorf("api_prefix %q would hide Bee's /%s routes: choose another prefix such as /api/v1", prefix, first)
-	}
-	return nil
 }
 
 // NormalizeBeeURL turns `host:port` or `http(s)://host:port` into `scheme://host:port`.
