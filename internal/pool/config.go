@@ -20,28 +20,21 @@ const (
 	MaxDepth = 41
 )
 
+// sizeNames are the size names of depths, the one place they are spelled.
+var sizeNames = map[string]int{"small": SmallDepth, "medium": MediumDepth, "large": LargeDepth}
+
 // SizeDepth maps small/medium/large to a depth.
 func SizeDepth(name string) (int, bool) {
-	switch name {
-	case "small":
-		return SmallDepth, true
-	case "medium":
-		return MediumDepth, true
-	case "large":
-		return LargeDepth, true
-	}
-	return 0, false
+	depth, ok := sizeNames[name]
+	return depth, ok
 }
 
 // SizeName is the size name of a depth, or "" when it has none.
 func SizeName(depth int) string {
-	switch depth {
-	case SmallDepth:
-		return "small"
-	case MediumDepth:
-		return "medium"
-	case LargeDepth:
-		return "large"
+	for name, d := range sizeNames {
+		if d == depth {
+			return name
+		}
 	}
 	return ""
 }
