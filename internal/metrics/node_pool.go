@@ -53,24 +53,24 @@ func (m nodePool) Levels(depth, reserve, pending, active, target int) {
 			total[i] += n
 		}
 	}
-	Pool{}.Levels(depth, total[0], total[1], total[2], total[3])
+	poolMetrics{}.Levels(depth, total[0], total[1], total[2], total[3])
 }
 
 func (nodePool) Purchase(depth int, result string, amountPLUR *big.Int) {
-	Pool{}.Purchase(depth, result, amountPLUR)
+	poolMetrics{}.Purchase(depth, result, amountPLUR)
 }
 
 func (nodePool) TopUp(depth int, result string, amountPLUR *big.Int) {
-	Pool{}.TopUp(depth, result, amountPLUR)
+	poolMetrics{}.TopUp(depth, result, amountPLUR)
 }
 
-func (nodePool) Acquire(depth int, result string) { Pool{}.Acquire(depth, result) }
+func (nodePool) Acquire(depth int, result string) { poolMetrics{}.Acquire(depth, result) }
 
 func (nodePool) TimeUntilUsable(depth int, d time.Duration) {
-	Pool{}.TimeUntilUsable(depth, d)
+	poolMetrics{}.TimeUntilUsable(depth, d)
 }
 
-func (nodePool) Retired(depth int, reason string) { Pool{}.Retired(depth, reason) }
+func (nodePool) Retired(depth int, reason string) { poolMetrics{}.Retired(depth, reason) }
 
 // PoolObserver is a pool's observer for as long as the pool runs: a reload may turn the
 // only node into one of several (or label it anew), and its metrics follow.
@@ -84,7 +84,7 @@ func (o *PoolObserver) current() pool.Observer {
 	if label := o.node.Load(); label != nil && *label != "" {
 		return nodePool{node: *label}
 	}
-	return Pool{}
+	return poolMetrics{}
 }
 
 func (o *PoolObserver) Levels(depth, reserve, pending, active, target int) {

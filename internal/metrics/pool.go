@@ -6,10 +6,10 @@ import (
 	"time"
 )
 
-// Pool maps the pool's events to Prometheus.
-type Pool struct{}
+// poolMetrics maps the pool's events to Prometheus.
+type poolMetrics struct{}
 
-func (Pool) Levels(depth, reserve, pending, active, target int) {
+func (poolMetrics) Levels(depth, reserve, pending, active, target int) {
 	d := strconv.Itoa(depth)
 	metrics.poolLevel.WithLabelValues(d, "reserve").Set(float64(reserve))
 	metrics.poolLevel.WithLabelValues(d, "pending").Set(float64(pending))
@@ -17,7 +17,7 @@ func (Pool) Levels(depth, reserve, pending, active, target int) {
 	metrics.poolTarget.WithLabelValues(d).Set(float64(target))
 }
 
-func (Pool) Purchase(depth int, result string, amountPLUR *big.Int) {
+func (poolMetrics) Purchase(depth int, result string, amountPLUR *big.Int) {
 	metrics.purchases.WithLabelValues(strconv.Itoa(depth), result).Inc()
 	if result == "ok" && amountPLUR != nil {
 		metrics.spentBZZ.WithLabelValues("purchase").Add(plurToBZZ(amountPLUR))
@@ -25,7 +25,7 @@ func (Pool) Purchase(depth int, result string, amountPLUR *big.Int) {
 	}
 }
 
-func (Pool) TopUp(depth int, result string, amountPLUR *big.Int) {
+func (poolMetrics) TopUp(depth int, result string, amountPLUR *big.Int) {
 	metrics.topUps.WithLabelValues(strconv.Itoa(depth), result).Inc()
 	if result == "ok" && amountPLUR != nil {
 		metrics.spentBZZ.WithLabelValues("topup").Add(plurToBZZ(amountPLUR))
@@ -33,15 +33,15 @@ func (Pool) TopUp(depth int, result string, amountPLUR *big.Int) {
 	}
 }
 
-func (Pool) Acquire(depth int, result string) {
+func (poolMetrics) Acquire(depth int, result string) {
 	metrics.acquires.WithLabelValues(strconv.Itoa(depth), result).Inc()
 }
 
-func (Pool) TimeUntilUsable(depth int, d time.Duration) {
+func (poolMetrics) TimeUntilUsable(depth int, d time.Duration) {
 	metrics.timeUntilUsable.WithLabelValues(strconv.Itoa(depth)).Observe(d.Seconds())
 }
 
-func (Pool) Retired(depth int, reason string) {
+func (poolMetrics) Retired(depth int, reason string) {
 	metrics.retired.WithLabelValues(strconv.Itoa(depth), reason).Inc()
 }
 

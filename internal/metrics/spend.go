@@ -68,12 +68,12 @@ func init() {
 	allCollectors = append(allCollectors, stampedBytesTotal, bytesPerBZZ, capacityLeft, bucketPolls, dilutions, blockTimeMeasured)
 }
 
-func (Pool) Stamped(n int64) {
+func (poolMetrics) Stamped(n int64) {
 	stampedBytesTotal.Add(float64(n))
 	spendTotals.add(float64(n), 0)
 }
 
-func (Pool) Efficiency(active []pool.ActiveStatus, bt pool.BlockTimeStatus) {
+func (poolMetrics) Efficiency(active []pool.ActiveStatus, bt pool.BlockTimeStatus) {
 	left := map[int]float64{}
 	for _, a := range active {
 		if a.CapacityLeftBytes >= 0 {
@@ -89,8 +89,8 @@ func (Pool) Efficiency(active []pool.ActiveStatus, bt pool.BlockTimeStatus) {
 	blockTimeMeasured.Set(bt.Measured.Seconds())
 }
 
-func (Pool) BucketPoll(depth int) { bucketPolls.WithLabelValues(strconv.Itoa(depth)).Inc() }
+func (poolMetrics) BucketPoll(depth int) { bucketPolls.WithLabelValues(strconv.Itoa(depth)).Inc() }
 
-func (Pool) Dilute(from, to int) {
+func (poolMetrics) Dilute(from, to int) {
 	dilutions.WithLabelValues(strconv.Itoa(from), strconv.Itoa(to)).Inc()
 }
