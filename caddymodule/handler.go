@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"net/url"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"time"
 
@@ -19,7 +18,6 @@ import (
 	"github.com/swarmgate/caddy-bee/internal/cache"
 	"github.com/swarmgate/caddy-bee/internal/coalesce"
 	"github.com/swarmgate/caddy-bee/internal/cors"
-	beemetrics "github.com/swarmgate/caddy-bee/internal/metrics"
 	"github.com/swarmgate/caddy-bee/internal/poolapi"
 	"github.com/swarmgate/caddy-bee/internal/routepolicy"
 	"github.com/swarmgate/caddy-bee/internal/subdomain"
@@ -112,37 +110,6 @@ type Handler struct {
 	proxySegment caddyfile.Segment
 }
 
-// CoalesceConfig configures request coalescing.
-type CoalesceConfig struct {
-	// Disabled turns coalescing off.
-	Disabled bool `json:"disabled,omitempty"`
-
-	// MemoryWindow is how many body bytes one flight keeps in memory before spilling
-	// to a temporary file. Default: 8 MiB.
-	MemoryWindow int64 `json:"memory_window,omitempty"`
-
-	// MaxWait is how long a follower waits for the leader's response headers before
-	// it also tries a new upstream request; the followers that give up on one leader
-	// share that one request and take whichever answer comes first. Default: 5s.
-	MaxWait caddy.Duration `json:"max_wait,omitempty"`
-
-	// MaxMemory bounds the body bytes held in memory by all flights together.
-	// Default: 256 MiB.
-	MaxMemory int64 `json:"max_memory,omitempty"`
-
-	// MaxSpill bounds the body bytes in spill files by all flights together. With both
-	// bounds reached, shared flights read Bee no faster than their readers take the
-	// bytes, and new flights are not shared. Default: 4 GiB.
-	MaxSpill int64 `json:"max_spill,omitempty"`
-
-	// SpillDir is where spill files go. Default: the system temp dir.
-	SpillDir string `json:"spill_dir,omitempty"`
-
-	// StallTimeout cuts a client that accepts no response bytes for this long.
-	// Default: 1m.
-	StallTimeout caddy.Duration `json:"stall_timeout,omitempty"`
-}
-
 const defaultAPIPrefix = "/api/v1"
 
 // CaddyModule returns the Caddy module information.
@@ -208,22 +175,6 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 	h.provisionAPI(sizes)
 	h.provisionUploadGuards()
 	return nil
-}
-
-// removeStaleSpillsOnce: once per process, not on every config reload.
-var removeStaleSpillsOnce sync.Once
-
-func (h *Handler) coalesceOptions() coalesce.Options {
-	opts := coalesce.Options{Observer: beemetrics.Coalescer{}, Logger: h.logger}
-	if h.Coalesce != nil {
-		opts.MemoryWindow = h.Coalesce.MemoryWindow
-		opts.MaxWait = time.Duration(h.Coalesce.MaxWait)
-		opts.MaxMemory = h.Coalesce.MaxMemory
-		opts.MaxSpill = h.Coalesce.MaxSpill
-		opts.TempDir = h.Coalesce.SpillDir
-		opts.StallTimeout = time.Duration(h.Coalesce.StallTimeout)
-	}
-	return opts
 }
 
 // Validate checks the configuration once provisioned.
