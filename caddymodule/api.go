@@ -1,10 +1,11 @@
 package caddymodule
 
 import (
-	"github.com/caddyserver/caddy/v2"
 	"net/http"
 	"strings"
 	"time"
+
+	"github.com/caddyserver/caddy/v2"
 
 	"github.com/swarmgate/caddy-bee/internal/beeerror"
 	"github.com/swarmgate/caddy-bee/internal/pool"
@@ -14,8 +15,8 @@ import (
 // provisionAPI sets up the plugin's own API over the provisioned pools and coalescer.
 // sizes is the resolved pool configuration whose depths an unkept depth's answer names.
 func (h *Handler) provisionAPI(sizes *pool.Config) {
-	h.api = &poolapi.API{Prefix: h.APIPrefix, AdminToken: caddy.NewReplacer().ReplaceAll(h.AdminToken, ""), MultiNode: h.multiNode(),
-		Fallback: pool.DefaultConfig().AcquireFallback, Logger: h.logger}
+	h.api = &poolapi.API{Prefix: h.APIPrefix, AdminToken: caddy.NewReplacer().ReplaceAll(h.AdminToken, ""),
+		MultiNode: h.multiNode(), Fallback: pool.DefaultConfig().AcquireFallback, Logger: h.logger}
 	if sizes != nil {
 		h.api.Sizes = poolapi.SizesText(sizes.Reserve)
 	}
