@@ -82,8 +82,8 @@ func (a *API) Serve(w http.ResponseWriter, r *http.Request, endpoint string) (bo
 }
 
 var (
-	read  = []string{http.MethodGet, http.MethodHead}
-	write = []string{http.MethodPost}
+	readMethods = []string{http.MethodGet, http.MethodHead}
+	postOnly    = []string{http.MethodPost}
 )
 
 // routes are the endpoints; those that need a pool also need the admin token (they spend or
@@ -93,11 +93,11 @@ var routes = map[string]struct {
 	methods   []string
 	needsPool bool
 }{
-	"/coalescer":      {(*API).serveCoalescerStats, read, false},
-	"/pool/status":    {(*API).serveStatus, read, false},
-	"/pool/acquire":   {(*API).serveAcquire, write, true},
-	"/pool/available": {(*API).serveAvailable, read, true},
-	"/pool/check":     {(*API).serveCheck, write, true},
+	"/coalescer":      {(*API).serveCoalescerStats, readMethods, false},
+	"/pool/status":    {(*API).serveStatus, readMethods, false},
+	"/pool/acquire":   {(*API).serveAcquire, postOnly, true},
+	"/pool/available": {(*API).serveAvailable, readMethods, true},
+	"/pool/check":     {(*API).serveCheck, postOnly, true},
 }
 
 // NotFound answers an endpoint under api_prefix that does not exist.
