@@ -88,7 +88,7 @@ bench-quick: build
 fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzCheck$$' -fuzztime $(or $(FUZZTIME),$(FUZZ_ROUTES)) ./internal/routepolicy
 	$(GO) test -run '^$$' -fuzz '^FuzzUnmarshalCaddyfile$$' -fuzztime $(or $(FUZZTIME),$(FUZZ_CADDYFILE)) ./caddymodule
-	$(GO) test -run '^$$' -fuzz '^FuzzReadAPIBody$$' -fuzztime $(or $(FUZZTIME),$(FUZZ_API_BODY)) ./caddymodule
+	$(GO) test -run '^$$' -fuzz '^FuzzReadAPIBody$$' -fuzztime $(or $(FUZZTIME),$(FUZZ_API_BODY)) ./internal/poolapi
 	$(GO) test -run '^$$' -fuzz '^FuzzWantsInjection$$' -fuzztime $(or $(FUZZTIME),$(FUZZ_INJECTION)) ./internal/inject
 	$(GO) test -run '^$$' -fuzz '^FuzzValidateBatchID$$' -fuzztime $(or $(FUZZTIME),$(FUZZ_BATCH_ID)) ./internal/bee
 	$(GO) test -run '^$$' -fuzz '^FuzzAPIErrorDecoding$$' -fuzztime $(or $(FUZZTIME),$(FUZZ_BEE_ERRORS)) ./internal/bee

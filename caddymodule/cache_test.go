@@ -90,14 +90,14 @@ func TestContentCacheServesWithoutBee(t *testing.T) {
 	require.EqualValues(t, 1, waitAdmitted(t, gw, 1).Admitted)
 
 	sim.ResetStats()
-	hitsBefore := counterValue(cacheCollectors.requests.WithLabelValues("hit_memory"))
-	savedBefore := counterValue(cacheCollectors.savedBytes.WithLabelValues("memory"))
+	hitsBefore := metricValue(t, "caddy_bee_cache_requests_total", "result", "hit_memory")
+	savedBefore := metricValue(t, "caddy_bee_cache_bee_bytes_saved_total", "tier", "memory")
 	resp, body = fetch(t, "GET", gw.URL+"/bytes/"+ref)
 	require.Equal(t, http.StatusOK, resp.StatusCode)
 	require.Equal(t, data, body)
 	require.Equal(t, etag, resp.Header.Get("ETag"))
-	require.Equal(t, hitsBefore+1, counterValue(cacheCollectors.requests.WithLabelValues("hit_memory")))
-	require.Equal(t, savedBefore+float64(len(data)), counterValue(cacheCollectors.savedBytes.WithLabelValues("memory")))
+	require.Equal(t, hitsBefore+1, metricValue(t, "caddy_bee_cache_requests_total", "result", "hit_memory"))
+	require.Equal(t, savedBefore+float64(len(data)), metricValue(t, "caddy_bee_cache_bee_bytes_saved_total", "tier", "memory"))
 	require.Equal(t, "public, max-age=31536000, immutable", resp.Header.Get("Cache-Control"))
 
 	resp, body = fetch(t, "GET", gw.URL+"/v1/bytes/"+ref, "If-None-Match", etag)

@@ -38,7 +38,7 @@ func TestStalledDownloadsAreCutThroughCaddy(t *testing.T) {
 	logFile := filepath.Join(t.TempDir(), "caddy.log")
 	gw := startGatewayWithGlobals(t, fmt.Sprintf("\tlog {\n\t\toutput file %s\n\t\tformat json\n\t}", logFile),
 		"http://{addr} {\n\tbee "+up.URL+" {\n\t\tcoalesce {\n\t\t\tstall_timeout 1s\n\t\t\tmax_memory 1MiB\n\t\t\tmax_spill 4MiB\n\t\t}\n\t}\n}")
-	cutBefore := counterValue(metrics.coalescerStalled)
+	cutBefore := metricValue(t, "caddy_bee_coalescer_stalled_readers_cut_total")
 
 	var conns []net.Conn
 	for i := range stalled {
@@ -66,7 +66,9 @@ func TestStalledDownloadsAreCutThroughCaddy(t *testing.T) {
 	require.NoError(t, err)
 	require.EqualValues(t, size, n)
 
-	require.Eventually(t, func() bool { return counterValue(metrics.coalescerStalled)-cutBefore >= stalled },
+	require.Eventually(t, func() bool {
+		return metricValue(t, "caddy_bee_coalescer_stalled_readers_cut_total")-cutBefore >= stalled
+	},
 		30*time.Second, 20*time.Millisecond, "stalled sockets cut")
 	require.Eventually(t, func() bool { return upstreamDone.Load() == stalled+1 }, 30*time.Second, 20*time.Millisecond,
 		"the upstream requests of cut clients end")

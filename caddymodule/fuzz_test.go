@@ -1,12 +1,12 @@
 package caddymodule
 
 import (
-	"net/http"
-	"net/http/httptest"
 	"strings"
 	"testing"
 
 	"github.com/caddyserver/caddy/v2/caddyconfig/caddyfile"
+
+	"github.com/swarmgate/caddy-bee/internal/routepolicy"
 )
 
 // FuzzUnmarshalCaddyfile: any input either parses into a handler that validates its own
@@ -55,37 +55,9 @@ func FuzzUnmarshalCaddyfile(f *testing.F) {
 			t.Fatalf("accepted cors that does not provision: %v", err)
 		}
 		if h.APIPrefix != "" {
-			if err := validateAPIPrefix(h.APIPrefix); err != nil {
+			if err := routepolicy.CheckAPIPrefix(h.APIPrefix); err != nil {
 				t.Fatalf("accepted api_prefix: %v", err)
 			}
-		}
-	})
-}
-
-// FuzzReadAPIBody: pool API bodies are refused with 413/422/408 or decoded; never a panic,
-// never more than maxAPIBody bytes read.
-func FuzzReadAPIBody(f *testing.F) {
-	for _, seed := range []string{`{}`, `{"size":"small"}`, `{"depth":20}`, `{"size":1}`, `[]`, `{"depth":"x"}`, `{} {}`, ``} {
-		f.Add(seed)
-	}
-	f.Fuzz(func(t *testing.T, body string) {
-		r := httptest.NewRequest(http.MethodPost, "/api/v1/pool/acquire", strings.NewReader(body))
-		w := httptest.NewRecorder()
-		var req acquireRequest
-		status, err := readAPIBody(w, r, &req)
-		if err == nil {
-			if status != 0 {
-				t.Fatalf("status %d without error", status)
-			}
-			return
-		}
-		switch status {
-		case http.StatusRequestEntityTooLarge, http.StatusUnprocessableEntity, http.StatusRequestTimeout:
-		default:
-			t.Fatalf("status %d for %q", status, body)
-		}
-		if len(body) > maxAPIBody && status != http.StatusRequestEntityTooLarge {
-			t.Fatalf("oversized body answered %d", status)
 		}
 	})
 }

@@ -5,9 +5,7 @@ package caddymodule
 
 import (
 	"fmt"
-	"net/http"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/caddyserver/caddy/v2"
@@ -20,7 +18,7 @@ import (
 	"github.com/swarmgate/caddy-bee/internal/cache"
 	"github.com/swarmgate/caddy-bee/internal/coalesce"
 	"github.com/swarmgate/caddy-bee/internal/cors"
-	"github.com/swarmgate/caddy-bee/internal/pool"
+	"github.com/swarmgate/caddy-bee/internal/poolapi"
 	"github.com/swarmgate/caddy-bee/internal/routepolicy"
 	"github.com/swarmgate/caddy-bee/internal/subdomain"
 )
@@ -94,14 +92,12 @@ type Handler struct {
 	// batch. Default: 60s.
 	UploadIdleTimeout caddy.Duration `json:"upload_idle_timeout,omitempty"`
 
-	mode       routepolicy.Mode
-	adminToken string
-	beeCORS    *cors.Policy // nil: CORS left to Bee
-	apiCORS    *cors.Policy // nil: the API answers no CORS request
-	logger     *zap.Logger
+	mode    routepolicy.Mode
+	api     *poolapi.API
+	beeCORS *cors.Policy // nil: CORS left to Bee
+	apiCORS *cors.Policy // nil: the API answers no CORS request
+	logger  *zap.Logger
 
-	pool      *pool.Pool // the single node's pool
-	poolKey   string
 	nodes     []*beeNode        // every node, the single one included; set with the pools
 	routes    *beeroutes.Routes // Bee's routes: policy, injection, cache, coalescing
 	coalescer *coalesce.Group
@@ -112,37 +108,6 @@ type Handler struct {
 	// proxySegment holds the tokens of the Caddyfile's `reverse_proxy { ... }` sub-block,
 	// which the bee directive passes on to the reverse_proxy it creates.
 	proxySegment caddyfile.Segment
-}
-
-// CoalesceConfig configures request coalescing.
-type CoalesceConfig struct {
-	// Disabled turns coalescing off.
-	Disabled bool `json:"disabled,omitempty"`
-
-	// MemoryWindow is how many body bytes one flight keeps in memory before spilling
-	// to a temporary file. Default: 8 MiB.
-	MemoryWindow int64 `json:"memory_window,omitempty"`
-
-	// MaxWait is how long a follower waits for the leader's response headers before
-	// it also tries a new upstream request; the followers that give up on one leader
-	// share that one request and take whichever answer comes first. Default: 5s.
-	MaxWait caddy.Duration `json:"max_wait,omitempty"`
-
-	// MaxMemory bounds the body bytes held in memory by all flights together.
-	// Default: 256 MiB.
-	MaxMemory int64 `json:"max_memory,omitempty"`
-
-	// MaxSpill bounds the body bytes in spill files by all flights together. With both
-	// bounds reached, shared flights read Bee no faster than their readers take the
-	// bytes, and new flights are not shared. Default: 4 GiB.
-	MaxSpill int64 `json:"max_spill,omitempty"`
-
-	// SpillDir is where spill files go. Default: the system temp dir.
-	SpillDir string `json:"spill_dir,omitempty"`
-
-	// StallTimeout cuts a client that accepts no response bytes for this long.
-	// Default: 1m.
-	StallTimeout caddy.Duration `json:"stall_timeout,omitempty"`
 }
 
 const defaultAPIPrefix = "/api/v1"
@@ -178,7 +143,6 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 		}
 		h.BeeURL = normalized
 	}
-	h.adminToken = caddy.NewReplacer().ReplaceAll(h.AdminToken, "")
 	if err := registerMetrics(ctx.GetMetricsRegistry()); err != nil {
 		return fmt.Errorf("register metrics: %w", err)
 	}
@@ -203,32 +167,18 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 	if err := h.provisionCache(); err != nil {
 		return err
 	}
-	if err := h.provisionPool(ctx); err != nil {
+	sizes, err := h.provisionPool(ctx)
+	if err != nil {
 		return err
 	}
+	h.provisionAPI(sizes)
 	h.provisionRequestPath()
 	return nil
 }
 
-// removeStaleSpillsOnce: once per process, not on every config reload.
-var removeStaleSpillsOnce sync.Once
-
-func (h *Handler) coalesceOptions() coalesce.Options {
-	opts := coalesce.Options{Observer: coalescerMetrics{}, Logger: h.logger}
-	if h.Coalesce != nil {
-		opts.MemoryWindow = h.Coalesce.MemoryWindow
-		opts.MaxWait = time.Duration(h.Coalesce.MaxWait)
-		opts.MaxMemory = h.Coalesce.MaxMemory
-		opts.MaxSpill = h.Coalesce.MaxSpill
-		opts.TempDir = h.Coalesce.SpillDir
-		opts.StallTimeout = time.Duration(h.Coalesce.StallTimeout)
-	}
-	return opts
-}
-
 // Validate checks the configuration once provisioned.
 func (h *Handler) Validate() error {
-	if err := validateAPIPrefix(h.APIPrefix); err != nil {
+	if err := routepolicy.CheckAPIPrefix(h.APIPrefix); err != nil {
 		return err
 	}
 	if h.Pool != nil {
@@ -248,21 +198,7 @@ func (h *Handler) Validate() error {
 	if h.Inject != nil && *h.Inject && h.Pool == nil && !nodesHavePool(h.Nodes) {
 		return fmt.Errorf("inject on needs a pool block: configure `pool { ... }` or remove `inject on`")
 	}
-	if h.Coalesce != nil {
-		if h.Coalesce.MemoryWindow < 0 {
-			return fmt.Errorf("coalesce memory_window %d: must not be negative", h.Coalesce.MemoryWindow)
-		}
-		if h.Coalesce.MaxWait < 0 {
-			return fmt.Errorf("coalesce max_wait %s: must not be negative", time.Duration(h.Coalesce.MaxWait))
-		}
-		if h.Coalesce.MaxMemory < 0 || h.Coalesce.MaxSpill < 0 {
-			return fmt.Errorf("coalesce max_memory %d, max_spill %d: must not be negative", h.Coalesce.MaxMemory, h.Coalesce.MaxSpill)
-		}
-		if h.Coalesce.StallTimeout < 0 {
-			return fmt.Errorf("coalesce stall_timeout %s: must not be negative", time.Duration(h.Coalesce.StallTimeout))
-		}
-	}
-	return nil
+	return h.coalesceOptions().Validate()
 }
 
 // Cleanup releases what Provision acquired.
@@ -279,18 +215,6 @@ func (h *Handler) apiEndpoint(path string) (string, bool) {
 		return "", false
 	}
 	return rest, true
-}
-
-func validateAPIPrefix(prefix string) error {
-	if !strings.HasPrefix(prefix, "/") || prefix == "/" || strings.HasSuffix(prefix, "/") ||
-		routepolicy.CleanPath(prefix) != prefix {
-		return fmt.Errorf("api_prefix %q: want a clean path such as /api/v1 (leading slash, no trailing slash)", prefix)
-	}
-	first := strings.SplitN(strings.TrimPrefix(prefix, "/"), "/", 2)[0]
-	if d := routepolicy.Check(routepolicy.Gateway, http.MethodGet, "/"+first+"/x"); d.Allowed || first == "v1" {
-		return fmt.Errorf("api_prefix %q would hide Bee's /%s routes: choose another prefix such as /api/v1", prefix, first)
-	}
-	return nil
 }
 
 // NormalizeBeeURL turns `host:port` or `http(s)://host:port` into `scheme://host:port`.

@@ -9,6 +9,7 @@ import (
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
 
 	"github.com/swarmgate/caddy-bee/internal/inject"
+	beemetrics "github.com/swarmgate/caddy-bee/internal/metrics"
 )
 
 // batchIDPlaceholder lets access logs record the injected batch: {http.bee.batch_id}.
@@ -29,7 +30,7 @@ func (h *Handler) newInjector() *inject.Injector {
 		Nodes: nodes, Multi: h.multiNode(),
 		Replay: replayMemory, ReplayWait: replayWait, IdleTimeout: h.uploadIdleTimeout(),
 		RetryAfter: func() time.Duration { return h.retryAfter(0) },
-		Logger:     h.logger, Observer: injectionMetrics{},
+		Logger:     h.logger, Observer: beemetrics.Injection{},
 		NewRecorder: func(w http.ResponseWriter, hold func(status int) bool) inject.Recorder {
 			return caddyhttp.NewResponseRecorder(w, new(bytes.Buffer), func(status int, _ http.Header) bool { return hold(status) })
 		},

@@ -16,6 +16,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/swarmgate/caddy-bee/internal/beesim"
+	"github.com/swarmgate/caddy-bee/internal/poolapi"
 )
 
 // simNetwork is n simulated nodes of one network, each behind its own test server.
@@ -58,7 +59,7 @@ func nodesSite(net *simNetwork, poolLines, extra string) string {
 }`, strings.Join(urls, " "), testBlockTime, poolLines, adminToken, extra)
 }
 
-func getNodesStatus(t *testing.T, gw *gateway) (poolStatusNodesBody, string) {
+func getNodesStatus(t *testing.T, gw *gateway) (poolapi.NodesStatus, string) {
 	t.Helper()
 	req, _ := http.NewRequest(http.MethodGet, gw.URL+"/api/v1/pool/status", nil)
 	resp, err := http.DefaultClient.Do(req)
@@ -66,15 +67,15 @@ func getNodesStatus(t *testing.T, gw *gateway) (poolStatusNodesBody, string) {
 	raw, err := io.ReadAll(resp.Body)
 	resp.Body.Close()
 	require.NoError(t, err)
-	var st poolStatusNodesBody
+	var st poolapi.NodesStatus
 	require.NoError(t, json.Unmarshal(raw, &st), "%s", raw)
 	return st, string(raw)
 }
 
 // waitNodesReserve waits until each labelled node holds at least one depth-17 reserve batch.
-func waitNodesReserve(t *testing.T, gw *gateway, labels ...string) poolStatusNodesBody {
+func waitNodesReserve(t *testing.T, gw *gateway, labels ...string) poolapi.NodesStatus {
 	t.Helper()
-	var st poolStatusNodesBody
+	var st poolapi.NodesStatus
 	require.Eventually(t, func() bool {
 		st, _ = getNodesStatus(t, gw)
 		for _, l := range labels {
@@ -121,7 +122,7 @@ func TestSeveralNodesPoolPerNodeAndRouting(t *testing.T) {
 	waitNodesReserve(t, gw, "node1", "west", "node3") // the replacements of the promoted batches
 	resp, body := acquire(t, gw, adminToken, `{"size":"small"}`)
 	require.Equal(t, http.StatusOK, resp.StatusCode, "%s", body)
-	var acq acquireResponse
+	var acq poolapi.AcquireResponse
 	require.NoError(t, json.Unmarshal(body, &acq))
 	owner := map[string]int{"node1": 0, "west": 1, "node3": 2}[acq.Node]
 	require.Contains(t, []string{"node1", "west", "node3"}, acq.Node)
@@ -239,7 +240,7 @@ func TestSeveralNodesReloadKeepsPools(t *testing.T) {
 	waitNodesReserve(t, gw, "node1", "node2")
 	require.Len(t, net.nodes[0].Batches(), 1, "the first node's ledger was kept: nothing bought twice")
 	require.Eventually(t, func() bool {
-		return gaugeValue(t, nodePoolLevel.WithLabelValues("node1", "17", "target")) == 1
+		return metricValue(t, "caddy_bee_node_pool_batches", "node", "node1", "depth", "17", "state", "target") == 1
 	}, 10*time.Second, 20*time.Millisecond, "the kept pool's metrics carry its node label now")
 	require.Len(t, net.nodes[1].Batches(), 1)
 

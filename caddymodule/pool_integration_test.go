@@ -12,7 +12,7 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
-
+	"github.com/swarmgate/caddy-bee/internal/poolapi"
 	"github.com/swarmgate/caddy-bee/internal/testkit"
 )
 
@@ -169,7 +169,7 @@ func TestAcquireAPI(t *testing.T) {
 	resp, body = acquire(t, gw, adminToken, `{"size":"small"}`)
 	elapsed := time.Since(start)
 	require.Equal(t, http.StatusOK, resp.StatusCode, "%s", body)
-	var got acquireResponse
+	var got poolapi.AcquireResponse
 	require.NoError(t, json.Unmarshal(body, &got))
 	require.True(t, got.Success)
 	require.Len(t, got.BatchID, 64)
@@ -233,7 +233,7 @@ func TestConcurrentAcquiresAreUnique(t *testing.T) {
 			if resp.StatusCode != http.StatusOK {
 				return
 			}
-			var got acquireResponse
+			var got poolapi.AcquireResponse
 			_ = json.Unmarshal(body, &got)
 			mu.Lock()
 			seen[got.BatchID]++

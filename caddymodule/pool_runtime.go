@@ -1,15 +1,14 @@
 package caddymodule
 
 import (
+	"cmp"
 	"fmt"
-	"sort"
-	"strings"
-	"time"
 
 	"github.com/caddyserver/caddy/v2"
 	"go.uber.org/zap"
 
 	"github.com/swarmgate/caddy-bee/internal/bee"
+	beemetrics "github.com/swarmgate/caddy-bee/internal/metrics"
 	"github.com/swarmgate/caddy-bee/internal/pool"
 )
 
@@ -21,7 +20,7 @@ var pools = caddy.NewUsagePool()
 // is cleaned up.
 type poolRuntime struct {
 	pool     *pool.Pool
-	observer *labelledObserver
+	observer *beemetrics.PoolObserver
 }
 
 func (rt *poolRuntime) Destruct() error {
@@ -32,56 +31,71 @@ func (rt *poolRuntime) Destruct() error {
 func poolKey(beeURL string) string { return "bee-pool:" + beeURL }
 
 // provisionPool starts or joins the pool runtime of each Bee node: the handler's node, or
-// each node of the nodes list (with its own pool block, or the handler's).
-func (h *Handler) provisionPool(ctx caddy.Context) error {
-	if h.multiNode() {
-		for _, nc := range h.Nodes {
-			n := &beeNode{label: nc.Label, url: nc.URL, dial: dialAddress(nc.URL), cfg: nc.Pool}
-			if n.cfg == nil {
-				n.cfg = h.Pool
-			}
-			h.nodes = append(h.nodes, n)
-			if n.cfg == nil {
-				continue
-			}
-			p, key, err := h.startPool(ctx, n.url, n.label, n.cfg)
-			if err != nil {
-				return fmt.Errorf("node %s: %w", n.label, err)
-			}
-			n.pool, n.poolKey = p, key
+// each node of the nodes list (with its own pool block, or the handler's). Each pool block is
+// resolved here, once; it returns the resolved configuration the API names depths from: the
+// handler's pool block, else the first node's.
+func (h *Handler) provisionPool(ctx caddy.Context) (*pool.Config, error) {
+	var shared *pool.Config
+	if h.Pool != nil {
+		cfg, err := h.Pool.poolConfig()
+		if err != nil {
+			return nil, err
 		}
-		return nil
+		shared = &cfg
 	}
-	if h.Pool == nil {
-		return nil
+	specs := h.Nodes
+	if !h.multiNode() {
+		if shared == nil {
+			return nil, nil
+		}
+		if h.BeeURL == "" {
+			return nil, fmt.Errorf("pool needs bee_url, the Bee API the pool buys from")
+		}
+		specs = []NodeConfig{{URL: h.BeeURL}}
 	}
-	if h.BeeURL == "" {
-		return fmt.Errorf("pool needs bee_url, the Bee API the pool buys from")
+	sizes := shared
+	for _, nc := range specs {
+		n := &beeNode{label: nc.Label, url: nc.URL, dial: dialAddress(nc.URL), cfg: cmp.Or(nc.Pool, h.Pool)}
+		h.nodes = append(h.nodes, n)
+		cfg := shared
+		if nc.Pool != nil {
+			own, err := nc.Pool.poolConfig()
+			if err != nil {
+				return nil, nodeError(n.label, err)
+			}
+			cfg = &own
+		}
+		if cfg == nil {
+			continue
+		}
+		sizes = cmp.Or(sizes, cfg)
+		var err error
+		if n.pool, n.poolKey, err = h.startPool(ctx, n.url, n.label, *cfg); err != nil {
+			return nil, nodeError(n.label, err)
+		}
 	}
-	p, key, err := h.startPool(ctx, h.BeeURL, "", h.Pool)
-	if err != nil {
+	return sizes, nil
+}
+
+// nodeError names the node, one of several, that err is about.
+func nodeError(label string, err error) error {
+	if label == "" {
 		return err
 	}
-	h.pool, h.poolKey = p, key
-	h.nodes = []*beeNode{{url: h.BeeURL, dial: dialAddress(h.BeeURL), cfg: h.Pool, pool: p}}
-	return nil
+	return fmt.Errorf("node %s: %w", label, err)
 }
 
 // startPool starts or joins the pool runtime of the node at beeURL. Its ledger key is the
 // node's URL, so a node keeps its ledger whether it is the only node or one of several.
-func (h *Handler) startPool(ctx caddy.Context, beeURL, label string, pc *PoolConfig) (*pool.Pool, string, error) {
-	cfg, err := pc.poolConfig()
-	if err != nil {
-		return nil, "", err
-	}
+func (h *Handler) startPool(ctx caddy.Context, beeURL, label string, cfg pool.Config) (*pool.Pool, string, error) {
 	key := poolKey(beeURL)
 	storage := ctx.Storage()
 	logger := caddy.Log().Named("bee.pool")
 	if label != "" {
 		logger = logger.With(zap.String("node", label))
 	}
-	observer := new(labelledObserver)
-	observer.setNode(label)
+	observer := new(beemetrics.PoolObserver)
+	observer.SetNode(label)
 	val, loaded, err := pools.LoadOrNew(key, func() (caddy.Destructor, error) {
 		client, err := bee.New(beeURL, bee.Options{PurchaseTimeout: cfg.PurchaseTimeout, UserAgent: "caddy-bee"})
 		if err != nil {
@@ -105,7 +119,7 @@ func (h *Handler) startPool(ctx caddy.Context, beeURL, label string, pc *PoolCon
 	}
 	rt := val.(*poolRuntime)
 	p := rt.pool
-	rt.observer.setNode(label) // a reload may label the node anew, or add nodes to it
+	rt.observer.SetNode(label) // a reload may label the node anew, or add nodes to it
 	if loaded {
 		if err := p.Reconfigure(cfg); err != nil {
 			_, _ = pools.Delete(key)
@@ -125,20 +139,15 @@ func (h *Handler) releasePool() {
 			continue
 		}
 		if _, err := pools.Delete(n.poolKey); err != nil {
-			h.logger.Error("releasing stamp pool", zap.String("node", n.label), zap.Error(err))
+			logger := h.logger
+			if n.label != "" {
+				logger = logger.With(zap.String("node", n.label))
+			}
+			logger.Error("releasing stamp pool", zap.Error(err))
 		}
 		n.poolKey = ""
 	}
-	if h.poolKey == "" {
-		return
-	}
-	if _, err := pools.Delete(h.poolKey); err != nil {
-		h.logger.Error("releasing stamp pool", zap.Error(err))
-	}
-	h.poolKey = ""
 }
-
-func (h *Handler) stampPool() *pool.Pool { return h.pool }
 
 func (h *Handler) injecting() bool {
 	return h.anyPool() && (h.Inject == nil || *h.Inject)
@@ -152,82 +161,4 @@ func (h *Handler) anyPool() bool {
 		}
 	}
 	return false
-}
-
-func (h *Handler) acquireFallback() bool {
-	return h.Pool == nil || h.Pool.AcquireFallback == nil || *h.Pool.AcquireFallback
-}
-
-func (h *Handler) configuredSizes() string {
-	pc := h.Pool
-	for _, n := range h.nodes {
-		if pc == nil {
-			pc = n.cfg
-		}
-	}
-	cfg, err := pc.poolConfig()
-	if err != nil {
-		return "the configured depths"
-	}
-	var names []string
-	depths := make([]int, 0, len(cfg.Reserve))
-	for d := range cfg.Reserve {
-		depths = append(depths, d)
-	}
-	sort.Ints(depths)
-	for _, d := range depths {
-		if name := pool.SizeName(d); name != "" {
-			names = append(names, fmt.Sprintf("%q or depth %d", name, d))
-		} else {
-			names = append(names, fmt.Sprintf("depth %d", d))
-		}
-	}
-	return strings.Join(names, ", ")
-}
-
-// poolConfig turns the JSON configuration into the pool's, with SPEC defaults.
-func (c *PoolConfig) poolConfig() (pool.Config, error) {
-	cfg := pool.DefaultConfig()
-	if len(c.Reserve) > 0 {
-		if err := validateReserve(c.Reserve); err != nil {
-			return cfg, err
-		}
-		cfg.Reserve = map[int]int{}
-		for d, n := range c.Reserve {
-			cfg.Reserve[d] = n
-		}
-	}
-	setDuration := func(dst *time.Duration, v caddy.Duration) {
-		if v != 0 {
-			*dst = time.Duration(v)
-		}
-	}
-	setDuration(&cfg.Duration, c.Duration)
-	setDuration(&cfg.MinTTL, c.MinTTL)
-	setDuration(&cfg.TopUp, c.TopUp)
-	setDuration(&cfg.CheckInterval, c.CheckInterval)
-	setDuration(&cfg.PurchaseSpacing, c.PurchaseSpacing)
-	setDuration(&cfg.BlockTime, c.BlockTime)
-	cfg.BlockTimeConfigured = c.BlockTime != 0
-	setDuration(&cfg.PurchaseTimeout, c.PurchaseTimeout)
-	setDuration(&cfg.BackoffBase, c.PurchaseBackoff)
-	if c.ImmediateReplenish != nil {
-		cfg.ImmediateReplenish = *c.ImmediateReplenish
-	}
-	if c.AcquireFallback != nil {
-		cfg.AcquireFallback = *c.AcquireFallback
-	}
-	if c.UsageMax != 0 {
-		cfg.UsageMax = c.UsageMax
-	}
-	if c.MaxPurchasesPerHour != nil {
-		cfg.MaxPurchasesPerHour = *c.MaxPurchasesPerHour
-	}
-	if c.LabelPrefix != "" {
-		cfg.LabelPrefix = c.LabelPrefix
-	}
-	if err := cfg.Validate(); err != nil {
-		return cfg, fmt.Errorf("pool: %w", err)
-	}
-	return cfg, nil
 }

@@ -12,6 +12,7 @@ import (
 
 	"github.com/swarmgate/caddy-bee/internal/coalesce"
 	"github.com/swarmgate/caddy-bee/internal/cors"
+	beemetrics "github.com/swarmgate/caddy-bee/internal/metrics"
 	"github.com/swarmgate/caddy-bee/internal/routepolicy"
 )
 
@@ -30,7 +31,7 @@ func BenchmarkServeUnshared(b *testing.B) {
 		b.Fatal(err)
 	}
 	h := &Handler{mode: routepolicy.Gateway, APIPrefix: defaultAPIPrefix, beeCORS: policy, logger: zap.NewNop(),
-		coalescer: coalesce.New(coalesce.Options{Observer: coalescerMetrics{}})}
+		coalescer: coalesce.New(coalesce.Options{Observer: beemetrics.Coalescer{}})}
 	h.provisionRequestPath()
 	reqs := make([]*http.Request, 1024)
 	for i := range reqs {

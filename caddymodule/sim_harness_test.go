@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/swarmgate/caddy-bee/internal/beesim"
+	"github.com/swarmgate/caddy-bee/internal/poolapi"
 )
 
 // testBlockTime makes the simulated chain fast: a batch is usable ~14 blocks after purchase.
@@ -45,7 +46,7 @@ func poolSite(simURL, token, poolLines string) string {
 }
 
 // poolStatus is what GET /pool/status answers.
-type poolStatus = poolStatusBody
+type poolStatus = poolapi.Status
 
 func getPoolStatus(t testing.TB, gw *gateway, token string) poolStatus {
 	t.Helper()

@@ -2,12 +2,12 @@ package caddymodule
 
 import (
 	"encoding/json"
-	"math/big"
 	"net/http"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
+	"github.com/swarmgate/caddy-bee/internal/poolapi"
 )
 
 // /pool/status shows what was spent, what injected uploads stamped, and each active batch's
@@ -19,7 +19,7 @@ func TestStatusShowsSpendAndCapacityLeft(t *testing.T) {
 	resp, body := post(t, gw.URL+"/bytes", randomBytes(200_000), nil)
 	require.Equal(t, http.StatusCreated, resp.StatusCode, "%s", body)
 
-	read := func(token string) spendStatusFields {
+	read := func(token string) poolapi.SpendStatus {
 		req, _ := http.NewRequest(http.MethodGet, gw.URL+"/api/v1/pool/status", nil)
 		if token != "" {
 			req.Header.Set("Authorization", "Bearer "+token)
@@ -27,7 +27,7 @@ func TestStatusShowsSpendAndCapacityLeft(t *testing.T) {
 		resp, err := http.DefaultClient.Do(req)
 		require.NoError(t, err)
 		defer resp.Body.Close()
-		var st spendStatusFields
+		var st poolapi.SpendStatus
 		require.NoError(t, json.NewDecoder(resp.Body).Decode(&st))
 		return st
 	}
@@ -43,13 +43,4 @@ func TestStatusShowsSpendAndCapacityLeft(t *testing.T) {
 	require.Less(t, a.EffectiveFill, 0.1)
 	require.Positive(t, a.CapacityLeftBytes)
 	require.Empty(t, read("").ActiveBatches[0].BatchID, "batch ids are for the admin token")
-}
-
-func TestBytesPerBZZMetric(t *testing.T) {
-	c := &spendCounter{}
-	require.Zero(t, c.bytesPerBZZ(), "nothing spent yet")
-	c.add(0, plurToBZZ(new(big.Int).Exp(big.NewInt(10), big.NewInt(16), nil))) // 1 BZZ
-	c.add(3<<20, 0)
-	c.add(0, 1)
-	require.InDelta(t, float64(3<<20)/2, c.bytesPerBZZ(), 1e-6)
 }

@@ -13,28 +13,28 @@ const (
 	LargeDepth  = 22
 )
 
+// The depths a pool may keep. MaxDepth guards against typos: a depth-41 batch already costs
+// 2^25 times a depth-16 one.
+const (
+	MinDepth = SmallDepth
+	MaxDepth = 41
+)
+
+// sizeNames are the size names of depths, the one place they are spelled.
+var sizeNames = map[string]int{"small": SmallDepth, "medium": MediumDepth, "large": LargeDepth}
+
 // SizeDepth maps small/medium/large to a depth.
 func SizeDepth(name string) (int, bool) {
-	switch name {
-	case "small":
-		return SmallDepth, true
-	case "medium":
-		return MediumDepth, true
-	case "large":
-		return LargeDepth, true
-	}
-	return 0, false
+	depth, ok := sizeNames[name]
+	return depth, ok
 }
 
 // SizeName is the size name of a depth, or "" when it has none.
 func SizeName(depth int) string {
-	switch depth {
-	case SmallDepth:
-		return "small"
-	case MediumDepth:
-		return "medium"
-	case LargeDepth:
-		return "large"
+	for name, d := range sizeNames {
+		if d == depth {
+			return name
+		}
 	}
 	return ""
 }
@@ -111,8 +111,8 @@ func (c Config) Validate() error {
 		return fmt.Errorf("reserve: at least one depth is needed, e.g. reserve small 1")
 	}
 	for d, n := range c.Reserve {
-		if d < 17 || d > 41 {
-			return fmt.Errorf("reserve depth %d: want 17..41", d)
+		if d < MinDepth || d > MaxDepth {
+			return fmt.Errorf("reserve depth %d: want %d..%d", d, MinDepth, MaxDepth)
 		}
 		if n < 0 {
 			return fmt.Errorf("reserve depth %d count %d: must not be negative", d, n)

@@ -8,6 +8,7 @@
 package routepolicy
 
 import (
+	"fmt"
 	"net/http"
 	"path"
 	"strings"
@@ -217,4 +218,16 @@ func AllowedMethods(mode Mode, decodedPath string) []string {
 		}
 	}
 	return out
+}
+
+// CheckAPIPrefix refuses an api_prefix that is not a clean path or would hide Bee's routes.
+func CheckAPIPrefix(prefix string) error {
+	if !strings.HasPrefix(prefix, "/") || prefix == "/" || strings.HasSuffix(prefix, "/") || CleanPath(prefix) != prefix {
+		return fmt.Errorf("api_prefix %q: want a clean path such as /api/v1 (leading slash, no trailing slash)", prefix)
+	}
+	first := strings.SplitN(strings.TrimPrefix(prefix, "/"), "/", 2)[0]
+	if d := Check(Gateway, http.MethodGet, "/"+first+"/x"); d.Allowed || first == "v1" {
+		return fmt.Errorf("api_prefix %q would hide Bee's /%s routes: choose another prefix such as /api/v1", prefix, first)
+	}
+	return nil
 }

@@ -1,8 +1,9 @@
-package caddymodule
+package poolapi
 
 import (
 	"crypto/sha256"
 	"crypto/subtle"
+	"github.com/swarmgate/caddy-bee/internal/beeerror"
 	"net/http"
 	"strings"
 )
@@ -10,29 +11,29 @@ import (
 // authorized reports whether r carries the admin token as `Authorization: Bearer <token>`.
 // Both sides are hashed first so the comparison takes the same time whatever the length or
 // content of the guess. With no token configured nothing is authorized.
-func (h *Handler) authorized(r *http.Request) bool {
-	if h.adminToken == "" {
+func (a *API) authorized(r *http.Request) bool {
+	if a.AdminToken == "" {
 		return false
 	}
 	scheme, given, ok := strings.Cut(r.Header.Get("Authorization"), " ")
 	if !ok || !strings.EqualFold(scheme, "Bearer") {
 		return false
 	}
-	want := sha256.Sum256([]byte(h.adminToken))
+	want := sha256.Sum256([]byte(a.AdminToken))
 	got := sha256.Sum256([]byte(strings.TrimSpace(given)))
 	return subtle.ConstantTimeCompare(want[:], got[:]) == 1
 }
 
-// requireToken answers 401 unless r is authorized; it reports whether to go on.
-func (h *Handler) requireToken(w http.ResponseWriter, r *http.Request) bool {
-	if h.authorized(r) {
+// RequireToken answers 401 unless r is authorized; it reports whether to go on.
+func (a *API) RequireToken(w http.ResponseWriter, r *http.Request) bool {
+	if a.authorized(r) {
 		return true
 	}
 	w.Header().Set("WWW-Authenticate", `Bearer realm="caddy-bee"`)
 	detail := "missing or wrong admin token: send `Authorization: Bearer <admin_token>`"
-	if h.adminToken == "" {
+	if a.AdminToken == "" {
 		detail = "this endpoint needs an admin token, and none is configured: set admin_token in the bee block"
 	}
-	_ = writeDetail(w, http.StatusUnauthorized, detail)
+	_ = beeerror.WriteDetail(w, http.StatusUnauthorized, detail)
 	return false
 }

@@ -1,4 +1,4 @@
-package caddymodule
+package metrics
 
 import (
 	"github.com/prometheus/client_golang/prometheus"
@@ -37,8 +37,15 @@ var (
 	cacheMaxDesc     = prometheus.NewDesc("caddy_bee_cache_max_bytes", "Configured bound per tier.", []string{"tier"}, nil)
 )
 
-// cacheTierCollector reports the live caches' tier sizes at scrape time.
-type cacheTierCollector struct{}
+// CacheTiers reports the tier sizes of the live caches, which live calls each with, at
+// scrape time.
+func CacheTiers(live func(each func(*cache.Cache))) prometheus.Collector {
+	return cacheTierCollector{live: live}
+}
+
+type cacheTierCollector struct {
+	live func(each func(*cache.Cache))
+}
 
 func (cacheTierCollector) Describe(ch chan<- *prometheus.Desc) {
 	ch <- cacheBytesDesc
@@ -46,16 +53,15 @@ func (cacheTierCollector) Describe(ch chan<- *prometheus.Desc) {
 	ch <- cacheMaxDesc
 }
 
-func (cacheTierCollector) Collect(ch chan<- prometheus.Metric) {
+func (t cacheTierCollector) Collect(ch chan<- prometheus.Metric) {
 	var sum [2]cache.TierStats
-	liveCaches.Range(func(k, _ any) bool {
-		s := k.(*cache.Cache).Stats()
+	t.live(func(c *cache.Cache) {
+		s := c.Stats()
 		for i, t := range []cache.TierStats{s.Memory, s.Disk} {
 			sum[i].Bytes += t.Bytes
 			sum[i].Entries += t.Entries
 			sum[i].MaxBytes += t.MaxBytes
 		}
-		return true
 	})
 	for i, tier := range []string{"memory", "disk"} {
 		ch <- prometheus.MustNewConstMetric(cacheBytesDesc, prometheus.GaugeValue, float64(sum[i].Bytes), tier)
@@ -64,20 +70,17 @@ func (cacheTierCollector) Collect(ch chan<- prometheus.Metric) {
 	}
 }
 
-var cacheMetricCollectors = []prometheus.Collector{
-	cacheCollectors.requests, cacheCollectors.savedBytes, cacheCollectors.admitted, cacheCollectors.refused,
-	cacheTierCollector{},
-}
+// Cache feeds the collectors from the cache's events.
+type Cache struct{}
 
-// cacheMetrics feeds the collectors from the cache's events.
-type cacheMetrics struct{}
-
-func (cacheMetrics) Hit(tier string, n int64) {
+func (Cache) Hit(tier string, n int64) {
 	cacheCollectors.requests.WithLabelValues("hit_" + tier).Inc()
 	cacheCollectors.savedBytes.WithLabelValues(tier).Add(float64(n))
 }
-func (cacheMetrics) Miss()                 { cacheCollectors.requests.WithLabelValues("miss").Inc() }
-func (cacheMetrics) Admitted(tier string)  { cacheCollectors.admitted.WithLabelValues(tier).Inc() }
-func (cacheMetrics) Refused(reason string) { cacheCollectors.refused.WithLabelValues(reason).Inc() }
+func (Cache) Miss()                 { cacheCollectors.requests.WithLabelValues("miss").Inc() }
+func (Cache) Admitted(tier string)  { cacheCollectors.admitted.WithLabelValues(tier).Inc() }
+func (Cache) Refused(reason string) { cacheCollectors.refused.WithLabelValues(reason).Inc() }
 
-func init() { allCollectors = append(allCollectors, cacheMetricCollectors...) }
+func init() {
+	allCollectors = append(allCollectors, cacheCollectors.requests, cacheCollectors.savedBytes, cacheCollectors.admitted, cacheCollectors.refused)
+}

@@ -1,4 +1,4 @@
-package caddymodule
+package metrics
 
 import (
 	"math/big"
@@ -45,10 +45,10 @@ func (poolMetrics) Retired(depth int, reason string) {
 	metrics.retired.WithLabelValues(strconv.Itoa(depth), reason).Inc()
 }
 
-// coalescerMetrics maps the coalescer's events to Prometheus.
-type coalescerMetrics struct{}
+// Coalescer maps the coalescer's events to Prometheus.
+type Coalescer struct{}
 
-func (coalescerMetrics) Request(coalesced bool) {
+func (Coalescer) Request(coalesced bool) {
 	role := "leader"
 	if coalesced {
 		role = "follower"
@@ -56,11 +56,11 @@ func (coalescerMetrics) Request(coalesced bool) {
 	metrics.coalescerRequests.WithLabelValues(role).Inc()
 }
 
-func (coalescerMetrics) Bypass()             { metrics.coalescerRequests.WithLabelValues("bypass").Inc() }
-func (coalescerMetrics) Upstream()           { metrics.coalescerUpstream.Inc() }
-func (coalescerMetrics) BytesShared(n int64) { metrics.coalescerShared.Add(float64(n)) }
-func (coalescerMetrics) WaitTimeout()        { metrics.coalescerTimeouts.Inc() }
-func (coalescerMetrics) MemoryHeld(d int64)  { metrics.coalescerMemory.Add(float64(d)) }
-func (coalescerMetrics) SpillHeld(d int64)   { metrics.coalescerSpill.Add(float64(d)) }
-func (coalescerMetrics) Unshared()           { metrics.coalescerUnshared.Inc() }
-func (coalescerMetrics) StallCut()           { metrics.coalescerStalled.Inc() }
+func (Coalescer) Bypass()             { metrics.coalescerRequests.WithLabelValues("bypass").Inc() }
+func (Coalescer) Upstream()           { metrics.coalescerUpstream.Inc() }
+func (Coalescer) BytesShared(n int64) { metrics.coalescerShared.Add(float64(n)) }
+func (Coalescer) WaitTimeout()        { metrics.coalescerTimeouts.Inc() }
+func (Coalescer) MemoryHeld(d int64)  { metrics.coalescerMemory.Add(float64(d)) }
+func (Coalescer) SpillHeld(d int64)   { metrics.coalescerSpill.Add(float64(d)) }
+func (Coalescer) Unshared()           { metrics.coalescerUnshared.Inc() }
+func (Coalescer) StallCut()           { metrics.coalescerStalled.Inc() }

@@ -1,4 +1,4 @@
-package caddymodule
+package metrics
 
 import (
 	"testing"
@@ -18,9 +18,9 @@ func gaugeValue(t *testing.T, g prometheus.Gauge) float64 {
 // Each node's levels have their own gauges; the unlabelled pool gauges add the nodes up.
 func TestNodePoolMetricsSumToTotals(t *testing.T) {
 	const depth = 33 // kept by no other test
-	nodePoolMetrics{node: "metrics-a"}.Levels(depth, 2, 1, 1, 3)
-	nodePoolMetrics{node: "metrics-b"}.Levels(depth, 1, 0, 1, 2)
-	nodePoolMetrics{node: "metrics-a"}.Levels(depth, 3, 0, 1, 3) // a later report replaces the node's own
+	nodePool{node: "metrics-a"}.Levels(depth, 2, 1, 1, 3)
+	nodePool{node: "metrics-b"}.Levels(depth, 1, 0, 1, 2)
+	nodePool{node: "metrics-a"}.Levels(depth, 3, 0, 1, 3) // a later report replaces the node's own
 
 	require.Equal(t, 4.0, gaugeValue(t, metrics.poolLevel.WithLabelValues("33", "reserve")))
 	require.Equal(t, 0.0, gaugeValue(t, metrics.poolLevel.WithLabelValues("33", "pending")))

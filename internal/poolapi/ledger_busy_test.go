@@ -1,4 +1,4 @@
-package caddymodule
+package poolapi
 
 import (
 	"fmt"
@@ -13,15 +13,13 @@ import (
 )
 
 // A ledger held by another gateway (or a dead one, until taken over) is a short wait, not an
-// outage: 503 with a Retry-After of seconds (injected uploads: internal/inject).
+// outage: an acquire gets 503 with a Retry-After of seconds.
 func TestLedgerBusyAnswers503WithShortRetryAfter(t *testing.T) {
-	h := &Handler{logger: zap.NewNop()}
+	a := &API{Logger: zap.NewNop()}
 	busy := fmt.Errorf("acquire depth 17: %w", pool.ErrLedgerBusy)
-
 	rec := httptest.NewRecorder()
-	require.NoError(t, h.writeAcquireError(rec, 17, busy))
+	require.NoError(t, a.writeAcquireError(rec, 17, busy))
 	require.Equal(t, http.StatusServiceUnavailable, rec.Code)
 	require.Equal(t, "5", rec.Header().Get("Retry-After"))
 	require.Contains(t, rec.Body.String(), "busy")
-
 }

@@ -1,4 +1,4 @@
-package caddymodule
+package metrics
 
 import (
 	"math/big"
@@ -29,13 +29,13 @@ var nodeLevels = struct {
 	byNode map[string]map[int][4]int // node -> depth -> reserve, pending, active, target
 }{byNode: map[string]map[int][4]int{}}
 
-// nodePoolMetrics is the observer of one node's pool: its events count like a single pool's,
+// nodePool is the observer of one node's pool: its events count like a single pool's,
 // its levels go to the node's gauges and into the totals.
-type nodePoolMetrics struct {
+type nodePool struct {
 	node string
 }
 
-func (m nodePoolMetrics) Levels(depth, reserve, pending, active, target int) {
+func (m nodePool) Levels(depth, reserve, pending, active, target int) {
 	d := strconv.Itoa(depth)
 	levels := [4]int{reserve, pending, active, target}
 	for i, state := range []string{"reserve", "pending", "active", "target"} {
@@ -56,53 +56,53 @@ func (m nodePoolMetrics) Levels(depth, reserve, pending, active, target int) {
 	poolMetrics{}.Levels(depth, total[0], total[1], total[2], total[3])
 }
 
-func (nodePoolMetrics) Purchase(depth int, result string, amountPLUR *big.Int) {
+func (nodePool) Purchase(depth int, result string, amountPLUR *big.Int) {
 	poolMetrics{}.Purchase(depth, result, amountPLUR)
 }
 
-func (nodePoolMetrics) TopUp(depth int, result string, amountPLUR *big.Int) {
+func (nodePool) TopUp(depth int, result string, amountPLUR *big.Int) {
 	poolMetrics{}.TopUp(depth, result, amountPLUR)
 }
 
-func (nodePoolMetrics) Acquire(depth int, result string) { poolMetrics{}.Acquire(depth, result) }
+func (nodePool) Acquire(depth int, result string) { poolMetrics{}.Acquire(depth, result) }
 
-func (nodePoolMetrics) TimeUntilUsable(depth int, d time.Duration) {
+func (nodePool) TimeUntilUsable(depth int, d time.Duration) {
 	poolMetrics{}.TimeUntilUsable(depth, d)
 }
 
-func (nodePoolMetrics) Retired(depth int, reason string) { poolMetrics{}.Retired(depth, reason) }
+func (nodePool) Retired(depth int, reason string) { poolMetrics{}.Retired(depth, reason) }
 
-// labelledObserver is a pool's observer for as long as the pool runs: a reload may turn the
+// PoolObserver is a pool's observer for as long as the pool runs: a reload may turn the
 // only node into one of several (or label it anew), and its metrics follow.
-type labelledObserver struct {
+type PoolObserver struct {
 	node atomic.Pointer[string]
 }
 
-func (o *labelledObserver) setNode(label string) { o.node.Store(&label) }
+func (o *PoolObserver) SetNode(label string) { o.node.Store(&label) }
 
-func (o *labelledObserver) current() pool.Observer {
+func (o *PoolObserver) current() pool.Observer {
 	if label := o.node.Load(); label != nil && *label != "" {
-		return nodePoolMetrics{node: *label}
+		return nodePool{node: *label}
 	}
 	return poolMetrics{}
 }
 
-func (o *labelledObserver) Levels(depth, reserve, pending, active, target int) {
+func (o *PoolObserver) Levels(depth, reserve, pending, active, target int) {
 	o.current().Levels(depth, reserve, pending, active, target)
 }
 
-func (o *labelledObserver) Purchase(depth int, result string, amountPLUR *big.Int) {
+func (o *PoolObserver) Purchase(depth int, result string, amountPLUR *big.Int) {
 	o.current().Purchase(depth, result, amountPLUR)
 }
 
-func (o *labelledObserver) TopUp(depth int, result string, amountPLUR *big.Int) {
+func (o *PoolObserver) TopUp(depth int, result string, amountPLUR *big.Int) {
 	o.current().TopUp(depth, result, amountPLUR)
 }
 
-func (o *labelledObserver) Acquire(depth int, result string) { o.current().Acquire(depth, result) }
+func (o *PoolObserver) Acquire(depth int, result string) { o.current().Acquire(depth, result) }
 
-func (o *labelledObserver) TimeUntilUsable(depth int, d time.Duration) {
+func (o *PoolObserver) TimeUntilUsable(depth int, d time.Duration) {
 	o.current().TimeUntilUsable(depth, d)
 }
 
-func (o *labelledObserver) Retired(depth int, reason string) { o.current().Retired(depth, reason) }
+func (o *PoolObserver) Retired(depth int, reason string) { o.current().Retired(depth, reason) }
