@@ -228,9 +228,8 @@ func (e errSpacing) Error() string {
 
 // amountFor: price x ceil(d / block_time), never below Bee's 24 h minimum.
 func amountFor(price *big.Int, d, blockTime time.Duration) *big.Int {
-	blocks := (d + blockTime - 1) / blockTime
-	amount := new(big.Int).Mul(price, big.NewInt(int64(blocks)))
-	minimum := new(big.Int).Mul(price, big.NewInt(17280))
+	amount := new(big.Int).Mul(price, big.NewInt(bee.BlocksIn(d, blockTime)))
+	minimum := new(big.Int).Mul(price, big.NewInt(bee.BlocksIn(bee.MinimumValidity, blockTime)))
 	minimum.Add(minimum, big.NewInt(1))
 	if amount.Cmp(minimum) < 0 {
 		amount = minimum
