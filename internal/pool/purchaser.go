@@ -22,17 +22,18 @@ func (p *Pool) run(ctx context.Context) {
 	defer close(p.done)
 	for {
 		p.maintain(ctx)
+		p.maintained.Add(1)
 		wait := p.nextWait()
 		p.mu.Lock()
 		p.nextCheck = p.deps.Clock.Now().Add(wait)
 		p.mu.Unlock()
-		timer := time.NewTimer(wait)
+		timer := p.deps.Clock.NewTimer(wait)
 		select {
 		case <-p.stop:
 			timer.Stop()
 			return
 		case <-p.wake:
-		case <-timer.C:
+		case <-timer.C():
 		}
 		timer.Stop()
 	}
@@ -51,7 +52,7 @@ func (p *Pool) nextWait() time.Duration {
 		}
 		for _, b := range p.backoff {
 			if b.until.After(p.deps.Clock.Now()) {
-				return min(cfg.CheckInterval, time.Until(b.until)+time.Millisecond)
+				return min(cfg.CheckInterval, b.until.Sub(p.deps.Clock.Now())+time.Millisecond)
 			}
 		}
 	}
@@ -82,7 +83,7 @@ func (p *Pool) maintain(ctx context.Context) {
 // Until it succeeds the inventory is unknown and nothing is spent.
 func (p *Pool) sync(ctx context.Context) error {
 	cfg := p.config()
-	readCtx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	readCtx, cancel := p.withTimeout(ctx, 30*time.Second)
 	// A listing shows Bee as it was somewhere between these two instants. Another instance
 	// may record a newer one before this one is applied: a batch missing here counts as gone
 	// only if it was last seen before this listing began.
@@ -288,8 +289,10 @@ func (p *Pool) buyOne(ctx context.Context) bool {
 	})
 	if err != nil {
 		if wait > 0 {
+			spaced := p.deps.Clock.NewTimer(wait)
+			defer spaced.Stop()
 			select {
-			case <-time.After(wait):
+			case <-spaced.C():
 				return ctx.Err() == nil
 			case <-p.stop:
 			}
@@ -298,7 +301,7 @@ func (p *Pool) buyOne(ctx context.Context) bool {
 	}
 	plur := new(big.Int).Lsh(amount, uint(in.Depth))
 	p.deps.Logger.Info("buying batch", zap.Int("depth", in.Depth), zap.String("label", in.Label), zap.String("amount", amount.String()))
-	buyCtx, cancel := context.WithTimeout(ctx, cfg.PurchaseTimeout)
+	buyCtx, cancel := p.withTimeout(ctx, cfg.PurchaseTimeout)
 	id, err := p.deps.Bee.BuyStamp(buyCtx, amount, in.Depth, in.Label, cfg.Immutable)
 	cancel()
 	switch {
@@ -449,7 +452,7 @@ func (p *Pool) topUps(ctx context.Context) {
 			return
 		}
 		plur := new(big.Int).Lsh(amount, uint(r.Depth))
-		opCtx, cancel := context.WithTimeout(ctx, cfg.PurchaseTimeout)
+		opCtx, cancel := p.withTimeout(ctx, cfg.PurchaseTimeout)
 		err = p.deps.Bee.TopUp(opCtx, r.ID, amount)
 		cancel()
 		p.mu.Lock()
