@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -130,17 +131,39 @@ func await(t *testing.T, p *Pool, cond func() bool, msgAndArgs ...any) {
 	}, 30*time.Second, time.Millisecond, msgAndArgs...)
 }
 
-// settle returns once a maintenance run begun after the call has completed: whatever the pool
-// would still do about the present state (buy, top up, retire) is done. The clock stands still.
+// settle returns once a maintenance run begun after the call has completed and the pool is
+// idle again: whatever it would still do about the present state (buy, top up, retire) is
+// done. The clock stands still.
 func settle(t *testing.T, p *Pool) {
 	t.Helper()
-	// A run under way when the first signal comes may have begun before it: the second
-	// round waits for one begun after.
-	for range 2 {
-		n := p.maintained.Load()
-		p.TriggerCheck()
-		require.Eventually(t, func() bool { return p.maintained.Load() > n }, 30*time.Second, time.Millisecond,
-			"no maintenance run completed")
+	n := p.maintained.Load()
+	p.TriggerCheck()
+	// The wake-up is taken (by a run begun after it) and the purchaser waits again: that run
+	// is over. (The wake-up is looked at first: one taken after that look means a whole run
+	// happened since, before the purchaser was found waiting.)
+	require.Eventually(t, func() bool { return p.maintained.Load() > n && len(p.wake) == 0 && purchasersIdle() },
+		30*time.Second, time.Millisecond, "no maintenance run completed")
+}
+
+// purchasersIdle reports whether every pool's purchaser (run) waits for its next wake-up.
+func purchasersIdle() bool {
+	for _, g := range goroutineStacks() {
+		if strings.Contains(g, ".(*Pool).run(") && (!strings.Contains(g, " [select") || strings.Contains(g, ".(*Pool).maintain(")) {
+			return false
+		}
+	}
+	return true
+}
+
+// goroutineStacks is every goroutine's stack, from one snapshot.
+func goroutineStacks() []string {
+	buf := make([]byte, 1<<20)
+	for {
+		n := runtime.Stack(buf, true)
+		if n < len(buf) {
+			return strings.Split(string(buf[:n]), "\n\n")
+		}
+		buf = make([]byte, 2*len(buf))
 	}
 }
 

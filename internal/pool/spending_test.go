@@ -2,7 +2,6 @@ package pool
 
 import (
 	"context"
-	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -194,6 +193,7 @@ func TestShortBudgetBuysBeforeTopUp(t *testing.T) {
 	cfg.CheckInterval = time.Hour
 	p := e.start(t, cfg)
 	waitLevel(t, p, 17, 2)
+	settle(t, p) // the run that found the reserve full is over
 	_, _, err := p.Acquire(context.Background(), 17, false)
 	require.NoError(t, err)
 	require.EqualValues(t, 2, e.sim.Stats().Purchases)
@@ -310,17 +310,8 @@ func TestSpendingOffAndUnknownInventoryAreNamed(t *testing.T) {
 
 // goroutinesIn counts the goroutines with fn on their stack.
 func goroutinesIn(fn string) int {
-	buf := make([]byte, 1<<20)
-	for {
-		n := runtime.Stack(buf, true)
-		if n < len(buf) {
-			buf = buf[:n]
-			break
-		}
-		buf = make([]byte, 2*len(buf))
-	}
 	count := 0
-	for _, g := range strings.Split(string(buf), "\n\n") {
+	for _, g := range goroutineStacks() {
 		if strings.Contains(g, fn) {
 			count++
 		}
