@@ -120,6 +120,7 @@ func (p *Pool) sync(ctx context.Context) error {
 	}
 	p.observeChain(chain, now)
 	p.refreshFills(ctx, byID)
+	unseenAfter := p.intentUnseenAfter(cfg)
 	err = p.update(ctx, func(doc *ledgerDoc) error {
 		kept := doc.Intents[:0]
 		for _, in := range doc.Intents {
@@ -134,10 +135,10 @@ func (p *Pool) sync(ctx context.Context) error {
 			if found {
 				continue // already recorded
 			}
-			if !in.Abandoned && now.Sub(in.StartedAt) > cfg.IntentGrace {
+			if age := now.Sub(in.StartedAt); !in.Abandoned && age > unseenAfter {
 				in.Abandoned = true
 				p.deps.Logger.Warn("purchase never appeared on chain; no longer counted as pending (still adopted if it shows up)",
-					zap.String("label", in.Label), zap.Int("depth", in.Depth))
+					zap.String("label", in.Label), zap.Int("depth", in.Depth), zap.Duration("after", age))
 			}
 			kept = append(kept, in)
 		}
@@ -201,6 +202,21 @@ func (p *Pool) sync(ctx context.Context) error {
 	}
 	p.mu.Unlock()
 	return nil
+}
+
+// intentListingBlocks: Bee lists a mined batch in GET /stamps a few blocks later (the
+// simulator after 4); an intent is judged absent from the chain only past this many more.
+const intentListingBlocks = 10
+
+// intentUnseenAfter is how long an intent whose label no batch on the chain carries counts as
+// pending. Past its purchase timeout the call that wrote it has ended, in this process or any
+// other (or the process died: a SIGKILL between the intent's write and Bee's taking the
+// purchase leaves one that Bee never saw); a batch it bought would be listed a few blocks
+// later. After that it no longer holds back a purchase, but stays in the ledger: a batch
+// with its label that appears later is still adopted, never bought again. IntentGrace caps
+// the wait.
+func (p *Pool) intentUnseenAfter(cfg Config) time.Duration {
+	return min(cfg.PurchaseTimeout+intentListingBlocks*p.blockTime(), cfg.IntentGrace)
 }
 
 func (p *Pool) observePurchase(depth int, result string, plur *big.Int) {

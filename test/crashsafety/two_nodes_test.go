@@ -156,7 +156,9 @@ http://127.0.0.1:%d {
 	for {
 		settled := len(ledgers()) == 2
 		for _, doc := range ledgers() {
-			settled = settled && len(doc.Intents) == 0
+			for _, in := range doc.Intents {
+				settled = settled && in.Abandoned
+			}
 		}
 		for _, gw := range gws {
 			var st struct {
@@ -249,7 +251,8 @@ type nodeLedger struct {
 		State string `json:"state"`
 	} `json:"batches"`
 	Intents []struct {
-		Label string `json:"label"`
+		Label     string `json:"label"`
+		Abandoned bool   `json:"abandoned"` // no longer pending: never on chain by its timeout
 	} `json:"intents"`
 }
 
