@@ -54,7 +54,7 @@ func (e *APIError) hint() string {
 	case e.Is(ErrOutOfFunds):
 		return "fund the Bee node's wallet with xBZZ (GET /wallet shows the balance)"
 	case e.Is(ErrInsufficientAmount):
-		return "the amount must exceed currentPrice x 17280 (24 h of validity)"
+		return fmt.Sprintf("the amount must exceed currentPrice x %d (24 h of validity)", BlocksIn(MinimumValidity, GnosisBlockTime))
 	case e.Is(ErrBusy):
 		return "Bee runs one on-chain operation at a time; retry when the current one is mined"
 	case e.Is(ErrChainDisabled):

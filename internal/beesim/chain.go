@@ -26,7 +26,14 @@ type batch struct {
 const (
 	bucketDepth  = 16
 	minDepth     = 17
-	minTTLBlocks = 17280 // Bee's 24 h minimum at 5 s blocks
+	minTTLBlocks = int64(minValidity / gnosisBlockTime)
+)
+
+// Bee's 24 h minimum validity counts blocks of its chain (Gnosis, 5 s); the simulated chain
+// keeps that count whatever its own, accelerated, BlockTime.
+const (
+	minValidity     = 24 * time.Hour
+	gnosisBlockTime = 5 * time.Second
 )
 
 // BatchInfo is a batch as tests see it, listed or not.

@@ -115,7 +115,7 @@ func (s *Sim) SetCutAfter(n int64) {
 // Restart simulates a node restart: every route but /health answers 503 syncing for d.
 func (s *Sim) Restart(d time.Duration) {
 	s.mu.Lock()
-	s.syncTill = time.Now().Add(d)
+	s.syncTill = s.opts.Now().Add(d)
 	s.mu.Unlock()
 }
 

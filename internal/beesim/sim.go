@@ -27,6 +27,9 @@ type Options struct {
 	CORSAllowedOrigins []string
 	// BeeVersion is the Bee release answered as: Version281 (default) or Version280.
 	BeeVersion string
+	// Now is the simulated chain's clock (blocks, TTLs, restarts); default time.Now. A test
+	// that runs its client on a fake clock passes that clock's Now.
+	Now func() time.Time
 }
 
 // Sim is one simulated Bee node.
@@ -77,9 +80,12 @@ func New(opts Options) *Sim {
 	if opts.MaxStoredBytes <= 0 {
 		opts.MaxStoredBytes = 1 << 30
 	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
 	bal := new(big.Int).Mul(big.NewInt(opts.BalanceBZZ), plurPerBZZ)
 	return &Sim{
-		opts: opts, profile: prof, start: time.Now(), balance: bal, mu: new(sync.Mutex),
+		opts: opts, profile: prof, start: opts.Now(), balance: bal, mu: new(sync.Mutex),
 		batches: map[string]*batch{}, content: map[string]*stored{}, chunks: map[[32]byte]chunkLoc{}, socs: map[[32]byte]*swarm.SOC{},
 		stored: new(int64), stats: newStatsCounters(),
 	}
@@ -89,7 +95,7 @@ var plurPerBZZ = big.NewInt(1e16)
 
 // block is the current block number: one per BlockTime since start.
 func (s *Sim) block() uint64 {
-	return uint64(time.Since(s.start) / s.opts.BlockTime)
+	return uint64(s.opts.Now().Sub(s.start) / s.opts.BlockTime)
 }
 
 // Handler serves the simulated Bee API and the /_beesim/ control API.
@@ -185,5 +191,5 @@ func isGet(r *http.Request) bool { return r.Method == http.MethodGet || r.Method
 func (s *Sim) syncing() bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return time.Now().Before(s.syncTill)
+	return s.opts.Now().Before(s.syncTill)
 }

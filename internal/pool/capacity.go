@@ -25,31 +25,46 @@ func capacityBytes(depth int) int64 {
 	if v, ok := capacityCache.Load(depth); ok {
 		return v.(int64)
 	}
-	k := 1 << (depth - 16)                     // chunks per bucket
-	overflow := func(lambda float64) float64 { // B * P(X > k)
-		// P(X <= k) by summing the Poisson terms in log space.
-		sum, term := 0.0, math.Exp(-lambda)
-		for i := 0; i <= k; i++ {
-			if i > 0 {
-				term *= lambda / float64(i)
-			}
-			sum += term
-		}
-		return buckets * math.Max(0, 1-sum)
-	}
-	lo, hi := 0.0, float64(k)*2+10
-	for i := 0; i < 100; i++ {
+	k := float64(int64(1) << (depth - 16)) // chunks per bucket
+	lo, hi := 0.0, k+1                     // at a mean load above k+1 buckets overflow by the thousand
+	for range 100 {
 		mid := (lo + hi) / 2
-		if overflow(mid) < 1 {
-			lo = mid
-		} else {
+		if overflowsOne(mid, k) {
 			hi = mid
+		} else {
+			lo = mid
 		}
 	}
-	chunks := lo * buckets
-	bytes := int64(chunks * chunkSize)
+	bytes := int64(lo * buckets * chunkSize)
 	capacityCache.Store(depth, bytes)
 	return bytes
+}
+
+// overflowsOne reports whether, at a mean load of lambda chunks per bucket, at least one of
+// the 2^16 buckets is expected to hold more than k: buckets x P(X > k) >= 1, X ~
+// Poisson(lambda). The tail is summed from its first term in log space (e^-lambda underflows
+// past lambda ~ 745, i.e. from depth 26), so the estimate holds over every allowed depth.
+func overflowsOne(lambda, k float64) bool {
+	if lambda <= 0 {
+		return false
+	}
+	if lambda >= k+1 {
+		return true // the tail is about one half
+	}
+	// P(X = k+1), then each next term is the previous times lambda/i: decreasing, as lambda < i.
+	first := k + 1
+	lgam, _ := math.Lgamma(first + 1)
+	logFirst := -lambda + first*math.Log(lambda) - lgam
+	limit := -math.Log(buckets) // log of the tail at which one bucket is expected to overflow
+	sum, term := 1.0, 1.0
+	for i := first + 1; term > sum*1e-17; i++ {
+		term *= lambda / i
+		sum += term
+		if logFirst+math.Log(sum) >= limit {
+			return true
+		}
+	}
+	return logFirst+math.Log(sum) >= limit
 }
 
 // EffectiveCapacity is capacityBytes, for reports: the stamped bytes a batch of depth takes

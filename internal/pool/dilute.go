@@ -88,7 +88,7 @@ func (p *Pool) dilutions(ctx context.Context) {
 	if !ok {
 		return
 	}
-	opCtx, cancel := context.WithTimeout(ctx, cfg.PurchaseTimeout)
+	opCtx, cancel := p.withTimeout(ctx, cfg.PurchaseTimeout)
 	err := dl.Dilute(opCtx, id, plan.target)
 	cancel()
 	p.mu.Lock()
@@ -122,7 +122,7 @@ func (p *Pool) dilutions(ctx context.Context) {
 	if !ok {
 		return // the regular top-up takes over once the TTL is below min_ttl
 	}
-	opCtx, cancel = context.WithTimeout(ctx, cfg.PurchaseTimeout)
+	opCtx, cancel = p.withTimeout(ctx, cfg.PurchaseTimeout)
 	err = p.deps.Bee.TopUp(opCtx, id, plan.restore)
 	cancel()
 	p.mu.Lock()

@@ -198,7 +198,7 @@ func (p *Pool) refreshFills(ctx context.Context, stamps map[string]bee.Stamp) {
 	}
 	p.mu.Unlock()
 	for _, j := range jobs {
-		readCtx, cancel := context.WithTimeout(ctx, 30*time.Second)
+		readCtx, cancel := p.withTimeout(ctx, 30*time.Second)
 		b, err := br.Buckets(readCtx, j.id)
 		cancel()
 		if err != nil {

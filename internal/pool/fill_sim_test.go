@@ -58,12 +58,12 @@ func TestRetiredBatchesHeldTheirEffectiveCapacity(t *testing.T) {
 		avoid := ""
 		for attempt := 1; attempt <= 2; attempt++ {
 			var b Batch
-			require.Eventually(t, func() bool {
+			await(t, p, func() bool {
 				var err error
 				b, err = p.ActiveForExcept(ctx, stamped, avoid)
 				require.True(t, err == nil || errors.Is(err, ErrEmpty), "%v", err)
 				return err == nil
-			}, 20*time.Second, 5*time.Millisecond)
+			})
 			status, answer := uploadTo(t, e.client.BaseURL(), b.ID, data)
 			if status == http.StatusCreated {
 				p.RecordUpload(b.ID, stamped)
@@ -141,11 +141,11 @@ func TestDiluteOnTheSimulatorKeepsTheTTL(t *testing.T) {
 	before, err := e.client.Stamp(ctx, b.ID)
 	require.NoError(t, err)
 	p.RecordUpload(b.ID, 512<<20) // as if much more had come: depth 20 is cheaper
-	require.Eventually(t, func() bool {
+	await(t, p, func() bool {
 		p.TriggerCheck()
 		s, err := e.client.Stamp(ctx, b.ID)
 		return err == nil && s.Depth == 20 && e.sim.Stats().TopUps > 0
-	}, 20*time.Second, 20*time.Millisecond)
+	})
 	after, err := e.client.Stamp(ctx, b.ID)
 	require.NoError(t, err)
 	require.InDelta(t, before.BatchTTL, after.BatchTTL, float64(before.BatchTTL)/50, "TTL %d s before, %d s after", before.BatchTTL, after.BatchTTL)

@@ -15,24 +15,6 @@ import (
 	"github.com/swarmgate/caddy-bee/internal/replay"
 )
 
-// fakeClock advances only when told to.
-type fakeClock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *fakeClock) advance(d time.Duration) {
-	c.mu.Lock()
-	c.now = c.now.Add(d)
-	c.mu.Unlock()
-}
-
 // fillBee is an in-memory Bee whose batches' buckets fill like Bee's: each stamped chunk
 // lands in a random bucket.
 type fillBee struct {

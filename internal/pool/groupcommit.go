@@ -25,6 +25,7 @@ type groupCommit struct {
 	ctx    context.Context // the pool's lifetime; never a request's
 	cancel context.CancelFunc
 	lock   ledgerLock
+	clock  Clock
 
 	mu      sync.Mutex
 	queue   []*ledgerOp
@@ -60,9 +61,9 @@ type ledgerOp struct {
 	done  chan struct{}
 }
 
-func newGroupCommit() *groupCommit {
+func newGroupCommit(clock Clock) *groupCommit {
 	ctx, cancel := context.WithCancel(context.Background())
-	return &groupCommit{ctx: ctx, cancel: cancel, lock: defaultLedgerLock}
+	return &groupCommit{ctx: ctx, cancel: cancel, lock: defaultLedgerLock, clock: clock}
 }
 
 // stop ends lock waits at once; queued and later updates fail with ErrLedgerUnavailable.
@@ -88,10 +89,11 @@ func (g *groupCommit) blockedOn() *blockedLock {
 // busyError describes a ledger lock found held elsewhere for a while, for the status.
 func (g *groupCommit) busyError() string {
 	b := g.blockedOn()
-	if b == nil || time.Since(b.seen) > g.lock.takeover {
+	now := g.clock.Now()
+	if b == nil || now.Sub(b.seen) > g.lock.takeover {
 		return "" // nothing tried to write for a while: what was held then may be free now
 	}
-	held := time.Since(b.since)
+	held := now.Sub(b.since)
 	if held < g.lock.busyAfter {
 		return ""
 	}
@@ -127,12 +129,12 @@ func (p *Pool) update(ctx context.Context, fn func(*ledgerDoc) error) error {
 	if wait <= 0 {
 		wait = DefaultConfig().LedgerWait
 	}
-	timer := time.NewTimer(wait)
+	timer := p.deps.Clock.NewTimer(wait)
 	defer timer.Stop()
 	select {
 	case <-op.done:
 		return op.err
-	case <-timer.C:
+	case <-timer.C():
 	case <-ctx.Done():
 	case <-g.ctx.Done():
 	}
@@ -147,12 +149,12 @@ func (p *Pool) update(ctx context.Context, fn func(*ledgerDoc) error) error {
 	}
 	// Taken: it is being written now. The hold is bounded before the store; a storage whose
 	// store hangs must not hang the caller too (the outcome is then unknown).
-	stuck := time.NewTimer(g.lock.holdMax)
+	stuck := p.deps.Clock.NewTimer(g.lock.holdMax)
 	defer stuck.Stop()
 	select {
 	case <-op.done:
 		return op.err
-	case <-stuck.C:
+	case <-stuck.C():
 		return fmt.Errorf("%w: the storage has not confirmed the write for %s; its outcome is unknown", ErrLedgerBusy, wait+g.lock.holdMax)
 	}
 }
@@ -276,7 +278,7 @@ func (p *Pool) commitOnce() {
 		answer(ops, fmt.Errorf("%w: %s changed under the lock (fence %d); nothing written", ErrLedgerBusy, p.key, held.fence))
 		return
 	}
-	if d := time.Since(held.since); d > g.lock.holdMax {
+	if d := p.since(held.since); d > g.lock.holdMax {
 		answer(ops, fmt.Errorf("%w: ledger lock held %s, longer than %s; nothing written", ErrLedgerBusy, d.Round(time.Millisecond), g.lock.holdMax))
 		return
 	}

@@ -73,19 +73,19 @@ func (p *Pool) lockLedger(ctx context.Context, wanted func() bool) (heldLock, er
 	if err != nil {
 		return heldLock{}, err
 	}
-	gen, since := 0, time.Now()
+	gen, since := 0, p.deps.Clock.Now()
 	if b := p.gc.blockedOn(); b != nil && b.fence == fence {
 		gen, since = b.gen, b.since // the same holder still: its time counts on
 	}
 	for {
 		name := lockName(p.lock, fence, gen)
-		lctx, cancel := context.WithTimeout(ctx, l.probe)
+		lctx, cancel := p.withTimeout(ctx, l.probe)
 		err := p.deps.Storage.Lock(lctx, name)
 		probeOver := lctx.Err() != nil
 		cancel()
 		if err == nil {
 			p.gc.setBlocked(nil)
-			return heldLock{name: name, fence: fence, gen: gen, since: time.Now()}, nil
+			return heldLock{name: name, fence: fence, gen: gen, since: p.deps.Clock.Now()}, nil
 		}
 		if ctx.Err() != nil {
 			return heldLock{}, fmt.Errorf("%w: pool stopping", ErrLedgerUnavailable)
@@ -93,7 +93,7 @@ func (p *Pool) lockLedger(ctx context.Context, wanted func() bool) (heldLock, er
 		if !probeOver {
 			return heldLock{}, fmt.Errorf("%w: lock %s: %v", ErrLedgerUnavailable, name, err)
 		}
-		p.gc.setBlocked(&blockedLock{name: name, fence: fence, gen: gen, since: since, seen: time.Now()})
+		p.gc.setBlocked(&blockedLock{name: name, fence: fence, gen: gen, since: since, seen: p.deps.Clock.Now()})
 		if !wanted() {
 			return heldLock{}, errNobodyWaiting
 		}
@@ -102,14 +102,14 @@ func (p *Pool) lockLedger(ctx context.Context, wanted func() bool) (heldLock, er
 			return heldLock{}, err
 		}
 		if now != fence {
-			fence, gen, since = now, 0, time.Now()
+			fence, gen, since = now, 0, p.deps.Clock.Now()
 			continue
 		}
-		if waited := time.Since(since); waited >= l.takeover {
+		if waited := p.since(since); waited >= l.takeover {
 			next := lockName(p.lock, fence, gen+1)
 			p.deps.Logger.Warn("pool ledger lock held with no write for too long (its holder is likely dead): taking over with the next lock name",
 				zap.String("lock", name), zap.Duration("waited", waited), zap.String("next", next))
-			gen, since = gen+1, time.Now()
+			gen, since = gen+1, p.deps.Clock.Now()
 		}
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -32,25 +33,69 @@ func (m *memStorage) stored(t *testing.T, p *Pool) *ledgerDoc {
 
 var fastLock = ledgerLock{probe: 5 * time.Millisecond, busyAfter: 20 * time.Millisecond, holdMax: 10 * time.Second, takeover: 100 * time.Millisecond}
 
-// lockTestPool is a pool on st that is never started: updates only, no purchases.
+// lockTestPool is a pool on st that is never started: updates only, no purchases. Its clock
+// is a fake one of its own (see whileLockWaits).
 func lockTestPool(t *testing.T, st Storage, wait time.Duration) *Pool {
 	t.Helper()
 	e := newEnv(t, beesim.Options{})
 	cfg := fastConfig(map[int]int{17: 1})
 	cfg.LedgerWait = wait
-	p, err := New(cfg, Deps{Bee: e.client, Storage: st, NodeKey: "http://bee"})
+	p, err := New(cfg, Deps{Bee: e.client, Storage: st, NodeKey: "http://bee", Clock: newFakeClock()})
 	require.NoError(t, err)
 	p.gc.lock = fastLock
 	t.Cleanup(p.gc.stop)
 	return p
 }
 
+// lockPump moves p's fake clock on by one lock probe each time a Lock call on st begins to
+// wait for a held lock: the committer's waits (probe, takeover) and its callers' (LedgerWait)
+// come due in the pool's time and in their order, however slowly the machine runs.
+type lockPump struct {
+	p    *Pool
+	st   *memStorage
+	seen atomic.Int64
+}
+
+func newLockPump(p *Pool, st *memStorage) *lockPump { return &lockPump{p: p, st: st} }
+
+func (l *lockPump) pump() {
+	if n := l.st.Waits(); n > l.seen.Load() {
+		l.seen.Store(n)
+		l.p.deps.Clock.(*fakeClock).advance(l.p.gc.lock.probe)
+	}
+}
+
+// run runs f, pumping until it returns, and returns its error.
+func (l *lockPump) run(f func() error) error {
+	done := make(chan error, 1)
+	go func() { done <- f() }()
+	tick := time.NewTicker(100 * time.Microsecond)
+	defer tick.Stop()
+	for {
+		select {
+		case err := <-done:
+			return err
+		case <-tick.C:
+			l.pump()
+		}
+	}
+}
+
+// eventually is require.Eventually, pumping meanwhile.
+func (l *lockPump) eventually(t *testing.T, cond func() bool, msgAndArgs ...any) {
+	t.Helper()
+	require.Eventually(t, func() bool {
+		l.pump()
+		return cond()
+	}, 10*time.Second, 100*time.Microsecond, msgAndArgs...)
+}
+
 // setLedgerLock changes p's lock timings once its committer has ended (it reads them
 // without a lock; g.mu orders this write before the next committer starts).
-func setLedgerLock(t *testing.T, p *Pool, l ledgerLock) {
+func setLedgerLock(t *testing.T, lp *lockPump, l ledgerLock) {
 	t.Helper()
-	g := p.gc
-	require.Eventually(t, func() bool {
+	g := lp.p.gc
+	lp.eventually(t, func() bool {
 		g.mu.Lock()
 		defer g.mu.Unlock()
 		if g.running {
@@ -58,7 +103,7 @@ func setLedgerLock(t *testing.T, p *Pool, l ledgerLock) {
 		}
 		g.lock = l
 		return true
-	}, 5*time.Second, time.Millisecond, "the ledger committer never ended")
+	}, "the ledger committer never ended")
 }
 
 func addBatch(id string, state State) func(*ledgerDoc) error {
@@ -76,26 +121,30 @@ func TestDeadHoldersLockIsTakenOverAndAbandonedUpdatesAreDropped(t *testing.T) {
 	fence := st.stored(t, p).Fence
 	dead := lockName(p.lock, fence, 0)
 	require.NoError(t, st.Lock(ctx, dead)) // another instance took it and died
+	lp := newLockPump(p, st)
 
 	// A caller waits at most LedgerWait, gets ErrLedgerBusy, and its update is never applied.
 	// The takeover stays out of reach meanwhile, so a late timer on a loaded machine cannot
 	// let the committer in before the caller gives up.
-	setLedgerLock(t, p, ledgerLock{probe: fastLock.probe, busyAfter: fastLock.busyAfter, holdMax: fastLock.holdMax, takeover: time.Hour})
+	setLedgerLock(t, lp, ledgerLock{probe: fastLock.probe, busyAfter: fastLock.busyAfter, holdMax: fastLock.holdMax, takeover: time.Hour})
 	cfg := p.config()
 	cfg.LedgerWait = 20 * time.Millisecond
 	require.NoError(t, p.Reconfigure(cfg))
-	_, _, err := p.Acquire(ctx, 17, false)
+	err := lp.run(func() error {
+		_, _, err := p.Acquire(ctx, 17, false)
+		return err
+	})
 	require.ErrorIs(t, err, ErrLedgerBusy)
 	require.ErrorIs(t, err, ErrLedgerUnavailable)
-	require.Eventually(t, func() bool {
+	lp.eventually(t, func() bool {
 		return strings.Contains(strings.Join(p.Status().Errors, " "), "pool ledger busy")
-	}, 5*time.Second, time.Millisecond, "status never said the ledger is busy")
+	}, "status never said the ledger is busy")
 
 	// Waiting callers keep the committer trying; past the takeover time it writes anyway.
-	setLedgerLock(t, p, fastLock)
+	setLedgerLock(t, lp, fastLock)
 	cfg.LedgerWait = 10 * time.Second
 	require.NoError(t, p.Reconfigure(cfg))
-	require.NoError(t, p.update(ctx, addBatch("b2", Reserve)))
+	require.NoError(t, lp.run(func() error { return p.update(ctx, addBatch("b2", Reserve)) }))
 
 	doc := st.stored(t, p)
 	require.Equal(t, fence+1, doc.Fence)
@@ -127,9 +176,11 @@ func TestFencingRefusesAWriterThatLostItsHold(t *testing.T) {
 	}()
 	<-stalled
 	// b sees the lock held without progress, takes over and writes.
-	require.NoError(t, b.update(ctx, func(d *ledgerDoc) error {
-		d.find("b1").State = Retired
-		return nil
+	require.NoError(t, newLockPump(b, st).run(func() error {
+		return b.update(ctx, func(d *ledgerDoc) error {
+			d.find("b1").State = Retired
+			return nil
+		})
 	}))
 	close(resume)
 	err := <-aErr
@@ -208,7 +259,7 @@ func TestStopEndsALedgerWaitAtOnce(t *testing.T) {
 	require.NoError(t, st.Lock(ctx, lockName(p.lock, st.stored(t, p).Fence, 0)))
 	errs := make(chan error, 1)
 	go func() { errs <- p.update(ctx, addBatch("b2", Reserve)) }()
-	require.Eventually(t, func() bool { return p.gc.blockedOn() != nil }, 5*time.Second, time.Millisecond)
+	newLockPump(p, st).eventually(t, func() bool { return p.gc.blockedOn() != nil })
 	p.gc.stop()
 	require.ErrorIs(t, <-errs, ErrLedgerUnavailable)
 	require.ErrorIs(t, p.update(ctx, addBatch("b3", Reserve)), ErrLedgerUnavailable)
@@ -229,11 +280,11 @@ func TestAbandonedUpdatesDoNotPileUpWhileTheLockIsHeld(t *testing.T) {
 	waiting, cancel := context.WithCancel(ctx)
 	done := make(chan error, 1)
 	go func() { done <- p.update(waiting, addBatch("b2", Reserve)) }()
-	require.Eventually(t, func() bool {
+	newLockPump(p, st).eventually(t, func() bool {
 		p.gc.mu.Lock()
 		defer p.gc.mu.Unlock()
 		return len(p.gc.queue) == 1
-	}, 5*time.Second, time.Millisecond, "the 100 abandoned updates stayed queued")
+	}, "the 100 abandoned updates stayed queued")
 	cancel()
 	require.ErrorIs(t, <-done, context.Canceled)
 	require.Nil(t, st.stored(t, p).find("never"))

@@ -12,6 +12,7 @@ import (
 	"maps"
 	"math/big"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"go.uber.org/zap"
@@ -28,13 +29,6 @@ type Bee interface {
 	TopUp(ctx context.Context, id string, amount *big.Int) error
 	ChainState(ctx context.Context) (bee.ChainState, error)
 }
-
-// Clock tells the time; tests inject their own.
-type Clock interface{ Now() time.Time }
-
-type realClock struct{}
-
-func (realClock) Now() time.Time { return time.Now() }
 
 // Observer receives events for metrics; nil means none.
 type Observer interface {
@@ -151,6 +145,8 @@ type Pool struct {
 
 	owners ownerView // Owns' re-read of the stored ledger (owner.go)
 
+	maintained atomic.Int64 // maintenance runs completed (tests wait on it)
+
 	wake    chan struct{}
 	stop    chan struct{}
 	done    chan struct{}
@@ -183,7 +179,7 @@ func New(cfg Config, deps Deps) (*Pool, error) {
 		deps: deps, key: key, lock: lock, cfg: cfg,
 		localBytes: map[string]int64{}, fills: map[string]*fillState{}, spentPLUR: new(big.Int), backoff: map[int]backoffState{}, toppingUp: map[string]bool{},
 		topupBackoff: map[string]backoffState{}, confirm: new(singleflight.Group), rejectChecks: map[string]rejectionCheck{},
-		gc:   newGroupCommit(),
+		gc:   newGroupCommit(deps.Clock),
 		wake: make(chan struct{}, 1), stop: make(chan struct{}), done: make(chan struct{}),
 	}, nil
 }
@@ -801,12 +797,12 @@ func (p *Pool) requestCheck() {
 	if p.reqPending {
 		return
 	}
-	now := time.Now()
+	now := p.deps.Clock.Now()
 	if wait := gap - now.Sub(p.reqLast); wait > 0 {
 		p.reqPending = true
-		time.AfterFunc(wait, func() {
+		p.deps.Clock.AfterFunc(wait, func() {
 			p.reqMu.Lock()
-			p.reqPending, p.reqLast = false, time.Now()
+			p.reqPending, p.reqLast = false, p.deps.Clock.Now()
 			p.reqMu.Unlock()
 			p.signal()
 		})

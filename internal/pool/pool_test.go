@@ -10,12 +10,15 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"runtime"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
+	"go.uber.org/zap"
+	"go.uber.org/zap/zaptest/observer"
 
 	"github.com/swarmgate/caddy-bee/internal/bee"
 	"github.com/swarmgate/caddy-bee/internal/beesim"
@@ -63,10 +66,14 @@ func (f fileStorage) Load(_ context.Context, key string) ([]byte, error) {
 	return os.ReadFile(f.path(key))
 }
 
+// env is a simulated Bee and a storage for pools on a fake clock: the pools and the
+// simulated chain move only when a test advances that clock (await), so no test waits on the
+// machine's clock and a loaded machine makes a test slower, never wrong.
 type env struct {
 	sim     *beesim.Sim
 	client  *bee.Client
 	storage fileStorage
+	clock   *fakeClock
 }
 
 func newEnv(t *testing.T, opts beesim.Options) *env {
@@ -74,12 +81,14 @@ func newEnv(t *testing.T, opts beesim.Options) *env {
 	if opts.BlockTime == 0 {
 		opts.BlockTime = testBlock
 	}
+	clock := newFakeClock()
+	opts.Now = clock.Now
 	sim := beesim.New(opts)
 	srv := httptest.NewServer(sim.Handler())
 	t.Cleanup(srv.Close)
 	client, err := bee.New(srv.URL, bee.Options{PurchaseTimeout: 2 * time.Second, ReadTimeout: 2 * time.Second})
 	require.NoError(t, err)
-	return &env{sim: sim, client: client, storage: fileStorage{dir: t.TempDir()}}
+	return &env{sim: sim, client: client, storage: fileStorage{dir: t.TempDir()}, clock: clock}
 }
 
 func fastConfig(reserve map[int]int) Config {
@@ -99,16 +108,68 @@ func fastConfig(reserve map[int]int) Config {
 
 func (e *env) start(t *testing.T, cfg Config) *Pool {
 	t.Helper()
-	p, err := New(cfg, Deps{Bee: e.client, Storage: e.storage, NodeKey: "http://bee"})
+	p, err := New(cfg, Deps{Bee: e.client, Storage: e.storage, NodeKey: "http://bee", Clock: e.clock})
 	require.NoError(t, err)
 	p.Start()
 	t.Cleanup(p.Stop)
 	return p
 }
 
+// await moves p's fake clock (and so the simulated chain's) on by one poll interval at a
+// time until cond holds: every wait of the pool (polls, backoffs, timeouts) then ends after
+// its own length of the pool's time, however slowly the machine runs.
+func await(t *testing.T, p *Pool, cond func() bool, msgAndArgs ...any) {
+	t.Helper()
+	clock := p.deps.Clock.(*fakeClock)
+	step := p.config().pollInterval()
+	require.Eventually(t, func() bool {
+		if cond() {
+			return true
+		}
+		clock.advance(step)
+		return false
+	}, 30*time.Second, time.Millisecond, msgAndArgs...)
+}
+
+// settle returns once a maintenance run begun after the call has completed and the pool is
+// idle again: whatever it would still do about the present state (buy, top up, retire) is
+// done. The clock stands still.
+func settle(t *testing.T, p *Pool) {
+	t.Helper()
+	n := p.maintained.Load()
+	p.TriggerCheck()
+	// The wake-up is taken (by a run begun after it) and the purchaser waits again: that run
+	// is over. (The wake-up is looked at first: one taken after that look means a whole run
+	// happened since, before the purchaser was found waiting.)
+	require.Eventually(t, func() bool { return p.maintained.Load() > n && len(p.wake) == 0 && purchasersIdle() },
+		30*time.Second, time.Millisecond, "no maintenance run completed")
+}
+
+// purchasersIdle reports whether every pool's purchaser (run) waits for its next wake-up.
+func purchasersIdle() bool {
+	for _, g := range goroutineStacks() {
+		if strings.Contains(g, ".(*Pool).run(") && (!strings.Contains(g, " [select") || strings.Contains(g, ".(*Pool).maintain(")) {
+			return false
+		}
+	}
+	return true
+}
+
+// goroutineStacks is every goroutine's stack, from one snapshot.
+func goroutineStacks() []string {
+	buf := make([]byte, 1<<20)
+	for {
+		n := runtime.Stack(buf, true)
+		if n < len(buf) {
+			return strings.Split(string(buf[:n]), "\n\n")
+		}
+		buf = make([]byte, 2*len(buf))
+	}
+}
+
 func waitLevel(t *testing.T, p *Pool, depth, n int) {
 	t.Helper()
-	require.Eventually(t, func() bool { return p.Status().CurrentLevels[depth] >= n }, 20*time.Second, 5*time.Millisecond,
+	await(t, p, func() bool { return p.Status().CurrentLevels[depth] >= n },
 		"reserve of depth %d never reached %d: %+v", depth, n, p.Status())
 }
 
@@ -125,7 +186,7 @@ func TestFillsReserveToTargetAndNoMore(t *testing.T) {
 	p := e.start(t, fastConfig(map[int]int{17: 2, 20: 1}))
 	waitLevel(t, p, 17, 2)
 	waitLevel(t, p, 20, 1)
-	time.Sleep(100 * time.Millisecond)
+	settle(t, p)
 	require.Equal(t, 3, ourBatches(e.sim), "bought more than the target")
 	require.Empty(t, p.Status().Errors)
 }
@@ -159,8 +220,8 @@ func TestAcquireTriggersOneReplacementAndNeverRepeats(t *testing.T) {
 	wg.Wait()
 	require.NotEmpty(t, seen)
 	// Purchases cover the shortfall: at most one per issued batch plus the target.
-	require.Eventually(t, func() bool { return p.Status().CurrentLevels[17] == 3 }, 20*time.Second, 5*time.Millisecond)
-	time.Sleep(100 * time.Millisecond)
+	await(t, p, func() bool { return p.Status().CurrentLevels[17] == 3 })
+	settle(t, p)
 	bought := e.sim.Stats().Purchases - before
 	require.LessOrEqual(t, bought, int64(len(seen)+3), "bought %d for %d issued", bought, len(seen))
 }
@@ -174,20 +235,23 @@ func TestReplacementStartsAtOnce(t *testing.T) {
 	before := e.sim.Stats().Purchases
 	_, _, err := p.Acquire(context.Background(), 17, false)
 	require.NoError(t, err)
-	start := time.Now()
-	require.Eventually(t, func() bool { return e.sim.Stats().Purchases > before }, time.Second, time.Millisecond)
-	require.Less(t, time.Since(start), 100*time.Millisecond*5, "replacement not immediate")
+	// The pool's clock stands still: a replacement that waited for any timer (the hour's
+	// check, a poll) would never come.
+	require.Eventually(t, func() bool { return e.sim.Stats().Purchases > before }, 20*time.Second, time.Millisecond,
+		"replacement not immediate")
 }
 
 func TestHungPurchaseIsAdoptedNotRebought(t *testing.T) {
 	e := newEnv(t, beesim.Options{})
 	e.sim.SetPurchaseHang(true)
-	p := e.start(t, fastConfig(map[int]int{17: 1}))
-	require.Eventually(t, func() bool { return e.sim.Stats().Purchases >= 1 }, 5*time.Second, 5*time.Millisecond)
-	time.Sleep(700 * time.Millisecond) // past the purchase timeout
+	core, logs := observer.New(zap.WarnLevel)
+	p := startWith(t, e, fastConfig(map[int]int{17: 1}), e.client, zap.New(core))
+	require.Eventually(t, func() bool { return e.sim.Stats().Purchases >= 1 }, 20*time.Second, time.Millisecond)
+	await(t, p, func() bool { return logs.FilterMessage("purchase outcome unknown; will reconcile by label").Len() > 0 },
+		"the purchase never timed out")
 	e.sim.SetPurchaseHang(false)
 	waitLevel(t, p, 17, 1)
-	time.Sleep(100 * time.Millisecond)
+	settle(t, p)
 	require.EqualValues(t, 1, e.sim.Stats().Purchases, "a timed-out purchase was bought again")
 }
 
@@ -195,7 +259,8 @@ func TestNoPurchaseWhileBeeSyncingOrDown(t *testing.T) {
 	e := newEnv(t, beesim.Options{})
 	e.sim.Restart(time.Hour)
 	p := e.start(t, fastConfig(map[int]int{17: 2}))
-	time.Sleep(300 * time.Millisecond)
+	await(t, p, func() bool { return len(p.Status().Errors) > 0 })
+	settle(t, p)
 	require.Zero(t, e.sim.Stats().Purchases)
 	require.NotEmpty(t, p.Status().Errors)
 	e.sim.ClearFaults()
@@ -208,7 +273,7 @@ func TestCorruptLedgerStopsSpending(t *testing.T) {
 	key, _ := ledgerKeys("http://bee")
 	require.NoError(t, e.storage.Store(context.Background(), key, []byte(`{"version":1,"batches":[{"id":`)))
 	p := e.start(t, fastConfig(map[int]int{17: 1}))
-	time.Sleep(300 * time.Millisecond)
+	settle(t, p)
 	require.Zero(t, e.sim.Stats().Purchases)
 	st := p.Status()
 	require.NotEmpty(t, st.Errors)
@@ -223,16 +288,17 @@ func TestOutOfFundsBacksOff(t *testing.T) {
 	e := newEnv(t, beesim.Options{})
 	e.sim.SetPurchaseFailure(beesim.PurchaseOutOfFunds)
 	cfg := fastConfig(map[int]int{17: 1})
-	started := time.Now()
+	started := e.clock.Now()
 	p := e.start(t, cfg)
-	time.Sleep(700 * time.Millisecond) // an observation window; its true length is measured below
+	// An observation window of 700 ms of the pool's time.
+	await(t, p, func() bool { return e.clock.Now().Sub(started) >= 700*time.Millisecond })
 	n := e.sim.Stats().Requests["POST stamps"]
-	elapsed := time.Since(started)
+	elapsed := e.clock.Now().Sub(started)
 	require.GreaterOrEqual(t, n, int64(1))
 	require.LessOrEqual(t, n, int64(maxBackoffTries(elapsed, cfg)), "hot loop on out of funds: %d attempts in %s", n, elapsed)
 	// The backoff shows in /status while it lasts (not between its end and the next refusal).
-	require.Eventually(t, func() bool { return containsText(p.Status().Errors, "purchases backing off") },
-		10*time.Second, 5*time.Millisecond, "status never showed the backoff")
+	await(t, p, func() bool { return containsText(p.Status().Errors, "purchases backing off") },
+		"status never showed the backoff")
 }
 
 // maxBackoffTries is how many tries of one thing fit in elapsed when each failure waits
@@ -260,7 +326,7 @@ func TestRestartKeepsLedgerAndIssuedStayIssued(t *testing.T) {
 
 	p2 := e.start(t, cfg)
 	waitLevel(t, p2, 17, 2)
-	time.Sleep(100 * time.Millisecond)
+	settle(t, p2)
 	require.Equal(t, bought, e.sim.Stats().Purchases, "restart re-bought the reserve")
 	for _, b := range p2.Available() {
 		require.NotEqual(t, issued.ID, b.ID, "an issued batch came back to the reserve")
@@ -272,10 +338,10 @@ func TestHourlyCapHoldsAcrossRestart(t *testing.T) {
 	cfg := fastConfig(map[int]int{17: 5})
 	cfg.MaxPurchasesPerHour = 2
 	p := e.start(t, cfg)
-	require.Eventually(t, func() bool { return e.sim.Stats().Purchases == 2 }, 5*time.Second, 5*time.Millisecond)
+	await(t, p, func() bool { return e.sim.Stats().Purchases == 2 })
 	p.Stop()
 	p2 := e.start(t, cfg)
-	time.Sleep(300 * time.Millisecond)
+	settle(t, p2)
 	require.EqualValues(t, 2, e.sim.Stats().Purchases)
 	require.Equal(t, 2, p2.Status().PurchasesLastHour)
 }
@@ -314,7 +380,7 @@ func TestTopUpBelowMinTTLNeverIssued(t *testing.T) {
 	issuedAmount := amountAt(issued.ID)
 	topUpsBefore := e.sim.Stats().TopUps
 	// The replacement gets topped up like every reserve batch; the issued one never.
-	require.Eventually(t, func() bool { return e.sim.Stats().TopUps >= topUpsBefore+1 }, 10*time.Second, 5*time.Millisecond)
+	await(t, p, func() bool { return e.sim.Stats().TopUps >= topUpsBefore+1 })
 	require.Equal(t, 0, issuedAmount.Cmp(amountAt(issued.ID)), "an issued batch was topped up")
 }
 
@@ -324,7 +390,8 @@ func TestTwoPoolsShareStorageWithoutDoubleSpend(t *testing.T) {
 	a := e.start(t, cfg)
 	b := e.start(t, cfg)
 	waitLevel(t, a, 17, 3)
-	time.Sleep(200 * time.Millisecond)
+	settle(t, a)
+	settle(t, b)
 	require.Equal(t, 3, ourBatches(e.sim), "two instances bought the same shortfall")
 	ids := map[string]bool{}
 	for i := 0; i < 6; i++ {
@@ -410,11 +477,7 @@ func TestHistoryIsPrunedAndNeverReadopted(t *testing.T) {
 	cfg := fastConfig(map[int]int{17: 1})
 	cfg.HistoryRetention = time.Hour
 	// The retention passes on the pool's clock, not the machine's: a slow run cannot prune early.
-	clk := &offsetClock{}
-	p, err := New(cfg, Deps{Bee: e.client, Storage: e.storage, NodeKey: "http://bee", Clock: clk})
-	require.NoError(t, err)
-	p.Start()
-	t.Cleanup(p.Stop)
+	p := e.start(t, cfg)
 	waitLevel(t, p, 17, 1)
 	issued, _, err := p.Acquire(context.Background(), 17, false)
 	require.NoError(t, err)
@@ -427,7 +490,7 @@ func TestHistoryIsPrunedAndNeverReadopted(t *testing.T) {
 		return strings.Contains(string(raw), id)
 	}
 	require.True(t, inLedger(issued.ID), "kept while recent")
-	clk.advance(cfg.HistoryRetention + time.Minute)
+	e.clock.advance(cfg.HistoryRetention + time.Minute)
 	second, _, err := p.Acquire(context.Background(), 17, false) // any write prunes
 	require.NoError(t, err)
 	require.False(t, inLedger(issued.ID), "pruned after the retention")
@@ -437,32 +500,13 @@ func TestHistoryIsPrunedAndNeverReadopted(t *testing.T) {
 	waitLevel(t, p, 17, 1)
 	for range 2 {
 		triggered := p.TriggerCheck()
-		require.Eventually(t, func() bool { return p.Status().LastCheck.After(triggered) }, 10*time.Second, 5*time.Millisecond,
-			"no sync after the trigger")
+		await(t, p, func() bool { return p.Status().LastCheck.After(triggered) }, "no sync after the trigger")
 	}
 	require.False(t, inLedger(issued.ID), "a pruned batch came back")
 	for _, b := range p.Available() {
 		require.NotEqual(t, issued.ID, b.ID)
 	}
 	require.Len(t, e.sim.Batches(), 3, "one batch per acquire plus the reserve, nothing more")
-}
-
-// offsetClock is the machine's clock moved forward by what the test advanced it.
-type offsetClock struct {
-	mu  sync.Mutex
-	off time.Duration
-}
-
-func (c *offsetClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return time.Now().Add(c.off)
-}
-
-func (c *offsetClock) advance(d time.Duration) {
-	c.mu.Lock()
-	c.off += d
-	c.mu.Unlock()
 }
 
 // Bee's 429 (another on-chain operation in flight, e.g. our own purchase still being mined
@@ -473,11 +517,11 @@ func TestBusyBeeIsRetriedSoonNotBackedOff(t *testing.T) {
 	cfg.BackoffBase, cfg.BackoffMax = time.Hour, 2*time.Hour // a real failure would stop this test cold
 	e.sim.SetPurchaseFailure(beesim.PurchaseBusy)
 	p := e.start(t, cfg)
-	require.Eventually(t, func() bool { return e.sim.Stats().Requests["POST stamps"] >= 1 }, 10*time.Second, 10*time.Millisecond)
+	await(t, p, func() bool { return e.sim.Stats().Requests["POST stamps"] >= 1 })
 	e.sim.SetPurchaseFailure("")
-	began := time.Now()
+	began := e.clock.Now()
 	waitLevel(t, p, 17, 1)
-	require.Less(t, time.Since(began), 15*time.Second)
+	require.Less(t, e.clock.Now().Sub(began), 15*time.Second)
 }
 
 // The stored form decodes and verifies (the checksum trick in encode matches checksum()),
@@ -542,7 +586,7 @@ func TestStaleListingNeverRetiresABatchSeenSince(t *testing.T) {
 	p.Stop()
 
 	newPool := func(b Bee) *Pool {
-		q, err := New(cfg, Deps{Bee: b, Storage: e.storage, NodeKey: "http://bee"})
+		q, err := New(cfg, Deps{Bee: b, Storage: e.storage, NodeKey: "http://bee", Clock: e.clock})
 		require.NoError(t, err)
 		return q
 	}
@@ -552,6 +596,7 @@ func TestStaleListingNeverRetiresABatchSeenSince(t *testing.T) {
 	require.Equal(t, Reserve, stateOf(t, e, id), "retired on a listing older than the last sighting")
 
 	// A listing begun after the last sighting that lacks the batch does retire it.
+	e.clock.advance(time.Millisecond)
 	require.NoError(t, newPool(staleBee{Bee: e.client}).sync(context.Background()))
 	require.Equal(t, Retired, stateOf(t, e, id))
 }

@@ -22,17 +22,18 @@ func (p *Pool) run(ctx context.Context) {
 	defer close(p.done)
 	for {
 		p.maintain(ctx)
+		p.maintained.Add(1)
 		wait := p.nextWait()
 		p.mu.Lock()
 		p.nextCheck = p.deps.Clock.Now().Add(wait)
 		p.mu.Unlock()
-		timer := time.NewTimer(wait)
+		timer := p.deps.Clock.NewTimer(wait)
 		select {
 		case <-p.stop:
 			timer.Stop()
 			return
 		case <-p.wake:
-		case <-timer.C:
+		case <-timer.C():
 		}
 		timer.Stop()
 	}
@@ -51,7 +52,7 @@ func (p *Pool) nextWait() time.Duration {
 		}
 		for _, b := range p.backoff {
 			if b.until.After(p.deps.Clock.Now()) {
-				return min(cfg.CheckInterval, time.Until(b.until)+time.Millisecond)
+				return min(cfg.CheckInterval, b.until.Sub(p.deps.Clock.Now())+time.Millisecond)
 			}
 		}
 	}
@@ -82,7 +83,7 @@ func (p *Pool) maintain(ctx context.Context) {
 // Until it succeeds the inventory is unknown and nothing is spent.
 func (p *Pool) sync(ctx context.Context) error {
 	cfg := p.config()
-	readCtx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	readCtx, cancel := p.withTimeout(ctx, 30*time.Second)
 	// A listing shows Bee as it was somewhere between these two instants. Another instance
 	// may record a newer one before this one is applied: a batch missing here counts as gone
 	// only if it was last seen before this listing began.
@@ -119,6 +120,7 @@ func (p *Pool) sync(ctx context.Context) error {
 	}
 	p.observeChain(chain, now)
 	p.refreshFills(ctx, byID)
+	unseenAfter := p.intentUnseenAfter(cfg)
 	err = p.update(ctx, func(doc *ledgerDoc) error {
 		kept := doc.Intents[:0]
 		for _, in := range doc.Intents {
@@ -133,10 +135,10 @@ func (p *Pool) sync(ctx context.Context) error {
 			if found {
 				continue // already recorded
 			}
-			if !in.Abandoned && now.Sub(in.StartedAt) > cfg.IntentGrace {
+			if age := now.Sub(in.StartedAt); !in.Abandoned && age > unseenAfter {
 				in.Abandoned = true
 				p.deps.Logger.Warn("purchase never appeared on chain; no longer counted as pending (still adopted if it shows up)",
-					zap.String("label", in.Label), zap.Int("depth", in.Depth))
+					zap.String("label", in.Label), zap.Int("depth", in.Depth), zap.Duration("after", age))
 			}
 			kept = append(kept, in)
 		}
@@ -202,6 +204,21 @@ func (p *Pool) sync(ctx context.Context) error {
 	return nil
 }
 
+// intentListingBlocks: Bee lists a mined batch in GET /stamps a few blocks later (the
+// simulator after 4); an intent is judged absent from the chain only past this many more.
+const intentListingBlocks = 10
+
+// intentUnseenAfter is how long an intent whose label no batch on the chain carries counts as
+// pending. Past its purchase timeout the call that wrote it has ended, in this process or any
+// other (or the process died: a SIGKILL between the intent's write and Bee's taking the
+// purchase leaves one that Bee never saw); a batch it bought would be listed a few blocks
+// later. After that it no longer holds back a purchase, but stays in the ledger: a batch
+// with its label that appears later is still adopted, never bought again. IntentGrace caps
+// the wait.
+func (p *Pool) intentUnseenAfter(cfg Config) time.Duration {
+	return min(cfg.PurchaseTimeout+intentListingBlocks*p.blockTime(), cfg.IntentGrace)
+}
+
 func (p *Pool) observePurchase(depth int, result string, plur *big.Int) {
 	if p.deps.Observer != nil {
 		p.deps.Observer.Purchase(depth, result, plur)
@@ -228,9 +245,8 @@ func (e errSpacing) Error() string {
 
 // amountFor: price x ceil(d / block_time), never below Bee's 24 h minimum.
 func amountFor(price *big.Int, d, blockTime time.Duration) *big.Int {
-	blocks := (d + blockTime - 1) / blockTime
-	amount := new(big.Int).Mul(price, big.NewInt(int64(blocks)))
-	minimum := new(big.Int).Mul(price, big.NewInt(17280))
+	amount := new(big.Int).Mul(price, big.NewInt(bee.BlocksIn(d, blockTime)))
+	minimum := new(big.Int).Mul(price, big.NewInt(bee.BlocksIn(bee.MinimumValidity, blockTime)))
 	minimum.Add(minimum, big.NewInt(1))
 	if amount.Cmp(minimum) < 0 {
 		amount = minimum
@@ -289,8 +305,10 @@ func (p *Pool) buyOne(ctx context.Context) bool {
 	})
 	if err != nil {
 		if wait > 0 {
+			spaced := p.deps.Clock.NewTimer(wait)
+			defer spaced.Stop()
 			select {
-			case <-time.After(wait):
+			case <-spaced.C():
 				return ctx.Err() == nil
 			case <-p.stop:
 			}
@@ -299,7 +317,7 @@ func (p *Pool) buyOne(ctx context.Context) bool {
 	}
 	plur := new(big.Int).Lsh(amount, uint(in.Depth))
 	p.deps.Logger.Info("buying batch", zap.Int("depth", in.Depth), zap.String("label", in.Label), zap.String("amount", amount.String()))
-	buyCtx, cancel := context.WithTimeout(ctx, cfg.PurchaseTimeout)
+	buyCtx, cancel := p.withTimeout(ctx, cfg.PurchaseTimeout)
 	id, err := p.deps.Bee.BuyStamp(buyCtx, amount, in.Depth, in.Label, cfg.Immutable)
 	cancel()
 	switch {
@@ -450,7 +468,7 @@ func (p *Pool) topUps(ctx context.Context) {
 			return
 		}
 		plur := new(big.Int).Lsh(amount, uint(r.Depth))
-		opCtx, cancel := context.WithTimeout(ctx, cfg.PurchaseTimeout)
+		opCtx, cancel := p.withTimeout(ctx, cfg.PurchaseTimeout)
 		err = p.deps.Bee.TopUp(opCtx, r.ID, amount)
 		cancel()
 		p.mu.Lock()

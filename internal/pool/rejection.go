@@ -90,7 +90,7 @@ func (p *Pool) ConfirmRefusal(ctx context.Context, id string, status int, messag
 	}
 	// Detached: the lookup and the retirement are shared and must outlive any one request.
 	v, err, _ := p.confirm.Do(key, func() (any, error) {
-		lookupCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), rejectionTimeout)
+		lookupCtx, cancel := p.withTimeout(context.WithoutCancel(ctx), rejectionTimeout)
 		defer cancel()
 		why, bad, full, err := p.batchUnusable(lookupCtx, id)
 		if err != nil {

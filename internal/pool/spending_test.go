@@ -63,7 +63,7 @@ func (c *countingBee) count() int {
 
 func startWith(t *testing.T, e *env, cfg Config, b Bee, logger *zap.Logger) *Pool {
 	t.Helper()
-	p, err := New(cfg, Deps{Bee: b, Storage: e.storage, NodeKey: "http://bee", Logger: logger})
+	p, err := New(cfg, Deps{Bee: b, Storage: e.storage, NodeKey: "http://bee", Logger: logger, Clock: e.clock})
 	require.NoError(t, err)
 	p.Start()
 	t.Cleanup(p.Stop)
@@ -112,8 +112,9 @@ func TestConfirmRejectionNeedsBeesWordAndSharesOneLookup(t *testing.T) {
 			results <- r
 		}()
 	}
-	require.Eventually(t, func() bool { return cb.count() == 2 }, 5*time.Second, time.Millisecond)
-	time.Sleep(20 * time.Millisecond) // let the crowd pile up on the one lookup
+	// The whole crowd waits on the one lookup (held at the gate) before Bee answers it.
+	require.Eventually(t, func() bool { return cb.count() == 2 && goroutinesIn("singleflight.(*Group).Do") == 40 },
+		20*time.Second, time.Millisecond)
 	close(cb.gate)
 	wg.Wait()
 	close(results)
@@ -132,13 +133,12 @@ func TestRefusedPurchasesDoNotCountAgainstTheCap(t *testing.T) {
 	cfg := fastConfig(map[int]int{17: 1})
 	cfg.MaxPurchasesPerHour = 2
 	p := e.start(t, cfg)
-	require.Eventually(t, func() bool { return e.sim.Stats().Requests["POST stamps"] >= 3 }, 10*time.Second, 5*time.Millisecond)
+	await(t, p, func() bool { return e.sim.Stats().Requests["POST stamps"] >= 3 })
 	// (A refusal in flight holds its slot until Bee's answer is in.)
-	require.Eventually(t, func() bool { return p.Status().PurchasesLastHour == 0 }, 5*time.Second, 5*time.Millisecond,
-		"refusals were counted as purchases")
+	await(t, p, func() bool { return p.Status().PurchasesLastHour == 0 }, "refusals were counted as purchases")
 
 	e.sim.SetPurchaseFailure(beesim.PurchaseError)
-	require.Eventually(t, func() bool { return p.Status().PurchasesLastHour >= 1 }, 10*time.Second, 5*time.Millisecond)
+	await(t, p, func() bool { return p.Status().PurchasesLastHour >= 1 })
 	e.sim.SetPurchaseFailure("")
 	waitLevel(t, p, 17, 1)
 	require.LessOrEqual(t, p.Status().PurchasesLastHour, 2)
@@ -156,30 +156,31 @@ func TestRefusedTopUpsBackOffAndLeaveBudgetForPurchases(t *testing.T) {
 	cfg.MaxPurchasesPerHour = 3
 	cfg.CheckInterval = 50 * time.Millisecond
 	cfg.BackoffBase, cfg.BackoffMax = 300*time.Millisecond, time.Hour
-	started := time.Now()
+	started := e.clock.Now()
 	p := e.start(t, cfg)
 	waitLevel(t, p, 17, 2)
-	require.Eventually(t, func() bool { return e.sim.Stats().Requests["PATCH stamps"] >= 2 }, 10*time.Second, 5*time.Millisecond)
-	time.Sleep(time.Second) // an observation window, not synchronisation: its true length is measured below
+	await(t, p, func() bool { return e.sim.Stats().Requests["PATCH stamps"] >= 2 })
+	// An observation window of a second of the pool's time after the first top-ups.
+	window := e.clock.Now().Add(time.Second)
+	await(t, p, func() bool { return !e.clock.Now().Before(window) })
 	patches := e.sim.Stats().Requests["PATCH stamps"]
 	// 2 batches, backoff 300 ms doubling: tries at 0, 0.3, 0.9, 2.1 s... after each batch's
-	// first, not one per 50 ms run. The bound follows the time that really passed, so a slow
-	// machine gets no false failure and a missing backoff still fails.
-	elapsed := time.Since(started)
+	// first, not one per 50 ms run. The bound follows the pool's time since its start.
+	elapsed := e.clock.Now().Sub(started)
 	require.LessOrEqual(t, patches, int64(2*maxBackoffTries(elapsed, cfg)), "top-ups of 2 batches in %s", elapsed)
 	// A top-up holds its slot while Bee is asked; a refusal gives it back and pauses that
 	// batch's top-ups, which /status shows while the pause lasts. (Between a pause's end and
 	// the next refusal both conditions need not hold at once: wait for a moment they do.)
 	var st Status
-	require.Eventually(t, func() bool {
+	await(t, p, func() bool {
 		st = p.Status()
 		return st.PurchasesLastHour == 2 && containsText(st.Errors, "top-up")
-	}, 10*time.Second, 5*time.Millisecond, "refused top-ups counted against the cap or not shown in /status")
+	}, "refused top-ups counted against the cap or not shown in /status")
 	require.False(t, containsText(st.Errors, e.sim.Batches()[0].BatchID), "status names no batch id")
 
 	_, _, err := p.Acquire(context.Background(), 17, false)
 	require.NoError(t, err)
-	require.Eventually(t, func() bool { return e.sim.Stats().Purchases == 3 }, 10*time.Second, 5*time.Millisecond)
+	await(t, p, func() bool { return e.sim.Stats().Purchases == 3 })
 	waitLevel(t, p, 17, 2)
 }
 
@@ -192,16 +193,17 @@ func TestShortBudgetBuysBeforeTopUp(t *testing.T) {
 	cfg.CheckInterval = time.Hour
 	p := e.start(t, cfg)
 	waitLevel(t, p, 17, 2)
+	settle(t, p) // the run that found the reserve full is over
 	_, _, err := p.Acquire(context.Background(), 17, false)
 	require.NoError(t, err)
 	require.EqualValues(t, 2, e.sim.Stats().Purchases)
 
 	cfg.Duration = 24 * time.Hour
 	cfg.MinTTL = 25*time.Hour - 500*time.Millisecond // the remaining batch is due for a top-up too
-	time.Sleep(600 * time.Millisecond)
+	e.clock.advance(600 * time.Millisecond)
 	require.NoError(t, p.Reconfigure(cfg))
 	waitLevel(t, p, 17, 2)
-	time.Sleep(100 * time.Millisecond)
+	settle(t, p)
 	require.EqualValues(t, 3, e.sim.Stats().Purchases)
 	require.Zero(t, e.sim.Stats().TopUps, "the last operation of the hour went to a top-up")
 	require.True(t, containsText(p.Status().Errors, "max_purchases_per_hour 3 reached"), "%v", p.Status().Errors)
@@ -228,8 +230,11 @@ func TestReachedCapIsReportedWithItsEnd(t *testing.T) {
 
 	st := p.Status()
 	require.True(t, containsText(st.Errors, "max_purchases_per_hour 1 reached"), "%v", st.Errors)
-	require.True(t, containsText(st.Errors, " until "+time.Now().UTC().Add(time.Hour).Format("2006-01-02T15")), "%v", st.Errors)
-	time.Sleep(300 * time.Millisecond) // many maintenance runs
+	require.True(t, containsText(st.Errors, " until "+e.clock.Now().UTC().Add(time.Hour).Format("2006-01-02T15")), "%v", st.Errors)
+	for range 15 { // many maintenance runs, each at its check interval
+		n := p.maintained.Load()
+		await(t, p, func() bool { return p.maintained.Load() > n })
+	}
 	require.Equal(t, 1, logs.FilterMessage("pool spending blocked").Len(), "one log line per change, not per run")
 }
 
@@ -250,15 +255,16 @@ func TestRequestDrivenChecksAreRateLimited(t *testing.T) {
 	cfg.BackoffBase, cfg.BackoffMax = time.Hour, time.Hour
 	cfg.RequestCheckGap = 3 * time.Second
 	p := e.start(t, cfg)
-	require.Eventually(t, func() bool { return e.sim.Stats().Requests["POST stamps"] >= 1 }, 10*time.Second, 5*time.Millisecond)
-	time.Sleep(50 * time.Millisecond)
+	await(t, p, func() bool { return e.sim.Stats().Requests["POST stamps"] >= 1 })
+	settle(t, p)
 	before := e.sim.Stats().Requests["GET stamps"]
-	deadline := time.Now().Add(time.Second)
+	// A second of the pool's time, a request every millisecond.
 	n := 0
-	for time.Now().Before(deadline) {
+	for range 1000 {
 		_, err := p.ActiveFor(context.Background(), 100)
 		require.ErrorIs(t, err, ErrEmpty)
 		n++
+		e.clock.advance(time.Millisecond)
 	}
 	// One sync is two reads of class "stamps": GET /stamps and GET /chainstate.
 	reads := e.sim.Stats().Requests["GET stamps"] - before
@@ -282,8 +288,8 @@ func TestSpendingOffAndUnknownInventoryAreNamed(t *testing.T) {
 	cfg := fastConfig(map[int]int{17: 1})
 	cfg.MaxPurchasesPerHour = 0
 	p := e.start(t, cfg)
-	require.Eventually(t, func() bool { return containsText(p.Status().Errors, "spending off (max_purchases_per_hour 0)") },
-		5*time.Second, 5*time.Millisecond, "%v", p.Status().Errors)
+	await(t, p, func() bool { return containsText(p.Status().Errors, "spending off (max_purchases_per_hour 0)") },
+		"%v", p.Status().Errors)
 	_, err := p.ActiveFor(context.Background(), 10)
 	var empty *EmptyError
 	require.ErrorAs(t, err, &empty)
@@ -293,12 +299,22 @@ func TestSpendingOffAndUnknownInventoryAreNamed(t *testing.T) {
 
 	e.sim.Restart(time.Hour)
 	p.TriggerCheck()
-	require.Eventually(t, func() bool {
+	await(t, p, func() bool {
 		return containsText(p.Status().Errors, "inventory unknown: spending stopped at least until ")
-	},
-		5*time.Second, 5*time.Millisecond, "%v", p.Status().Errors)
+	}, "%v", p.Status().Errors)
 	_, err = p.ActiveFor(context.Background(), 10)
 	require.ErrorAs(t, err, &empty)
 	require.Contains(t, empty.Cause, "inventory unknown (Bee or the ledger unreadable)")
 	require.NotContains(t, empty.Cause, "127.0.0.1", "Bee's address stays out of anonymous answers")
+}
+
+// goroutinesIn counts the goroutines with fn on their stack.
+func goroutinesIn(fn string) int {
+	count := 0
+	for _, g := range goroutineStacks() {
+		if strings.Contains(g, fn) {
+			count++
+		}
+	}
+	return count
 }

@@ -27,6 +27,9 @@ type LedgerBatch struct {
 // LedgerIntent is a purchase written down before Bee was called.
 type LedgerIntent struct {
 	Label string `json:"label"`
+	// Abandoned: no longer counted as pending (never on the chain by its purchase timeout and
+	// a few blocks); kept so a batch that appears late is still adopted.
+	Abandoned bool `json:"abandoned"`
 }
 
 // LedgerFiles are the ledger files (one per Bee node) in a file_system storage directory.

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io/fs"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -19,6 +20,7 @@ type MemStorage struct {
 	data   map[string][]byte
 	locks  map[string]bool
 	stores int
+	waits  atomic.Int64
 }
 
 // NewMemStorage returns an empty storage.
@@ -28,7 +30,7 @@ func NewMemStorage() *MemStorage {
 
 // Lock waits until name is free, or ctx ends.
 func (m *MemStorage) Lock(ctx context.Context, name string) error {
-	for {
+	for first := true; ; first = false {
 		m.mu.Lock()
 		if !m.locks[name] {
 			m.locks[name] = true
@@ -36,6 +38,9 @@ func (m *MemStorage) Lock(ctx context.Context, name string) error {
 			return nil
 		}
 		m.mu.Unlock()
+		if first {
+			m.waits.Add(1)
+		}
 		select {
 		case <-ctx.Done():
 			return ctx.Err()
@@ -54,6 +59,9 @@ func (m *MemStorage) Unlock(_ context.Context, name string) error {
 	delete(m.locks, name)
 	return nil
 }
+
+// Waits counts the Lock calls that found their lock held and began to wait.
+func (m *MemStorage) Waits() int64 { return m.waits.Load() }
 
 // Locked reports whether name is held.
 func (m *MemStorage) Locked(name string) bool {

@@ -144,7 +144,9 @@ func TestTwoInstancesOverTwoNodes(t *testing.T) {
 	for {
 		settled := len(ledgers()) == 2
 		for _, doc := range ledgers() {
-			settled = settled && len(doc.Intents) == 0
+			for _, in := range doc.Intents {
+				settled = settled && in.Abandoned
+			}
 		}
 		for _, gw := range gws {
 			var st struct {
