@@ -386,15 +386,17 @@ func TestDiluteWhenTrafficMakesADeeperBatchCheaper(t *testing.T) {
 	require.Equal(t, []int{20}, fb.dilutes, "diluted once")
 }
 
-// Where no batch has ample room for an upload too large to replay, it goes where it is least
-// likely to overflow: a fresh reserve batch rather than a half-full one.
-func TestUnreplayableUploadPrefersTheLeastRisk(t *testing.T) {
+// Where no batch has ample room for an upload too large to replay, the pool does not risk it:
+// ErrEmpty with a retry time, a dilution of the active batch to the smallest depth whose
+// roomier buckets take it (topped up to keep the TTL), and then that batch.
+func TestUnreplayableUploadWaitsForRoom(t *testing.T) {
 	ctx := context.Background()
 	fb := newFillBee()
 	fb.add("a", 17)
 	fb.add("b", 17)
 	clock := &fakeClock{now: time.Unix(1e9, 0)}
 	p := fillPool(t, fb, clock, map[int]int{17: 2}, "a", "b")
+	p.cfg.MaxPurchasesPerHour, p.cfg.PurchaseSpacing = 10, 0
 	first, err := p.ActiveFor(ctx, 100<<10)
 	require.NoError(t, err)
 	half := int(0.5 * effectiveChunks(17))
@@ -403,12 +405,40 @@ func TestUnreplayableUploadPrefersTheLeastRisk(t *testing.T) {
 	require.NoError(t, p.sync(ctx))
 
 	require.False(t, fitsFill(emptyFill(17), 2<<20, 0.8), "2 MiB in an empty depth-17 batch: over the 0.1% risk")
+	_, err = p.ActiveFor(ctx, 2<<20)
+	var empty *EmptyError
+	require.ErrorAs(t, err, &empty)
+	require.ErrorIs(t, err, ErrEmpty)
+	require.Positive(t, empty.RetryAfter)
+	require.Contains(t, err.Error(), "diluted to make room")
+	require.Len(t, p.Available(), 1, "no reserve batch promoted for nothing: it would not take the upload either")
+
+	p.dilutions(ctx)
+	require.Equal(t, []int{18}, fb.dilutes, "one step makes room")
+	require.Equal(t, 1, fb.topUps, "the halved TTL is topped up")
 	big, err := p.ActiveFor(ctx, 2<<20)
 	require.NoError(t, err)
-	require.NotEqual(t, first.ID, big.ID, "the fresh batch overflows less than the half-full one")
+	require.Equal(t, first.ID, big.ID)
+	require.Equal(t, 18, big.Depth)
 	small, err := p.ActiveFor(ctx, 100<<10)
 	require.NoError(t, err)
-	require.Equal(t, first.ID, small.ID, "small uploads keep filling the older batch")
+	require.Equal(t, first.ID, small.ID, "small uploads keep filling the diluted batch")
+	p.dilutions(ctx)
+	require.Equal(t, []int{18}, fb.dilutes, "diluted once")
+
+	// The caller knows best: a small upload without a replay copy needs room too, and one
+	// over the size rule that can be replayed does not.
+	require.NoError(t, p.update(ctx, func(d *ledgerDoc) error { d.find(first.ID).State = Retired; return nil }))
+	fresh, err := p.ActiveForUpload(ctx, 100<<10, false, "")
+	require.NoError(t, err)
+	require.Equal(t, "b", fresh.ID, "100 KiB fits an empty depth-17 batch with room to spare")
+	fb.stamp("b", int(0.7*effectiveChunks(17)))
+	p.RecordUpload("b", int64(0.7*effectiveChunks(17))*chunkSize)
+	_, err = p.ActiveForUpload(ctx, 400<<10, false, "")
+	require.ErrorIs(t, err, ErrEmpty, "400 KiB that cannot be replayed: not into a 70%% full depth-17 batch")
+	again, err := p.ActiveForUpload(ctx, 400<<10, true, "")
+	require.NoError(t, err)
+	require.Equal(t, "b", again.ID)
 	require.Greater(t, replayableStamped, int64(replay.Limit))
 	require.Less(t, replayableStamped, int64(replay.Limit)*11/10)
 }

@@ -1,0 +1,143 @@
+package pool
+
+import (
+	"context"
+	"fmt"
+	"math/big"
+	"slices"
+	"time"
+)
+
+// An upload the gateway cannot send again after Bee's 402 (its body is over the replay limit,
+// its length is unknown, or it got no replay copy) would be cut by a bucket overflow. Such an
+// upload goes only to a batch it overflows with at most ampleRisk; where none has that room,
+// the pool answers "no batch now" (503 with Retry-After) and dilutes a batch until one has.
+
+// maxRoomSteps bounds how far a dilution made for room may raise a batch's depth.
+const maxRoomSteps = 4
+
+// ActiveForUpload is ActiveForExcept for an upload whose caller knows whether it can send the
+// body again after a 402 (replayable). One that cannot goes only to a batch it would not
+// overflow (probability at most ampleRisk by the fill model), promoting a reserve batch that
+// would take it; when no batch would, the answer is an *EmptyError (Is ErrEmpty) saying when
+// to retry, and the pool dilutes a batch until one has the room. stamped is StampedBytes of
+// the upload (-1: unknown); exclude a batch that refused it with an overflow ("": none).
+func (p *Pool) ActiveForUpload(ctx context.Context, stamped int64, replayable bool, exclude string) (Batch, error) {
+	return p.activeFor(ctx, stamped, exclude, replayable)
+}
+
+// sizeReplayable is what ActiveFor assumes without being told: an upload of at most
+// replayableStamped stamped bytes can be sent again.
+func sizeReplayable(n int64) bool { return n >= 0 && n <= replayableStamped }
+
+// mustFitLocked: the upload needs a batch it does not overflow, and the pool can tell (it has
+// fill models). p.mu is held.
+func (p *Pool) mustFitLocked(replayable bool) bool {
+	return !replayable && p.bucketReaderLocked() != nil
+}
+
+// injectDepthsLocked is the depths injection looks at: those of active batches a dilution for
+// room raised beyond the configured ones (paid for already: filled first), then the configured
+// ones, cheapest first. p.mu is held.
+func (p *Pool) injectDepthsLocked(cfg Config, doc *ledgerDoc) []int {
+	return append(extraActiveDepths(cfg, doc), p.injectOrderLocked(cfg.depths())...)
+}
+
+// extraActiveDepths lists, ascending, the depths of active batches that are not configured.
+func extraActiveDepths(cfg Config, doc *ledgerDoc) []int {
+	var out []int
+	for _, r := range doc.Batches {
+		if _, ok := cfg.Reserve[r.Depth]; !ok && r.State == Active && !slices.Contains(out, r.Depth) {
+			out = append(out, r.Depth)
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+// noRoom records that an upload of n stamped bytes found no batch it would not overflow and
+// asks maintenance to make room; the error tells the caller when to try again.
+func (p *Pool) noRoom(cfg Config, n int64) error {
+	if n < 0 {
+		n = unknownLengthStamped
+	}
+	k := chunksOf(n)
+	p.mu.Lock()
+	p.roomNeed = max(p.roomNeed, k)
+	p.mu.Unlock()
+	p.requestCheck()
+	e := p.emptyError(0)
+	e.Depth = firstDepth(cfg)
+	e.Need = fmt.Sprintf("no batch has room for %d chunks without risking a bucket overflow, and the upload could not be sent again after one; "+
+		"a batch is being diluted to make room", k)
+	return e
+}
+
+// roomFor reports whether some active batch, or a fresh reserve batch of a configured depth,
+// takes k chunks that must not overflow. p.mu is held.
+func (p *Pool) roomForLocked(cfg Config, k int64) bool {
+	n := k * chunkSize
+	for _, r := range p.doc.Batches {
+		if r.State == Active {
+			if f := p.fillOfLocked(r); f != nil && fitsUpload(f, n, cfg.UsageMax, false) {
+				return true
+			}
+		}
+		if _, ok := cfg.Reserve[r.Depth]; ok && r.State == Reserve && fitsUpload(emptyFill(r.Depth), n, cfg.UsageMax, false) {
+			return true
+		}
+	}
+	return false
+}
+
+// planRoomLocked: an upload that cannot be sent again found no batch with room (roomNeed
+// chunks). Raise the active batch for which that is cheapest to the smallest depth at which
+// its fill takes the upload, and top it up to keep its TTL. Nil when there is room already
+// or nothing to dilute. p.mu is held (read).
+func (p *Pool) planRoomLocked(cfg Config, now time.Time) *dilutePlan {
+	k := p.roomNeed
+	if k == 0 || p.doc == nil || p.price == nil || p.price.Sign() <= 0 || p.roomForLocked(cfg, k) {
+		return nil
+	}
+	bt := p.blockTimeLocked()
+	var best *dilutePlan
+	var bestCost *big.Int
+	for _, r := range p.doc.Batches {
+		if r.State != Active || p.toppingUp[r.ID] || p.topupBackoff[r.ID].until.After(now) {
+			continue
+		}
+		f := p.fillOfLocked(r)
+		if f == nil {
+			continue
+		}
+		for t := r.Depth + 1; t <= min(r.Depth+maxRoomSteps, 41); t++ {
+			g := f.clone()
+			g.depth = t
+			if !fitsUpload(g, k*chunkSize, cfg.UsageMax, false) {
+				continue
+			}
+			restore := restoreAmount(p.price, r, uint(t-r.Depth), bt)
+			cost := new(big.Int).Lsh(restore, uint(t))
+			if best == nil || cost.Cmp(bestCost) < 0 {
+				best, bestCost = &dilutePlan{r: r, target: t, restore: restore, room: true}, cost
+			}
+			break
+		}
+	}
+	return best
+}
+
+// restoreAmount is the PLUR per chunk that, after r was diluted by steps, tops its TTL back to
+// what it was (TTL = left / price x block time; without amountFor's 24 h floor).
+func restoreAmount(price *big.Int, r *record, steps uint, bt time.Duration) *big.Int {
+	remaining := new(big.Int).Mul(price, big.NewInt(int64(ttlOf(r.TTLSeconds)/bt)))
+	return new(big.Int).Sub(remaining, new(big.Int).Rsh(remaining, steps))
+}
+
+// blockTimeLocked: the measured block time, else the configured one. p.mu is held.
+func (p *Pool) blockTimeLocked() time.Duration {
+	if p.measuredBlockTime > 0 {
+		return p.measuredBlockTime
+	}
+	return p.cfg.BlockTime
+}
