@@ -34,6 +34,8 @@ type spendRow struct {
 	BucketReads  int
 	MBPerBZZ     float64
 	CutUploads   int // 402 passed on to the client (on both attempts, or a body over 1 MiB)
+	Waits        int // uploads told "no batch now" (503, Retry-After) at least once
+	Dilutions    int
 	BlockTimeSet time.Duration
 }
 
@@ -110,7 +112,13 @@ func spendRun(ctx context.Context, legacy bool, volume int64) (spendRow, error) 
 		stamped := pool.StampedBytes(int64(n), swarm.LevelNone)
 		avoid, ok := "", false
 		for attempt := 1; attempt <= 2 && !ok; attempt++ {
-			b, err := activeWithin(ctx, p, stamped, avoid, 60*time.Second)
+			// As the gateway: a body over the replay limit cannot go again after a 402, and
+			// neither can a retry (there is no third attempt).
+			replayable := n <= replay.Limit && attempt == 1
+			b, waited, err := activeWithin(ctx, p, stamped, replayable, avoid, 60*time.Second)
+			if waited {
+				row.Waits++
+			}
 			if err != nil {
 				return row, err
 			}
@@ -148,7 +156,7 @@ func spendRun(ctx context.Context, legacy bool, volume int64) (spendRow, error) 
 		row.MBPerBZZ = float64(row.Stamped) / 1e6 / row.SpentBZZ
 	}
 	stats := sim.Stats()
-	row.Purchases, row.TopUps = int(stats.Purchases), int(stats.TopUps)
+	row.Purchases, row.TopUps, row.Dilutions = int(stats.Purchases), int(stats.TopUps), int(stats.Dilutes)
 	active := map[string]bool{}
 	for _, a := range st.ActiveBatches {
 		active[a.BatchID] = true
@@ -163,17 +171,18 @@ func spendRun(ctx context.Context, legacy bool, volume int64) (spendRow, error) 
 	return row, nil
 }
 
-// activeWithin asks the pool for a batch, waiting for a purchase while the pool is empty.
-func activeWithin(ctx context.Context, p *pool.Pool, stamped int64, avoid string, d time.Duration) (pool.Batch, error) {
+// activeWithin asks the pool for a batch, waiting (as a client told 503 and Retry-After would)
+// while the pool has none for the upload; waited says whether it had to.
+func activeWithin(ctx context.Context, p *pool.Pool, stamped int64, replayable bool, avoid string, d time.Duration) (pool.Batch, bool, error) {
 	deadline := time.Now().Add(d)
-	for {
-		b, err := p.ActiveForExcept(ctx, stamped, avoid)
+	for waited := false; ; waited = true {
+		b, err := p.ActiveForUpload(ctx, stamped, replayable, avoid)
 		if err == nil || !errors.Is(err, pool.ErrEmpty) || time.Now().After(deadline) {
-			return b, err
+			return b, waited, err
 		}
 		select {
 		case <-ctx.Done():
-			return b, ctx.Err()
+			return b, waited, ctx.Err()
 		case <-time.After(10 * time.Millisecond):
 		}
 	}
@@ -291,17 +300,19 @@ func (r *report) spendTable(w func(string, ...any)) {
 	w("pool and the upload goes once more, unless its body is over the 1 MiB replay limit: then the 402 is the")
 	w("client's, counted as *cut*). BZZ counts purchases and top-ups; block time set to the simulator's (%s),", benchBlockTime)
 	w("so that only the batch policy differs. *Held* is each retired batch's stamped chunks over its effective")
-	w("capacity (the chunks before its first bucket is expected to overflow).")
+	w("capacity (the chunks before its first bucket is expected to overflow), at the depth it retired with. An")
+	w("upload that cannot be sent again (a body over 1 MiB, or a retry) is given only a batch it would not overflow;")
+	w("where none has the room, the pool answers 503 (*waits*) and dilutes a batch until one has.")
 	w("")
-	w("| policy | uploads | MB stamped | BZZ spent | **MB per BZZ** | purchases | top-ups | 402s | cut | bucket reads | retired: held (min / median) |")
-	w("|---|---|---|---|---|---|---|---|---|---|---|")
+	w("| policy | uploads | MB stamped | BZZ spent | **MB per BZZ** | purchases | top-ups | dilutions | 402s | cut | waits | bucket reads | retired: held (min / median) |")
+	w("|---|---|---|---|---|---|---|---|---|---|---|---|---|")
 	for _, row := range r.spend {
 		held := "-"
 		if n := len(row.Retired); n > 0 {
 			held = fmt.Sprintf("%d: %.0f%% / %.0f%%", n, 100*row.Retired[0], 100*row.Retired[n/2])
 		}
-		w("| %s | %d | %.1f | %.4f | **%.1f** | %d | %d | %d | %d | %d | %s |", row.Policy, row.Uploads, float64(row.Stamped)/1e6,
-			row.SpentBZZ, row.MBPerBZZ, row.Purchases, row.TopUps, row.Overflows, row.CutUploads, row.BucketReads, held)
+		w("| %s | %d | %.1f | %.4f | **%.1f** | %d | %d | %d | %d | %d | %d | %d | %s |", row.Policy, row.Uploads, float64(row.Stamped)/1e6,
+			row.SpentBZZ, row.MBPerBZZ, row.Purchases, row.TopUps, row.Dilutions, row.Overflows, row.CutUploads, row.Waits, row.BucketReads, held)
 	}
 	w("")
 }

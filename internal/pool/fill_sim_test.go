@@ -13,6 +13,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/swarmgate/caddy-bee/internal/beesim"
+	"github.com/swarmgate/caddy-bee/internal/replay"
 	"github.com/swarmgate/caddy-bee/internal/swarm"
 )
 
@@ -156,4 +157,67 @@ func TestDiluteOnTheSimulatorKeepsTheTTL(t *testing.T) {
 			require.Positive(t, info.Stamped)
 		}
 	}
+}
+
+// On the simulator: uploads of 1-4 MiB that cannot be sent again after a 402 (over the replay
+// limit), among small ones, through `reserve small 1`. None is ever given a batch it
+// overflows: where no batch has the room the pool says "not now" and dilutes one until it has.
+func TestUnreplayableUploadsAreNeverCut(t *testing.T) {
+	if testing.Short() {
+		t.Skip("uploads ~70 MB to the simulator")
+	}
+	ctx := context.Background()
+	e := newEnv(t, beesim.Options{})
+	cfg := fastConfig(map[int]int{17: 1})
+	cfg.RequestCheckGap = 10 * time.Millisecond
+	p := e.start(t, cfg)
+	waitLevel(t, p, 17, 1)
+
+	rng := rand.New(rand.NewPCG(24, 5))
+	data := make([]byte, 4<<20)
+	large, waits, smallRetries := 0, 0, 0
+	for i := range 120 {
+		n := 100_000
+		if i%4 == 0 {
+			n = 1<<20 + 1 + rng.IntN(3<<20)
+			large++
+		}
+		for j := range n {
+			data[j] = byte(rng.Uint32())
+		}
+		stamped := StampedBytes(int64(n), swarm.LevelNone)
+		replayable := n <= replay.Limit
+		avoid := ""
+		for attempt := 1; attempt <= 2; attempt++ {
+			var b Batch
+			tries := 0
+			require.Eventually(t, func() bool {
+				var err error
+				tries++
+				b, err = p.ActiveForUpload(ctx, stamped, replayable && attempt == 1, avoid)
+				require.True(t, err == nil || errors.Is(err, ErrEmpty), "%v", err)
+				return err == nil
+			}, 20*time.Second, 5*time.Millisecond)
+			if tries > 1 {
+				waits++
+			}
+			status, answer := uploadTo(t, e.client.BaseURL(), b.ID, data[:n])
+			if status == http.StatusCreated {
+				p.RecordUpload(b.ID, stamped)
+				break
+			}
+			require.Equal(t, http.StatusPaymentRequired, status, "%s", answer)
+			require.True(t, replayable && attempt == 1, "a %d-byte upload that could not be sent again got a 402 (attempt %d)", n, attempt)
+			smallRetries++
+			refusal, err := p.ConfirmRefusal(ctx, b.ID, status, "batch is overissued")
+			require.NoError(t, err)
+			if refusal == RefusalOverflow {
+				avoid = b.ID
+			}
+		}
+	}
+	st := e.sim.Stats()
+	require.Positive(t, st.Dilutes, "depth 17 alone has no ample room for 4 MiB: a batch was diluted")
+	t.Logf("%d uploads of 1-4 MiB and %d of 100 KB: no 402 for any that could not be sent again; %d small uploads sent again after a 402, %d waits, %d purchases, %d dilutions",
+		large, 120-large, smallRetries, waits, st.Purchases, st.Dilutes)
 }
