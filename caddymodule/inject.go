@@ -16,6 +16,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/swarmgate/caddy-bee/internal/pool"
+	"github.com/swarmgate/caddy-bee/internal/replay"
 )
 
 const (
@@ -63,7 +64,7 @@ func (h *Handler) serveInjected(w http.ResponseWriter, r *http.Request, next cad
 		_ = http.NewResponseController(w).EnableFullDuplex()
 	}
 	tried := map[*beeNode]bool{}
-	node, batch, err := h.injectionBatch(r, tried)
+	node, batch, err := h.injectionBatch(r, tried, canReplay(r, body))
 	batchRetried := false
 	for attempt := 1; ; attempt++ {
 		if err != nil {
@@ -102,7 +103,7 @@ func (h *Handler) serveInjected(w http.ResponseWriter, r *http.Request, next cad
 			tried[node] = true
 			h.logger.Warn("bee node failed an injected upload; trying another node",
 				zap.String("node", node.label), zap.Int("status", rec.Status()), zap.Error(err))
-			nextNode, nextBatch, perr := h.injectionBatch(r, tried)
+			nextNode, nextBatch, perr := h.injectionBatch(r, tried, false) // a body replays once
 			if perr == nil {
 				if again, ok := h.replayBody(r, body); ok {
 					metrics.injections.WithLabelValues("node_failed").Inc()
@@ -139,8 +140,15 @@ func (h *Handler) serveInjected(w http.ResponseWriter, r *http.Request, next cad
 		clear(w.Header())
 		maps.Copy(w.Header(), headerBefore)
 		h.logger.Info("retrying upload with another batch", zap.Int("rejected_status", rec.Status()))
-		batch, err = p.ActiveForExcept(r.Context(), stampedBytes(r, r.ContentLength), avoid)
+		batch, err = p.ActiveForUpload(r.Context(), stampedBytes(r, r.ContentLength), false, avoid) // the last attempt
 	}
+}
+
+// canReplay: whether the upload's first attempt can go again after Bee's 402 (no body, or a
+// body of known length within replay.Limit that holds a replay copy). One that cannot is
+// given only a batch it would not overflow (pool.ActiveForUpload).
+func canReplay(r *http.Request, body *injectedBody) bool {
+	return body == nil || r.ContentLength >= 0 && r.ContentLength <= replay.Limit && !body.NoRoom()
 }
 
 // replayBody returns the upload's body to send again: nothing to send for an upload
@@ -164,11 +172,11 @@ func nodeFailed(status int) bool {
 // skip whose pool has a usable batch, healthy nodes first (Caddy's health checks and the
 // handler's own record of failed uploads); an unhealthy node is tried only when no healthy
 // one can take the upload.
-func (h *Handler) injectionBatch(r *http.Request, skip map[*beeNode]bool) (*beeNode, pool.Batch, error) {
+func (h *Handler) injectionBatch(r *http.Request, skip map[*beeNode]bool, replayable bool) (*beeNode, pool.Batch, error) {
 	size := stampedBytes(r, r.ContentLength)
 	if !h.multiNode() {
 		n := h.nodes[0]
-		b, err := n.pool.ActiveFor(r.Context(), size)
+		b, err := n.pool.ActiveForUpload(r.Context(), size, replayable, "")
 		return n, b, err
 	}
 	now := time.Now()
@@ -180,7 +188,7 @@ func (h *Handler) injectionBatch(r *http.Request, skip map[*beeNode]bool) (*beeN
 			if n.pool == nil || skip[n] || n.usable(now) != healthy || !n.pool.HasUsable() {
 				continue
 			}
-			b, err := n.pool.ActiveFor(r.Context(), size)
+			b, err := n.pool.ActiveForUpload(r.Context(), size, replayable, "")
 			if err == nil {
 				return n, b, nil
 			}
