@@ -426,6 +426,14 @@ func TestUnreplayableUploadWaitsForRoom(t *testing.T) {
 	p.dilutions(ctx)
 	require.Equal(t, []int{18}, fb.dilutes, "diluted once")
 
+	// Depth 18 is not configured, but the batch takes injected uploads: it is topped up too.
+	fb.mu.Lock()
+	fb.stamps[first.ID].BatchTTL = 3600
+	fb.mu.Unlock()
+	require.NoError(t, p.sync(ctx))
+	p.topUps(ctx)
+	require.Equal(t, 2, fb.topUps, "the diluted batch's TTL fell below min_ttl")
+
 	// The caller knows best: a small upload without a replay copy needs room too, and one
 	// over the size rule that can be replayed does not.
 	require.NoError(t, p.update(ctx, func(d *ledgerDoc) error { d.find(first.ID).State = Retired; return nil }))

@@ -400,7 +400,8 @@ func (p *Pool) resetBackoff(depth int) {
 }
 
 // topUps extends reserve and active batches whose TTL fell below min_ttl. Issued batches are
-// the client's; depths no longer configured are left alone.
+// the client's; reserve batches of depths no longer configured are left alone, while active
+// ones of any depth take injected uploads (a dilution for room makes such depths) and are kept.
 func (p *Pool) topUps(ctx context.Context) {
 	cfg := p.config()
 	p.mu.RLock()
@@ -410,7 +411,7 @@ func (p *Pool) topUps(ctx context.Context) {
 		for _, r := range p.doc.Batches {
 			_, configured := cfg.Reserve[r.Depth]
 			backingOff := p.topupBackoff[r.ID].until.After(p.deps.Clock.Now())
-			if configured && !backingOff && (r.State == Reserve || r.State == Active) && r.TTLSeconds > 0 &&
+			if (configured || r.State == Active) && !backingOff && (r.State == Reserve || r.State == Active) && r.TTLSeconds > 0 &&
 				ttlOf(r.TTLSeconds) < cfg.MinTTL {
 				due = append(due, r)
 			}
