@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"sort"
+	"strings"
 	"sync"
 	"time"
 
@@ -67,7 +68,8 @@ func (o options) spendBench(ctx context.Context, logf func(string, ...any)) ([]s
 		if err != nil {
 			return nil, err
 		}
-		logf("spend %s: %.1f MB stamped per BZZ, %d batches retired", row.Policy, row.MBPerBZZ, len(row.Retired))
+		logf("spend %s: %.1f MB stamped per BZZ, %d cut, %d waits, %d dilutions, %d batches retired holding %s of their effective capacity",
+			row.Policy, row.MBPerBZZ, row.CutUploads, row.Waits, row.Dilutions, len(row.Retired), percents(row.Retired))
 		rows = append(rows, row)
 	}
 	return rows, nil
@@ -315,4 +317,13 @@ func (r *report) spendTable(w func(string, ...any)) {
 			row.SpentBZZ, row.MBPerBZZ, row.Purchases, row.TopUps, row.Dilutions, row.Overflows, row.CutUploads, row.Waits, row.BucketReads, held)
 	}
 	w("")
+}
+
+// percents formats shares as whole percentages.
+func percents(shares []float64) string {
+	out := make([]string, len(shares))
+	for i, f := range shares {
+		out[i] = fmt.Sprintf("%.1f%%", 100*f)
+	}
+	return "[" + strings.Join(out, " ") + "]"
 }

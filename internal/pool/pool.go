@@ -447,7 +447,9 @@ func (p *Pool) activeFor(ctx context.Context, contentLength int64, exclude strin
 			if _, configured := cfg.Reserve[d]; !configured {
 				continue // a depth a dilution made: its active batches only
 			}
-			if len(actives) > 0 && !p.emptyFitsLocked(d, contentLength, replayable) {
+			// An upload that needs room promotes a batch that would not take it only when there
+			// is no active batch at all (one to dilute: room.go).
+			if (len(actives) > 0 || mustFit && hasActive(doc, exclude)) && !p.emptyFitsLocked(d, contentLength, replayable) {
 				continue
 			}
 			r := pickReserve(doc, d, nil)

@@ -73,8 +73,9 @@ func (p *Pool) noRoom(cfg Config, n int64) error {
 	return e
 }
 
-// roomFor reports whether some active batch, or a fresh reserve batch of a configured depth,
-// takes k chunks that must not overflow. p.mu is held.
+// roomForLocked reports whether some active batch, or a fresh batch of a configured depth in
+// reserve or on its way (a purchase under way), takes k chunks that must not overflow. p.mu
+// is held.
 func (p *Pool) roomForLocked(cfg Config, k int64) bool {
 	n := k * chunkSize
 	for _, r := range p.doc.Batches {
@@ -83,7 +84,10 @@ func (p *Pool) roomForLocked(cfg Config, k int64) bool {
 				return true
 			}
 		}
-		if _, ok := cfg.Reserve[r.Depth]; ok && r.State == Reserve && fitsUpload(emptyFill(r.Depth), n, cfg.UsageMax, false) {
+	}
+	for _, d := range cfg.depths() {
+		coming := p.doc.count(d, Reserve) + p.doc.count(d, Pending) + p.doc.openIntents(d)
+		if coming > 0 && fitsUpload(emptyFill(d), n, cfg.UsageMax, false) {
 			return true
 		}
 	}
@@ -140,4 +144,14 @@ func (p *Pool) blockTimeLocked() time.Duration {
 		return p.measuredBlockTime
 	}
 	return p.cfg.BlockTime
+}
+
+// hasActive: some batch but exclude is active, at any depth.
+func hasActive(doc *ledgerDoc, exclude string) bool {
+	for _, r := range doc.Batches {
+		if r.State == Active && r.ID != exclude {
+			return true
+		}
+	}
+	return false
 }
