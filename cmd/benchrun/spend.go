@@ -32,6 +32,7 @@ type spendRow struct {
 	TopUps       int
 	Overflows    int       // 402s answered (each upload then went again)
 	Retired      []float64 // share of the effective capacity each retired batch held
+	Active       []string  // the active batches at the end: depth and share held
 	BucketReads  int
 	MBPerBZZ     float64
 	CutUploads   int // 402 passed on to the client (on both attempts, or a body over 1 MiB)
@@ -68,8 +69,8 @@ func (o options) spendBench(ctx context.Context, logf func(string, ...any)) ([]s
 		if err != nil {
 			return nil, err
 		}
-		logf("spend %s: %.1f MB stamped per BZZ, %d cut, %d waits, %d dilutions, %d batches retired holding %s of their effective capacity",
-			row.Policy, row.MBPerBZZ, row.CutUploads, row.Waits, row.Dilutions, len(row.Retired), percents(row.Retired))
+		logf("spend %s: %.1f MB stamped per BZZ, %d cut, %d waits, %d dilutions, %d batches retired holding %s of their effective capacity; active at the end: %v",
+			row.Policy, row.MBPerBZZ, row.CutUploads, row.Waits, row.Dilutions, len(row.Retired), percents(row.Retired), row.Active)
 		rows = append(rows, row)
 	}
 	return rows, nil
@@ -164,8 +165,11 @@ func spendRun(ctx context.Context, legacy bool, volume int64) (spendRow, error) 
 		active[a.BatchID] = true
 	}
 	for _, b := range sim.Batches() {
-		if b.Stamped > 0 && !active[b.BatchID] {
-			row.Retired = append(row.Retired, float64(b.Stamped)*4096/float64(pool.EffectiveCapacity(b.Depth)))
+		held := float64(b.Stamped) * 4096 / float64(pool.EffectiveCapacity(b.Depth))
+		if active[b.BatchID] {
+			row.Active = append(row.Active, fmt.Sprintf("depth %d %.0f%%", b.Depth, 100*held))
+		} else if b.Stamped > 0 {
+			row.Retired = append(row.Retired, held)
 		}
 	}
 	sort.Float64s(row.Retired)
@@ -312,6 +316,9 @@ func (r *report) spendTable(w func(string, ...any)) {
 		held := "-"
 		if n := len(row.Retired); n > 0 {
 			held = fmt.Sprintf("%d: %.0f%% / %.0f%%", n, 100*row.Retired[0], 100*row.Retired[n/2])
+		}
+		if len(row.Active) > 0 {
+			held += " (active at the end: " + strings.Join(row.Active, ", ") + ")"
 		}
 		w("| %s | %d | %.1f | %.4f | **%.1f** | %d | %d | %d | %d | %d | %d | %d | %s |", row.Policy, row.Uploads, float64(row.Stamped)/1e6,
 			row.SpentBZZ, row.MBPerBZZ, row.Purchases, row.TopUps, row.Dilutions, row.Overflows, row.CutUploads, row.Waits, row.BucketReads, held)
