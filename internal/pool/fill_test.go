@@ -450,3 +450,42 @@ func TestUnreplayableUploadWaitsForRoom(t *testing.T) {
 	require.Greater(t, replayableStamped, int64(replay.Limit))
 	require.Less(t, replayableStamped, int64(replay.Limit)*11/10)
 }
+
+// A Content-Length is only a claim: however large the upload an anonymous client announces,
+// a dilution for room goes at most one step beyond the largest configured depth, and an
+// upload even that would not take safely makes the pool spend nothing (it goes where there is
+// most room, as before: Bee has the last word).
+func TestClaimedSizeCannotDriveDilutionsDeep(t *testing.T) {
+	ctx := context.Background()
+	fb := newFillBee()
+	fb.add("a", 17)
+	fb.add("b", 17)
+	clock := &fakeClock{now: time.Unix(1e9, 0)}
+	p := fillPool(t, fb, clock, map[int]int{17: 2}, "a", "b")
+	p.cfg.MaxPurchasesPerHour, p.cfg.PurchaseSpacing = 10, 0
+	first, err := p.ActiveFor(ctx, 100<<10)
+	require.NoError(t, err)
+
+	huge, err := p.ActiveForUpload(ctx, 1<<30, false, "")
+	require.NoError(t, err, "1 GiB: no batch of depth 18 would take it safely; best effort")
+	require.Equal(t, first.ID, huge.ID)
+	p.dilutions(ctx)
+	require.Empty(t, fb.dilutes, "a claim the pool cannot make room for spends nothing")
+
+	_, err = p.ActiveForUpload(ctx, -1, false, "")
+	require.ErrorIs(t, err, ErrEmpty, "unknown length: room for 16 MiB")
+	p.dilutions(ctx)
+	require.Equal(t, []int{18}, fb.dilutes, "one step beyond the largest configured depth")
+	p.RecordUpload(first.ID, 40<<20)
+	fb.stamp(first.ID, 10000)
+	clock.advance(time.Minute)
+	require.NoError(t, p.sync(ctx))
+	_, err = p.ActiveForUpload(ctx, 4<<20, false, "")
+	require.ErrorIs(t, err, ErrEmpty, "the diluted batch is half full: no ample room for 4 MiB")
+	require.Empty(t, p.Available(), "it is at depth 18 already: the reserve batch is promoted, to be diluted")
+	p.dilutions(ctx)
+	require.Equal(t, []int{18, 18}, fb.dilutes, "never beyond depth 18")
+	got, err := p.ActiveForUpload(ctx, 4<<20, false, "")
+	require.NoError(t, err)
+	require.Equal(t, "b", got.ID)
+}

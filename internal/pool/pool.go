@@ -433,7 +433,7 @@ func (p *Pool) activeFor(ctx context.Context, contentLength int64, exclude strin
 		p.mu.RLock()
 		defer p.mu.RUnlock()
 		got, promoted = nil, false
-		mustFit = p.mustFitLocked(replayable)
+		mustFit = p.mustFitLocked(contentLength, replayable)
 		var largest *record
 		for _, d := range p.injectDepthsLocked(cfg, doc) {
 			actives := activesOf(doc, d, exclude)
@@ -447,9 +447,9 @@ func (p *Pool) activeFor(ctx context.Context, contentLength int64, exclude strin
 			if _, configured := cfg.Reserve[d]; !configured {
 				continue // a depth a dilution made: its active batches only
 			}
-			// An upload that needs room promotes a batch that would not take it only when there
-			// is no active batch at all (one to dilute: room.go).
-			if (len(actives) > 0 || mustFit && hasActive(doc, exclude)) && !p.emptyFitsLocked(d, contentLength, replayable) {
+			// An upload that needs room promotes a batch that would not take it only when no
+			// active batch can be diluted for it (room.go).
+			if (len(actives) > 0 || mustFit && dilutableActive(doc, cfg, exclude)) && !p.emptyFitsLocked(d, contentLength, replayable) {
 				continue
 			}
 			r := pickReserve(doc, d, nil)
@@ -549,7 +549,7 @@ func (p *Pool) fitsLocked(r *record, n int64, replayable bool) bool {
 	if f := p.fillOfLocked(r); f != nil {
 		return fitsUpload(f, n, p.cfg.UsageMax, replayable)
 	}
-	if p.mustFitLocked(replayable) {
+	if p.mustFitLocked(n, replayable) {
 		return false // fill not read yet: no room can be shown
 	}
 	capacity := capacityBytes(r.Depth)

@@ -13,8 +13,38 @@ import (
 // upload goes only to a batch it overflows with at most ampleRisk; where none has that room,
 // the pool answers "no batch now" (503 with Retry-After) and dilutes a batch until one has.
 
-// maxRoomSteps bounds how far a dilution made for room may raise a batch's depth.
-const maxRoomSteps = 4
+// Uploads are anonymous, and what one announces (its Content-Length) is only a claim: a
+// dilution for room never raises a batch beyond one step over the largest configured depth
+// (roomMaxDepth), so that no claim can make the pool buy more than twice the capacity the
+// operator configured per batch. An upload that even a fresh batch of that depth would not take
+// safely gets no such care: like a replayable one, it goes to a batch with room (Bee may
+// answer 402; configure a larger depth for uploads that large).
+
+// roomMaxDepth is the deepest a dilution for room may make a batch.
+func roomMaxDepth(cfg Config) int {
+	d := cfg.depths()
+	if len(d) == 0 {
+		return SmallDepth
+	}
+	return d[len(d)-1] + 1
+}
+
+// roomPossible: a fresh batch of roomMaxDepth takes an upload of n stamped bytes (-1: unknown)
+// with at most ampleRisk.
+func roomPossible(cfg Config, n int64) bool {
+	return fitsUpload(emptyFill(roomMaxDepth(cfg)), n, cfg.UsageMax, false)
+}
+
+// dilutableActive: some active batch but exclude is below roomMaxDepth (it can be diluted for
+// room).
+func dilutableActive(doc *ledgerDoc, cfg Config, exclude string) bool {
+	for _, r := range doc.Batches {
+		if r.State == Active && r.ID != exclude && r.Depth < roomMaxDepth(cfg) {
+			return true
+		}
+	}
+	return false
+}
 
 // ActiveForUpload is ActiveForExcept for an upload whose caller knows whether it can send the
 // body again after a 402 (replayable). One that cannot goes only to a batch it would not
@@ -30,10 +60,10 @@ func (p *Pool) ActiveForUpload(ctx context.Context, stamped int64, replayable bo
 // replayableStamped stamped bytes can be sent again.
 func sizeReplayable(n int64) bool { return n >= 0 && n <= replayableStamped }
 
-// mustFitLocked: the upload needs a batch it does not overflow, and the pool can tell (it has
-// fill models). p.mu is held.
-func (p *Pool) mustFitLocked(replayable bool) bool {
-	return !replayable && p.bucketReaderLocked() != nil
+// mustFitLocked: the upload of n stamped bytes needs a batch it does not overflow, the pool
+// can tell (it has fill models), and a batch can be made to have the room. p.mu is held.
+func (p *Pool) mustFitLocked(n int64, replayable bool) bool {
+	return !replayable && p.bucketReaderLocked() != nil && roomPossible(p.cfg, n)
 }
 
 // injectDepthsLocked is the depths injection looks at: those of active batches a dilution for
@@ -114,7 +144,7 @@ func (p *Pool) planRoomLocked(cfg Config, now time.Time) *dilutePlan {
 		if f == nil {
 			continue
 		}
-		for t := r.Depth + 1; t <= min(r.Depth+maxRoomSteps, 41); t++ {
+		for t := r.Depth + 1; t <= roomMaxDepth(cfg); t++ {
 			g := f.clone()
 			g.depth = t
 			if !fitsUpload(g, k*chunkSize, cfg.UsageMax, false) {
@@ -144,14 +174,4 @@ func (p *Pool) blockTimeLocked() time.Duration {
 		return p.measuredBlockTime
 	}
 	return p.cfg.BlockTime
-}
-
-// hasActive: some batch but exclude is active, at any depth.
-func hasActive(doc *ledgerDoc, exclude string) bool {
-	for _, r := range doc.Batches {
-		if r.State == Active && r.ID != exclude {
-			return true
-		}
-	}
-	return false
 }
