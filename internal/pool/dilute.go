@@ -76,11 +76,16 @@ func (p *Pool) dilutions(ctx context.Context) {
 	}
 	cfg := p.config()
 	p.mu.RLock()
-	plan := p.planRoomLocked(cfg, p.deps.Clock.Now())
+	plan, met := p.planRoomLocked(cfg, p.deps.Clock.Now())
 	if plan == nil {
 		plan = p.planDilutionLocked(cfg, p.deps.Clock.Now())
 	}
 	p.mu.RUnlock()
+	if met {
+		p.mu.Lock()
+		p.roomNeed = 0
+		p.mu.Unlock()
+	}
 	if plan == nil {
 		return
 	}

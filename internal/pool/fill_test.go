@@ -489,3 +489,41 @@ func TestClaimedSizeCannotDriveDilutionsDeep(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, "b", got.ID)
 }
+
+// A need for room lasts while uploads ask for it: one nobody asked for again within
+// roomNeedTTL spends nothing, nor one that a batch meets already.
+func TestRoomNeedIsForgotten(t *testing.T) {
+	ctx := context.Background()
+	fb := newFillBee()
+	fb.add("a", 17)
+	clock := &fakeClock{now: time.Unix(1e9, 0)}
+	p := fillPool(t, fb, clock, map[int]int{17: 1}, "a")
+	p.cfg.MaxPurchasesPerHour, p.cfg.PurchaseSpacing = 10, 0
+	_, err := p.ActiveFor(ctx, 100<<10)
+	require.NoError(t, err)
+	_, err = p.ActiveForUpload(ctx, 4<<20, false, "")
+	require.ErrorIs(t, err, ErrEmpty)
+	clock.advance(roomNeedTTL + time.Second)
+	p.dilutions(ctx)
+	require.Empty(t, fb.dilutes, "the client gave up")
+
+	_, err = p.ActiveForUpload(ctx, 4<<20, false, "")
+	require.ErrorIs(t, err, ErrEmpty)
+	p.mu.Lock()
+	p.cfg.Reserve = map[int]int{17: 1, 20: 0}
+	p.mu.Unlock()
+	fb.add("c", 20)
+	require.NoError(t, p.update(ctx, func(d *ledgerDoc) error {
+		d.Batches = append(d.Batches, &record{ID: "c", Depth: 20, Label: "x-c", State: Reserve, Amount: "1", SeenOnChain: true, LastSeen: clock.Now()})
+		return nil
+	}))
+	p.dilutions(ctx)
+	require.Empty(t, fb.dilutes, "a fresh depth-20 batch has the room")
+	p.mu.RLock()
+	need := p.roomNeed
+	p.mu.RUnlock()
+	require.Zero(t, need)
+	got, err := p.ActiveForUpload(ctx, 4<<20, false, "")
+	require.NoError(t, err)
+	require.Equal(t, "c", got.ID)
+}

@@ -157,8 +157,9 @@ type Pool struct {
 	owners ownerView // Owns' re-read of the stored ledger (owner.go)
 
 	// roomNeed: chunks of an upload that cannot be replayed and found no batch it would not
-	// overflow; maintenance dilutes a batch for it (room.go).
-	roomNeed int64
+	// overflow, last asked for at roomNeedAt; maintenance dilutes a batch for it (room.go).
+	roomNeed   int64
+	roomNeedAt time.Time
 
 	wake    chan struct{}
 	stop    chan struct{}

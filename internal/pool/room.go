@@ -20,6 +20,10 @@ import (
 // safely gets no such care: like a replayable one, it goes to a batch with room (Bee may
 // answer 402; configure a larger depth for uploads that large).
 
+// roomNeedTTL: a need for room no upload asked for again within this long is forgotten (a
+// client told to retry asks again; one that gave up no longer needs the room).
+const roomNeedTTL = 15 * time.Minute
+
 // roomMaxDepth is the deepest a dilution for room may make a batch.
 func roomMaxDepth(cfg Config) int {
 	d := cfg.depths()
@@ -93,7 +97,10 @@ func (p *Pool) noRoom(cfg Config, n int64) error {
 	}
 	k := chunksOf(n)
 	p.mu.Lock()
-	p.roomNeed = max(p.roomNeed, k)
+	if p.deps.Clock.Now().Sub(p.roomNeedAt) > roomNeedTTL {
+		p.roomNeed = 0
+	}
+	p.roomNeed, p.roomNeedAt = max(p.roomNeed, k), p.deps.Clock.Now()
 	p.mu.Unlock()
 	p.requestCheck()
 	e := p.emptyError(0)
@@ -125,13 +132,20 @@ func (p *Pool) roomForLocked(cfg Config, k int64) bool {
 }
 
 // planRoomLocked: an upload that cannot be sent again found no batch with room (roomNeed
-// chunks). Raise the active batch for which that is cheapest to the smallest depth at which
-// its fill takes the upload, and top it up to keep its TTL. Nil when there is room already
-// or nothing to dilute. p.mu is held (read).
-func (p *Pool) planRoomLocked(cfg Config, now time.Time) *dilutePlan {
+// chunks, asked for within roomNeedTTL). Raise the active batch for which that is cheapest to
+// the smallest depth at which its fill takes the upload, and top it up to keep its TTL. Nil
+// when there is room already (met: the need can be forgotten) or nothing to dilute. p.mu is
+// held (read).
+func (p *Pool) planRoomLocked(cfg Config, now time.Time) (plan *dilutePlan, met bool) {
 	k := p.roomNeed
-	if k == 0 || p.doc == nil || p.price == nil || p.price.Sign() <= 0 || p.roomForLocked(cfg, k) {
-		return nil
+	if k == 0 || now.Sub(p.roomNeedAt) > roomNeedTTL || p.doc == nil {
+		return nil, k != 0
+	}
+	if p.roomForLocked(cfg, k) {
+		return nil, true
+	}
+	if p.price == nil || p.price.Sign() <= 0 {
+		return nil, false
 	}
 	bt := p.blockTimeLocked()
 	var best *dilutePlan
@@ -158,7 +172,7 @@ func (p *Pool) planRoomLocked(cfg Config, now time.Time) *dilutePlan {
 			break
 		}
 	}
-	return best
+	return best, false
 }
 
 // restoreAmount is the PLUR per chunk that, after r was diluted by steps, tops its TTL back to
