@@ -77,16 +77,25 @@ func (p *Pool) injectDepthsLocked(cfg Config, doc *ledgerDoc) []int {
 	return append(extraActiveDepths(cfg, doc), p.injectOrderLocked(cfg.depths())...)
 }
 
-// extraActiveDepths lists, ascending, the depths of active batches that are not configured.
+// extraActiveDepths lists, ascending, the depths of active batches that are not configured
+// but that a dilution for room may have made (up to roomMaxDepth; a depth the operator
+// removed from the configuration beyond that is left alone).
 func extraActiveDepths(cfg Config, doc *ledgerDoc) []int {
 	var out []int
 	for _, r := range doc.Batches {
-		if _, ok := cfg.Reserve[r.Depth]; !ok && r.State == Active && !slices.Contains(out, r.Depth) {
+		if roomMade(cfg, r) && !slices.Contains(out, r.Depth) {
 			out = append(out, r.Depth)
 		}
 	}
 	slices.Sort(out)
 	return out
+}
+
+// roomMade: r is an active batch of a depth not configured that a dilution for room may have
+// made. It takes injected uploads and is topped up like those of configured depths.
+func roomMade(cfg Config, r *record) bool {
+	_, configured := cfg.Reserve[r.Depth]
+	return !configured && r.State == Active && r.Depth <= roomMaxDepth(cfg)
 }
 
 // noRoom records that an upload of n stamped bytes found no batch it would not overflow and
