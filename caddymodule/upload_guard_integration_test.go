@@ -340,7 +340,9 @@ func TestSilentUploadOverHTTP2IsEnded(t *testing.T) {
 	go func() { _, _ = pw.Write(randomBytes(500_000)) }() // then silence
 	req, err := http.NewRequest(http.MethodPost, gw.URL+"/bytes", pr)
 	require.NoError(t, err)
-	req.ContentLength = 10_000_000
+	// Within the replay limit: a larger upload could not be sent again after a 402, and on
+	// this depth-17 pool it would be told to wait for room (503) before any byte went out.
+	req.ContentLength = 900_000
 	resp, err = client.Do(req)
 	require.NoError(t, err, "the gateway answers the silent stream")
 	resp.Body.Close()

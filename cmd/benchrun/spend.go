@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"sort"
+	"strings"
 	"sync"
 	"time"
 
@@ -31,9 +32,12 @@ type spendRow struct {
 	TopUps       int
 	Overflows    int       // 402s answered (each upload then went again)
 	Retired      []float64 // share of the effective capacity each retired batch held
+	Active       []string  // the active batches at the end: depth and share held
 	BucketReads  int
 	MBPerBZZ     float64
 	CutUploads   int // 402 passed on to the client (on both attempts, or a body over 1 MiB)
+	Waits        int // uploads told "no batch now" (503, Retry-After) at least once
+	Dilutions    int
 	BlockTimeSet time.Duration
 }
 
@@ -65,7 +69,8 @@ func (o options) spendBench(ctx context.Context, logf func(string, ...any)) ([]s
 		if err != nil {
 			return nil, err
 		}
-		logf("spend %s: %.1f MB stamped per BZZ, %d batches retired", row.Policy, row.MBPerBZZ, len(row.Retired))
+		logf("spend %s: %.1f MB stamped per BZZ, %d cut, %d waits, %d dilutions, %d batches retired holding %s of their effective capacity; active at the end: %v",
+			row.Policy, row.MBPerBZZ, row.CutUploads, row.Waits, row.Dilutions, len(row.Retired), percents(row.Retired), row.Active)
 		rows = append(rows, row)
 	}
 	return rows, nil
@@ -110,7 +115,13 @@ func spendRun(ctx context.Context, legacy bool, volume int64) (spendRow, error) 
 		stamped := pool.StampedBytes(int64(n), swarm.LevelNone)
 		avoid, ok := "", false
 		for attempt := 1; attempt <= 2 && !ok; attempt++ {
-			b, err := activeWithin(ctx, p, stamped, avoid, 60*time.Second)
+			// As the gateway: a body over the replay limit cannot go again after a 402, and
+			// neither can a retry (there is no third attempt).
+			replayable := n <= replay.Limit && attempt == 1
+			b, waited, err := activeWithin(ctx, p, stamped, replayable, avoid, 60*time.Second)
+			if waited {
+				row.Waits++
+			}
 			if err != nil {
 				return row, err
 			}
@@ -148,14 +159,17 @@ func spendRun(ctx context.Context, legacy bool, volume int64) (spendRow, error) 
 		row.MBPerBZZ = float64(row.Stamped) / 1e6 / row.SpentBZZ
 	}
 	stats := sim.Stats()
-	row.Purchases, row.TopUps = int(stats.Purchases), int(stats.TopUps)
+	row.Purchases, row.TopUps, row.Dilutions = int(stats.Purchases), int(stats.TopUps), int(stats.Dilutes)
 	active := map[string]bool{}
 	for _, a := range st.ActiveBatches {
 		active[a.BatchID] = true
 	}
 	for _, b := range sim.Batches() {
-		if b.Stamped > 0 && !active[b.BatchID] {
-			row.Retired = append(row.Retired, float64(b.Stamped)*4096/float64(pool.EffectiveCapacity(b.Depth)))
+		held := float64(b.Stamped) * 4096 / float64(pool.EffectiveCapacity(b.Depth))
+		if active[b.BatchID] {
+			row.Active = append(row.Active, fmt.Sprintf("depth %d %.0f%%", b.Depth, 100*held))
+		} else if b.Stamped > 0 {
+			row.Retired = append(row.Retired, held)
 		}
 	}
 	sort.Float64s(row.Retired)
@@ -163,17 +177,18 @@ func spendRun(ctx context.Context, legacy bool, volume int64) (spendRow, error) 
 	return row, nil
 }
 
-// activeWithin asks the pool for a batch, waiting for a purchase while the pool is empty.
-func activeWithin(ctx context.Context, p *pool.Pool, stamped int64, avoid string, d time.Duration) (pool.Batch, error) {
+// activeWithin asks the pool for a batch, waiting (as a client told 503 and Retry-After would)
+// while the pool has none for the upload; waited says whether it had to.
+func activeWithin(ctx context.Context, p *pool.Pool, stamped int64, replayable bool, avoid string, d time.Duration) (pool.Batch, bool, error) {
 	deadline := time.Now().Add(d)
-	for {
-		b, err := p.ActiveForExcept(ctx, stamped, avoid)
+	for waited := false; ; waited = true {
+		b, err := p.ActiveForUpload(ctx, stamped, replayable, avoid)
 		if err == nil || !errors.Is(err, pool.ErrEmpty) || time.Now().After(deadline) {
-			return b, err
+			return b, waited, err
 		}
 		select {
 		case <-ctx.Done():
-			return b, ctx.Err()
+			return b, waited, ctx.Err()
 		case <-time.After(10 * time.Millisecond):
 		}
 	}
@@ -239,17 +254,31 @@ func (r *report) spendTable(w func(string, ...any)) {
 	w("pool and the upload goes once more, unless its body is over the 1 MiB replay limit: then the 402 is the")
 	w("client's, counted as *cut*). BZZ counts purchases and top-ups; block time set to the simulator's (%s),", benchBlockTime)
 	w("so that only the batch policy differs. *Held* is each retired batch's stamped chunks over its effective")
-	w("capacity (the chunks before its first bucket is expected to overflow).")
+	w("capacity (the chunks before its first bucket is expected to overflow), at the depth it retired with. An")
+	w("upload that cannot be sent again (a body over 1 MiB, or a retry) is given only a batch it would not overflow;")
+	w("where none has the room, the pool answers 503 (*waits*) and dilutes a batch until one has.")
 	w("")
-	w("| policy | uploads | MB stamped | BZZ spent | **MB per BZZ** | purchases | top-ups | 402s | cut | bucket reads | retired: held (min / median) |")
-	w("|---|---|---|---|---|---|---|---|---|---|---|")
+	w("| policy | uploads | MB stamped | BZZ spent | **MB per BZZ** | purchases | top-ups | dilutions | 402s | cut | waits | bucket reads | retired: held (min / median) |")
+	w("|---|---|---|---|---|---|---|---|---|---|---|---|---|")
 	for _, row := range r.spend {
 		held := "-"
 		if n := len(row.Retired); n > 0 {
 			held = fmt.Sprintf("%d: %.0f%% / %.0f%%", n, 100*row.Retired[0], 100*row.Retired[n/2])
 		}
-		w("| %s | %d | %.1f | %.4f | **%.1f** | %d | %d | %d | %d | %d | %s |", row.Policy, row.Uploads, float64(row.Stamped)/1e6,
-			row.SpentBZZ, row.MBPerBZZ, row.Purchases, row.TopUps, row.Overflows, row.CutUploads, row.BucketReads, held)
+		if len(row.Active) > 0 {
+			held += " (active at the end: " + strings.Join(row.Active, ", ") + ")"
+		}
+		w("| %s | %d | %.1f | %.4f | **%.1f** | %d | %d | %d | %d | %d | %d | %d | %s |", row.Policy, row.Uploads, float64(row.Stamped)/1e6,
+			row.SpentBZZ, row.MBPerBZZ, row.Purchases, row.TopUps, row.Dilutions, row.Overflows, row.CutUploads, row.Waits, row.BucketReads, held)
 	}
 	w("")
+}
+
+// percents formats shares as whole percentages.
+func percents(shares []float64) string {
+	out := make([]string, len(shares))
+	for i, f := range shares {
+		out[i] = fmt.Sprintf("%.1f%%", 100*f)
+	}
+	return "[" + strings.Join(out, " ") + "]"
 }

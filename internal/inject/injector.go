@@ -95,7 +95,7 @@ func (in *Injector) Serve(w http.ResponseWriter, r *http.Request, next func(http
 		_ = http.NewResponseController(w).EnableFullDuplex()
 	}
 	tried := map[Node]bool{}
-	node, batch, err := in.choose(r, tried)
+	node, batch, err := in.choose(r, tried, canReplay(r, b))
 	batchRetried := false
 	for attempt := 1; ; attempt++ {
 		if err != nil {
@@ -141,7 +141,7 @@ func (in *Injector) Serve(w http.ResponseWriter, r *http.Request, next func(http
 			tried[node] = true
 			in.Logger.Warn("bee node failed an injected upload; trying another node",
 				zap.String("node", node.Name()), zap.Int("status", rec.Status()), zap.Error(err))
-			nextNode, nextBatch, perr := in.choose(r, tried)
+			nextNode, nextBatch, perr := in.choose(r, tried, false) // a body replays once
 			if perr == nil {
 				if again, ok := in.replayBody(r, b); ok {
 					in.Observer.Injection("node_failed")
@@ -178,19 +178,27 @@ func (in *Injector) Serve(w http.ResponseWriter, r *http.Request, next func(http
 		clear(w.Header())
 		maps.Copy(w.Header(), headerBefore)
 		in.Logger.Info("retrying upload with another batch", zap.Int("rejected_status", rec.Status()))
-		batch, err = p.ActiveForExcept(r.Context(), StampedBytes(r, r.ContentLength), avoid)
+		batch, err = p.ActiveForUpload(r.Context(), StampedBytes(r, r.ContentLength), false, avoid) // the last attempt
 	}
 }
 
-// choose picks the node and batch for an injected upload (see nodes.Choose).
-func (in *Injector) choose(r *http.Request, skip map[Node]bool) (Node, pool.Batch, error) {
+// canReplay: whether the upload's first attempt can go again after Bee's 402 (no body, or a
+// body of known length within replay.Limit that holds a replay copy). One that cannot is
+// given only a batch it would not overflow (pool.ActiveForUpload).
+func canReplay(r *http.Request, b *body) bool {
+	return b == nil || r.ContentLength >= 0 && r.ContentLength <= replay.Limit && !b.NoRoom()
+}
+
+// choose picks the node and batch for an injected upload (see nodes.Choose); an upload that
+// cannot be sent again (replayable false) gets only a batch it would not overflow.
+func (in *Injector) choose(r *http.Request, skip map[Node]bool, replayable bool) (Node, pool.Batch, error) {
 	size := StampedBytes(r, r.ContentLength)
 	if !in.Multi {
 		n := in.Nodes[0]
-		b, err := n.StampPool().ActiveFor(r.Context(), size)
+		b, err := n.StampPool().ActiveForUpload(r.Context(), size, replayable, "")
 		return n, b, err
 	}
-	n, b, err := nodes.Choose(r.Context(), in.Nodes, in.spread.Add(1), size, time.Now(), skip)
+	n, b, err := nodes.Choose(r.Context(), in.Nodes, in.spread.Add(1), size, replayable, time.Now(), skip)
 	return n, b, err
 }
 

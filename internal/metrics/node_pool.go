@@ -56,12 +56,12 @@ func (m nodePool) Levels(depth, reserve, pending, active, target int) {
 	poolMetrics{}.Levels(depth, total[0], total[1], total[2], total[3])
 }
 
-func (nodePool) Purchase(depth int, result string, amountPLUR *big.Int) {
-	poolMetrics{}.Purchase(depth, result, amountPLUR)
+func (m nodePool) Purchase(depth int, result string, amountPLUR *big.Int) {
+	poolMetrics{node: m.node}.Purchase(depth, result, amountPLUR)
 }
 
-func (nodePool) TopUp(depth int, result string, amountPLUR *big.Int) {
-	poolMetrics{}.TopUp(depth, result, amountPLUR)
+func (m nodePool) TopUp(depth int, result string, amountPLUR *big.Int) {
+	poolMetrics{node: m.node}.TopUp(depth, result, amountPLUR)
 }
 
 func (nodePool) Acquire(depth int, result string) { poolMetrics{}.Acquire(depth, result) }

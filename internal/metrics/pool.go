@@ -6,8 +6,9 @@ import (
 	"time"
 )
 
-// poolMetrics maps the pool's events to Prometheus.
-type poolMetrics struct{}
+// poolMetrics maps the pool's events to Prometheus. node labels the spend metrics
+// (spend_metrics.go) only; "" with a single node.
+type poolMetrics struct{ node string }
 
 func (poolMetrics) Levels(depth, reserve, pending, active, target int) {
 	d := strconv.Itoa(depth)
@@ -17,19 +18,19 @@ func (poolMetrics) Levels(depth, reserve, pending, active, target int) {
 	metrics.poolTarget.WithLabelValues(d).Set(float64(target))
 }
 
-func (poolMetrics) Purchase(depth int, result string, amountPLUR *big.Int) {
+func (m poolMetrics) Purchase(depth int, result string, amountPLUR *big.Int) {
 	metrics.purchases.WithLabelValues(strconv.Itoa(depth), result).Inc()
 	if result == "ok" && amountPLUR != nil {
 		metrics.spentBZZ.WithLabelValues("purchase").Add(plurToBZZ(amountPLUR))
-		spendTotals.add(0, plurToBZZ(amountPLUR))
+		spendTotals.add(m.node, 0, plurToBZZ(amountPLUR))
 	}
 }
 
-func (poolMetrics) TopUp(depth int, result string, amountPLUR *big.Int) {
+func (m poolMetrics) TopUp(depth int, result string, amountPLUR *big.Int) {
 	metrics.topUps.WithLabelValues(strconv.Itoa(depth), result).Inc()
 	if result == "ok" && amountPLUR != nil {
 		metrics.spentBZZ.WithLabelValues("topup").Add(plurToBZZ(amountPLUR))
-		spendTotals.add(0, plurToBZZ(amountPLUR))
+		spendTotals.add(m.node, 0, plurToBZZ(amountPLUR))
 	}
 }
 

@@ -11,69 +11,81 @@ import (
 )
 
 // Spend-efficiency metrics (issue 24): what injected uploads stamped, per BZZ spent, and the
-// effective capacity the active batches have left.
+// effective capacity the active batches have left. Each pool is one Bee node's, so every
+// series carries the node's label ("" with a single node, whose label is not shown elsewhere).
 var (
-	stampedBytesTotal = prometheus.NewCounter(prometheus.CounterOpts{
+	stampedBytesTotal = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Namespace: "caddy_bee", Subsystem: "pool", Name: "stamped_bytes_total",
-		Help: "Stamped bytes (chunks x 4 KiB, parities included) of injected uploads Bee accepted.",
-	})
-	bytesPerBZZ = prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Help: "Stamped bytes (chunks x 4 KiB, parities included) of injected uploads Bee accepted, per Bee node.",
+	}, []string{"node"})
+	bytesPerBZZ = prometheus.NewGaugeVec(prometheus.GaugeOpts{
 		Namespace: "caddy_bee", Subsystem: "pool", Name: "stamped_bytes_per_bzz",
-		Help: "Stamped bytes of injected uploads per BZZ spent on purchases, top-ups and dilutions since start (0 before any spending).",
-	}, spendTotals.bytesPerBZZ)
+		Help: "Stamped bytes of injected uploads per BZZ spent on purchases, top-ups and dilutions since start, per Bee node (0 before any spending).",
+	}, []string{"node"})
 	capacityLeft = prometheus.NewGaugeVec(prometheus.GaugeOpts{
 		Namespace: "caddy_bee", Subsystem: "pool", Name: "active_capacity_left_bytes",
-		Help: "Effective capacity left in the active batches of a depth (before usage_max), from Bee's buckets and the uploads since.",
-	}, []string{"depth"})
+		Help: "Effective capacity left in the active batches of a depth (before usage_max), per Bee node, from Bee's buckets and the uploads since.",
+	}, []string{"node", "depth"})
 	bucketPolls = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Namespace: "caddy_bee", Subsystem: "pool", Name: "bucket_reads_total",
-		Help: "GET /stamps/{id}/buckets reads of active batches.",
-	}, []string{"depth"})
+		Help: "GET /stamps/{id}/buckets reads of active batches, per Bee node.",
+	}, []string{"node", "depth"})
 	dilutions = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Namespace: "caddy_bee", Subsystem: "pool", Name: "dilutions_total",
-		Help: "Active batches diluted to a larger depth.",
-	}, []string{"from_depth", "depth"})
-	blockTimeMeasured = prometheus.NewGauge(prometheus.GaugeOpts{
+		Help: "Active batches diluted to a larger depth, per Bee node.",
+	}, []string{"node", "from_depth", "depth"})
+	blockTimeMeasured = prometheus.NewGaugeVec(prometheus.GaugeOpts{
 		Namespace: "caddy_bee", Subsystem: "pool", Name: "block_time_seconds",
-		Help: "Block time measured from /chainstate (0 until measured).",
-	})
+		Help: "Block time measured from a Bee node's /chainstate (0 until measured).",
+	}, []string{"node"})
 )
 
 // spendTotals backs bytesPerBZZ.
 var spendTotals = &spendCounter{}
 
+// spendCounter sums each node's stamped bytes and BZZ spent since start.
 type spendCounter struct {
-	mu      sync.Mutex
-	stamped float64
-	bzz     float64
+	mu     sync.Mutex
+	byNode map[string]*[2]float64 // node -> stamped bytes, BZZ
 }
 
-func (s *spendCounter) bytesPerBZZ() float64 {
+// bytesPerBZZ is node's stamped bytes per BZZ (0 before any spending).
+func (s *spendCounter) bytesPerBZZ(node string) float64 {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.bzz <= 0 {
+	t := s.byNode[node]
+	if t == nil || t[1] <= 0 {
 		return 0
 	}
-	return s.stamped / s.bzz
+	return t[0] / t[1]
 }
 
-func (s *spendCounter) add(stamped, bzz float64) {
+func (s *spendCounter) add(node string, stamped, bzz float64) {
 	s.mu.Lock()
-	s.stamped += stamped
-	s.bzz += bzz
+	if s.byNode == nil {
+		s.byNode = map[string]*[2]float64{}
+	}
+	t := s.byNode[node]
+	if t == nil {
+		t = new([2]float64)
+		s.byNode[node] = t
+	}
+	t[0] += stamped
+	t[1] += bzz
 	s.mu.Unlock()
+	bytesPerBZZ.WithLabelValues(node).Set(s.bytesPerBZZ(node))
 }
 
 func init() {
 	allCollectors = append(allCollectors, stampedBytesTotal, bytesPerBZZ, capacityLeft, bucketPolls, dilutions, blockTimeMeasured)
 }
 
-func (poolMetrics) Stamped(n int64) {
-	stampedBytesTotal.Add(float64(n))
-	spendTotals.add(float64(n), 0)
+func (m poolMetrics) Stamped(n int64) {
+	stampedBytesTotal.WithLabelValues(m.node).Add(float64(n))
+	spendTotals.add(m.node, float64(n), 0)
 }
 
-func (poolMetrics) Efficiency(active []pool.ActiveStatus, bt pool.BlockTimeStatus) {
+func (m poolMetrics) Efficiency(active []pool.ActiveStatus, bt pool.BlockTimeStatus) {
 	left := map[int]float64{}
 	for _, a := range active {
 		if a.CapacityLeftBytes >= 0 {
@@ -82,15 +94,54 @@ func (poolMetrics) Efficiency(active []pool.ActiveStatus, bt pool.BlockTimeStatu
 			left[a.Depth] = math.NaN() // unknown: no fill model for this batch
 		}
 	}
-	capacityLeft.Reset()
+	capacityLeft.DeletePartialMatch(prometheus.Labels{"node": m.node})
 	for d, v := range left {
-		capacityLeft.WithLabelValues(strconv.Itoa(d)).Set(v)
+		capacityLeft.WithLabelValues(m.node, strconv.Itoa(d)).Set(v)
 	}
-	blockTimeMeasured.Set(bt.Measured.Seconds())
+	blockTimeMeasured.WithLabelValues(m.node).Set(bt.Measured.Seconds())
 }
 
-func (poolMetrics) BucketPoll(depth int) { bucketPolls.WithLabelValues(strconv.Itoa(depth)).Inc() }
-
-func (poolMetrics) Dilute(from, to int) {
-	dilutions.WithLabelValues(strconv.Itoa(from), strconv.Itoa(to)).Inc()
+func (m poolMetrics) BucketPoll(depth int) {
+	bucketPolls.WithLabelValues(m.node, strconv.Itoa(depth)).Inc()
 }
+
+func (m poolMetrics) Dilute(from, to int) {
+	dilutions.WithLabelValues(m.node, strconv.Itoa(from), strconv.Itoa(to)).Inc()
+}
+
+// A node's pool counts its spending under its own label.
+
+func (m nodePool) Stamped(n int64) { poolMetrics{node: m.node}.Stamped(n) }
+
+func (m nodePool) Efficiency(active []pool.ActiveStatus, bt pool.BlockTimeStatus) {
+	poolMetrics{node: m.node}.Efficiency(active, bt)
+}
+
+func (m nodePool) BucketPoll(depth int) { poolMetrics{node: m.node}.BucketPoll(depth) }
+
+func (m nodePool) Dilute(from, to int) { poolMetrics{node: m.node}.Dilute(from, to) }
+
+// spendObserver is what the spend metrics need of the observer in use.
+type spendObserver interface {
+	pool.SpendObserver
+	pool.FillObserver
+	pool.DiluteObserver
+}
+
+func (o *PoolObserver) spend() spendObserver { return o.current().(spendObserver) }
+
+func (o *PoolObserver) Stamped(n int64) { o.spend().Stamped(n) }
+
+func (o *PoolObserver) Efficiency(active []pool.ActiveStatus, bt pool.BlockTimeStatus) {
+	o.spend().Efficiency(active, bt)
+}
+
+func (o *PoolObserver) BucketPoll(depth int) { o.spend().BucketPoll(depth) }
+
+func (o *PoolObserver) Dilute(from, to int) { o.spend().Dilute(from, to) }
+
+var (
+	_ spendObserver = poolMetrics{}
+	_ spendObserver = nodePool{}
+	_ spendObserver = (*PoolObserver)(nil)
+)

@@ -40,11 +40,12 @@ func (a *Avoidance) Avoided(now time.Time) bool { return now.UnixNano() < a.unti
 // ErrNoNode: no node has a usable batch.
 var ErrNoNode = errors.New("no Bee node has a usable batch")
 
-// Choose picks the node and batch for an injected upload of size stamped bytes: round robin
+// Choose picks the node and batch for an injected upload of size stamped bytes (replayable:
+// whether it can be sent again after a 402; see pool.ActiveForUpload): round robin
 // from start over the nodes not in skip whose pool has a usable batch, usable nodes first
 // (Caddy's health checks and the record of failed uploads); a node that is not usable is
 // tried only when no usable one can take the upload.
-func Choose[N comparableNode](ctx context.Context, list []N, start uint64, size int64, now time.Time, skip map[N]bool) (N, pool.Batch, error) {
+func Choose[N comparableNode](ctx context.Context, list []N, start uint64, size int64, replayable bool, now time.Time, skip map[N]bool) (N, pool.Batch, error) {
 	var none N
 	first := int(start % uint64(len(list)))
 	var firstErr error
@@ -55,7 +56,7 @@ func Choose[N comparableNode](ctx context.Context, list []N, start uint64, size 
 			if p == nil || skip[n] || n.Usable(now) != healthy || !p.HasUsable() {
 				continue
 			}
-			b, err := p.ActiveFor(ctx, size)
+			b, err := p.ActiveForUpload(ctx, size, replayable, "")
 			if err == nil {
 				return n, b, nil
 			}

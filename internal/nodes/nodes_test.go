@@ -40,7 +40,7 @@ func (*poolless) Usable(now time.Time) bool { return true }
 
 func TestNodesWithoutPoolsTakeNoUpload(t *testing.T) {
 	list := []*poolless{{}, {}}
-	_, _, err := Choose(context.Background(), list, 7, 1, time.Now(), nil)
+	_, _, err := Choose(context.Background(), list, 7, 1, true, time.Now(), nil)
 	require.ErrorIs(t, err, ErrNoNode)
 	_, ok := Owner(context.Background(), list, "ab")
 	require.False(t, ok)

@@ -21,6 +21,7 @@ type dilutePlan struct {
 	r       *record
 	target  int
 	restore *big.Int // PLUR per chunk the top-up adds
+	room    bool     // made for an upload that cannot be replayed (room.go), not for cost
 }
 
 // planDilution: when injection prefers a deeper batch than any active one and no reserve
@@ -57,10 +58,7 @@ func (p *Pool) planDilutionLocked(cfg Config, now time.Time) *dilutePlan {
 	if best == nil {
 		return nil
 	}
-	steps := uint(target - best.Depth)
-	// PLUR per chunk left (TTL = left / price x block time), without amountFor's 24 h floor.
-	remaining := new(big.Int).Mul(p.price, big.NewInt(int64(ttlOf(best.TTLSeconds)/bt)))
-	restore := new(big.Int).Sub(remaining, new(big.Int).Rsh(remaining, steps))
+	restore := restoreAmount(p.price, best, uint(target-best.Depth), bt)
 	newBatch := amountFor(p.price, cfg.Duration+time.Hour, bt)
 	if restore.Cmp(newBatch) >= 0 {
 		return nil
@@ -78,8 +76,16 @@ func (p *Pool) dilutions(ctx context.Context) {
 	}
 	cfg := p.config()
 	p.mu.RLock()
-	plan := p.planDilutionLocked(cfg, p.deps.Clock.Now())
+	plan, met := p.planRoomLocked(cfg, p.deps.Clock.Now())
+	if plan == nil {
+		plan = p.planDilutionLocked(cfg, p.deps.Clock.Now())
+	}
 	p.mu.RUnlock()
+	if met {
+		p.mu.Lock()
+		p.roomNeed = 0
+		p.mu.Unlock()
+	}
 	if plan == nil {
 		return
 	}
@@ -110,8 +116,15 @@ func (p *Pool) dilutions(ctx context.Context) {
 	if st := p.fills[id]; st != nil {
 		st.fill.depth = plan.target // same chunks, roomier buckets
 	}
+	if plan.room {
+		p.roomNeed = 0
+	}
 	p.mu.Unlock()
-	p.deps.Logger.Info("active batch diluted to the depth injection prefers", zap.String("batch_id", id),
+	why := "the depth injection prefers"
+	if plan.room {
+		why = "make room for uploads that cannot be replayed"
+	}
+	p.deps.Logger.Info("active batch diluted: "+why, zap.String("batch_id", id),
 		zap.Int("from_depth", from), zap.Int("depth", plan.target))
 	if o, ok := p.deps.Observer.(DiluteObserver); ok {
 		o.Dilute(from, plan.target)

@@ -76,20 +76,25 @@ func (p *Pool) fillOfLocked(r *record) *bucketFill {
 	return nil
 }
 
-// fitsFill decides whether an upload of n stamped bytes (-1: unknown) should go to a batch
+// fitsFill is fitsUpload for an upload whose size alone says whether it can be replayed.
+func fitsFill(f *bucketFill, n int64, usageMax float64) bool {
+	return fitsUpload(f, n, usageMax, sizeReplayable(n))
+}
+
+// fitsUpload decides whether an upload of n stamped bytes (-1: unknown) should go to a batch
 // whose fill is f. One the gateway can replay after a 402 may go wherever the batch is below
 // usage_max and the upload more likely fits than not; any other needs ample room.
-func fitsFill(f *bucketFill, n int64, usageMax float64) bool {
+func fitsUpload(f *bucketFill, n int64, usageMax float64, replayable bool) bool {
 	if f.fraction() >= usageMax {
 		return false
 	}
-	if n >= 0 && n <= replayableStamped {
+	if replayable && n >= 0 {
 		return f.overflowProb(chunksOf(n)) < retireRisk
 	}
 	if n < 0 {
 		n = unknownLengthStamped
 	}
-	k := chunksOf(max(n, replayableStamped))
+	k := chunksOf(n)
 	return f.chunks+float64(k) <= usageMax*effectiveChunks(f.depth) && f.overflowProb(k) <= ampleRisk
 }
 

@@ -368,15 +368,17 @@ func TestDiluteWhenTrafficMakesADeeperBatchCheaper(t *testing.T) {
 	require.Equal(t, []int{20}, fb.dilutes, "diluted once")
 }
 
-// Where no batch has ample room for an upload too large to replay, it goes where it is least
-// likely to overflow: a fresh reserve batch rather than a half-full one.
-func TestUnreplayableUploadPrefersTheLeastRisk(t *testing.T) {
+// Where no batch has ample room for an upload too large to replay, the pool does not risk it:
+// ErrEmpty with a retry time, a dilution of the active batch to the smallest depth whose
+// roomier buckets take it (topped up to keep the TTL), and then that batch.
+func TestUnreplayableUploadWaitsForRoom(t *testing.T) {
 	ctx := context.Background()
 	fb := newFillBee()
 	fb.add("a", 17)
 	fb.add("b", 17)
 	clock := &fakeClock{now: time.Unix(1e9, 0)}
 	p := fillPool(t, fb, clock, map[int]int{17: 2}, "a", "b")
+	p.cfg.MaxPurchasesPerHour, p.cfg.PurchaseSpacing = 10, 0
 	first, err := p.ActiveFor(ctx, 100<<10)
 	require.NoError(t, err)
 	half := int(0.5 * effectiveChunks(17))
@@ -385,12 +387,125 @@ func TestUnreplayableUploadPrefersTheLeastRisk(t *testing.T) {
 	require.NoError(t, p.sync(ctx))
 
 	require.False(t, fitsFill(emptyFill(17), 2<<20, 0.8), "2 MiB in an empty depth-17 batch: over the 0.1% risk")
+	_, err = p.ActiveFor(ctx, 2<<20)
+	var empty *EmptyError
+	require.ErrorAs(t, err, &empty)
+	require.ErrorIs(t, err, ErrEmpty)
+	require.Positive(t, empty.RetryAfter)
+	require.Contains(t, err.Error(), "diluted to make room")
+	require.Len(t, p.Available(), 1, "no reserve batch promoted for nothing: it would not take the upload either")
+
+	p.dilutions(ctx)
+	require.Equal(t, []int{18}, fb.dilutes, "one step makes room")
+	require.Equal(t, 1, fb.topUps, "the halved TTL is topped up")
 	big, err := p.ActiveFor(ctx, 2<<20)
 	require.NoError(t, err)
-	require.NotEqual(t, first.ID, big.ID, "the fresh batch overflows less than the half-full one")
+	require.Equal(t, first.ID, big.ID)
+	require.Equal(t, 18, big.Depth)
 	small, err := p.ActiveFor(ctx, 100<<10)
 	require.NoError(t, err)
-	require.Equal(t, first.ID, small.ID, "small uploads keep filling the older batch")
+	require.Equal(t, first.ID, small.ID, "small uploads keep filling the diluted batch")
+	p.dilutions(ctx)
+	require.Equal(t, []int{18}, fb.dilutes, "diluted once")
+
+	// Depth 18 is not configured, but the batch takes injected uploads: it is topped up too.
+	fb.mu.Lock()
+	fb.stamps[first.ID].BatchTTL = 3600
+	fb.mu.Unlock()
+	require.NoError(t, p.sync(ctx))
+	p.topUps(ctx)
+	require.Equal(t, 2, fb.topUps, "the diluted batch's TTL fell below min_ttl")
+
+	// The caller knows best: a small upload without a replay copy needs room too, and one
+	// over the size rule that can be replayed does not.
+	require.NoError(t, p.update(ctx, func(d *ledgerDoc) error { d.find(first.ID).State = Retired; return nil }))
+	fresh, err := p.ActiveForUpload(ctx, 100<<10, false, "")
+	require.NoError(t, err)
+	require.Equal(t, "b", fresh.ID, "100 KiB fits an empty depth-17 batch with room to spare")
+	fb.stamp("b", int(0.7*effectiveChunks(17)))
+	p.RecordUpload("b", int64(0.7*effectiveChunks(17))*chunkSize)
+	_, err = p.ActiveForUpload(ctx, 400<<10, false, "")
+	require.ErrorIs(t, err, ErrEmpty, "400 KiB that cannot be replayed: not into a 70%% full depth-17 batch")
+	again, err := p.ActiveForUpload(ctx, 400<<10, true, "")
+	require.NoError(t, err)
+	require.Equal(t, "b", again.ID)
 	require.Greater(t, replayableStamped, int64(replay.Limit))
 	require.Less(t, replayableStamped, int64(replay.Limit)*11/10)
+}
+
+// A Content-Length is only a claim: however large the upload an anonymous client announces,
+// a dilution for room goes at most one step beyond the largest configured depth, and an
+// upload even that would not take safely makes the pool spend nothing (it goes where there is
+// most room, as before: Bee has the last word).
+func TestClaimedSizeCannotDriveDilutionsDeep(t *testing.T) {
+	ctx := context.Background()
+	fb := newFillBee()
+	fb.add("a", 17)
+	fb.add("b", 17)
+	clock := &fakeClock{now: time.Unix(1e9, 0)}
+	p := fillPool(t, fb, clock, map[int]int{17: 2}, "a", "b")
+	p.cfg.MaxPurchasesPerHour, p.cfg.PurchaseSpacing = 10, 0
+	first, err := p.ActiveFor(ctx, 100<<10)
+	require.NoError(t, err)
+
+	huge, err := p.ActiveForUpload(ctx, 1<<30, false, "")
+	require.NoError(t, err, "1 GiB: no batch of depth 18 would take it safely; best effort")
+	require.Equal(t, first.ID, huge.ID)
+	p.dilutions(ctx)
+	require.Empty(t, fb.dilutes, "a claim the pool cannot make room for spends nothing")
+
+	_, err = p.ActiveForUpload(ctx, -1, false, "")
+	require.ErrorIs(t, err, ErrEmpty, "unknown length: room for 16 MiB")
+	p.dilutions(ctx)
+	require.Equal(t, []int{18}, fb.dilutes, "one step beyond the largest configured depth")
+	p.RecordUpload(first.ID, 40<<20)
+	fb.stamp(first.ID, 10000)
+	clock.advance(time.Minute)
+	require.NoError(t, p.sync(ctx))
+	_, err = p.ActiveForUpload(ctx, 4<<20, false, "")
+	require.ErrorIs(t, err, ErrEmpty, "the diluted batch is half full: no ample room for 4 MiB")
+	require.Empty(t, p.Available(), "it is at depth 18 already: the reserve batch is promoted, to be diluted")
+	p.dilutions(ctx)
+	require.Equal(t, []int{18, 18}, fb.dilutes, "never beyond depth 18")
+	got, err := p.ActiveForUpload(ctx, 4<<20, false, "")
+	require.NoError(t, err)
+	require.Equal(t, "b", got.ID)
+}
+
+// A need for room lasts while uploads ask for it: one nobody asked for again within
+// roomNeedTTL spends nothing, nor one that a batch meets already.
+func TestRoomNeedIsForgotten(t *testing.T) {
+	ctx := context.Background()
+	fb := newFillBee()
+	fb.add("a", 17)
+	clock := &fakeClock{now: time.Unix(1e9, 0)}
+	p := fillPool(t, fb, clock, map[int]int{17: 1}, "a")
+	p.cfg.MaxPurchasesPerHour, p.cfg.PurchaseSpacing = 10, 0
+	_, err := p.ActiveFor(ctx, 100<<10)
+	require.NoError(t, err)
+	_, err = p.ActiveForUpload(ctx, 4<<20, false, "")
+	require.ErrorIs(t, err, ErrEmpty)
+	clock.advance(roomNeedTTL + time.Second)
+	p.dilutions(ctx)
+	require.Empty(t, fb.dilutes, "the client gave up")
+
+	_, err = p.ActiveForUpload(ctx, 4<<20, false, "")
+	require.ErrorIs(t, err, ErrEmpty)
+	p.mu.Lock()
+	p.cfg.Reserve = map[int]int{17: 1, 20: 0}
+	p.mu.Unlock()
+	fb.add("c", 20)
+	require.NoError(t, p.update(ctx, func(d *ledgerDoc) error {
+		d.Batches = append(d.Batches, &record{ID: "c", Depth: 20, Label: "x-c", State: Reserve, Amount: "1", SeenOnChain: true, LastSeen: clock.Now()})
+		return nil
+	}))
+	p.dilutions(ctx)
+	require.Empty(t, fb.dilutes, "a fresh depth-20 batch has the room")
+	p.mu.RLock()
+	need := p.roomNeed
+	p.mu.RUnlock()
+	require.Zero(t, need)
+	got, err := p.ActiveForUpload(ctx, 4<<20, false, "")
+	require.NoError(t, err)
+	require.Equal(t, "c", got.ID)
 }

@@ -75,12 +75,17 @@ type EmptyError struct {
 	Depth      int
 	RetryAfter time.Duration
 	Cause      string
+	// Need says what the pool is doing to make room (room.go); "" otherwise.
+	Need string
 }
 
 func (e *EmptyError) Error() string {
 	msg := fmt.Sprintf("no usable batch of depth %d in the pool; one may be ready in %s", e.Depth, e.RetryAfter.Round(time.Second))
 	if e.Cause != "" {
 		msg += " (purchases blocked: " + e.Cause + ")"
+	}
+	if e.Need != "" {
+		msg += " (" + e.Need + ")"
 	}
 	return msg
 }
@@ -146,6 +151,10 @@ type Pool struct {
 	owners ownerView // Owns' re-read of the stored ledger (owner.go)
 
 	maintained atomic.Int64 // maintenance runs completed (tests wait on it)
+	// roomNeed: chunks of an upload that cannot be replayed and found no batch it would not
+	// overflow, last asked for at roomNeedAt; maintenance dilutes a batch for it (room.go).
+	roomNeed   int64
+	roomNeedAt time.Time
 
 	wake    chan struct{}
 	stop    chan struct{}
@@ -374,7 +383,8 @@ func pickReserve(doc *ledgerDoc, depth int, skip map[string]bool) *record {
 // (StampedBytes of its length at its redundancy level; -1: unknown) should use: the smallest
 // depth with an active batch that can take it. A depth without an active batch promotes a
 // reserve batch first; so does a depth whose active batches lack the ample room an upload too
-// large to replay needs (see fitsFill), when an empty batch would have it. The common case
+// large to replay needs (see fitsFill), when an empty batch would have it. An upload too large
+// to replay is never given a batch it may overflow (see ActiveForUpload). The common case
 // reads memory only.
 func (p *Pool) ActiveFor(ctx context.Context, contentLength int64) (Batch, error) {
 	return p.ActiveForExcept(ctx, contentLength, "")
@@ -383,22 +393,27 @@ func (p *Pool) ActiveFor(ctx context.Context, contentLength int64) (Batch, error
 // ActiveForExcept is ActiveFor for an upload that batch exclude refused with an overflow
 // (RefusalOverflow): any active batch but that one, promoting a reserve batch if needed.
 func (p *Pool) ActiveForExcept(ctx context.Context, contentLength int64, exclude string) (Batch, error) {
+	return p.activeFor(ctx, contentLength, exclude, sizeReplayable(contentLength))
+}
+
+// activeFor is ActiveForUpload (room.go).
+func (p *Pool) activeFor(ctx context.Context, contentLength int64, exclude string, replayable bool) (Batch, error) {
 	cfg := p.config()
 	now := p.deps.Clock.Now()
 	p.mu.RLock()
 	doc, ledgerErr := p.doc, p.ledgerErr
 	if doc != nil && ledgerErr == nil {
 	fast:
-		for _, d := range p.injectOrderLocked(cfg.depths()) {
+		for _, d := range p.injectDepthsLocked(cfg, doc) {
 			actives := activesOf(doc, d, exclude)
 			for _, r := range actives {
-				if p.fitsLocked(r, contentLength) {
+				if p.fitsLocked(r, contentLength, replayable) {
 					b := toBatch(r, now)
 					p.mu.RUnlock()
 					return b, nil
 				}
 			}
-			if doc.count(d, Reserve) > 0 && (len(actives) == 0 || p.emptyFitsLocked(d, contentLength)) {
+			if doc.count(d, Reserve) > 0 && (len(actives) == 0 || p.emptyFitsLocked(d, contentLength, replayable)) {
 				break fast // promote first (slow path)
 			}
 		}
@@ -409,21 +424,28 @@ func (p *Pool) ActiveForExcept(ctx context.Context, contentLength int64, exclude
 	}
 
 	var got *record
-	promoted := false
+	promoted, mustFit := false, false
 	err := p.update(context.WithoutCancel(ctx), func(doc *ledgerDoc) error {
 		p.mu.RLock()
 		defer p.mu.RUnlock()
+		got, promoted = nil, false
+		mustFit = p.mustFitLocked(contentLength, replayable)
 		var largest *record
-		for _, d := range p.injectOrderLocked(cfg.depths()) {
+		for _, d := range p.injectDepthsLocked(cfg, doc) {
 			actives := activesOf(doc, d, exclude)
 			for _, r := range actives {
 				largest = r
-				if p.fitsLocked(r, contentLength) {
+				if p.fitsLocked(r, contentLength, replayable) {
 					got = r
 					return nil
 				}
 			}
-			if len(actives) > 0 && !p.emptyFitsLocked(d, contentLength) {
+			if _, configured := cfg.Reserve[d]; !configured {
+				continue // a depth a dilution made: its active batches only
+			}
+			// An upload that needs room promotes a batch that would not take it only when no
+			// active batch can be diluted for it (room.go).
+			if (len(actives) > 0 || mustFit && dilutableActive(doc, cfg, exclude)) && !p.emptyFitsLocked(d, contentLength, replayable) {
 				continue
 			}
 			r := pickReserve(doc, d, nil)
@@ -435,23 +457,21 @@ func (p *Pool) ActiveForExcept(ctx context.Context, contentLength int64, exclude
 			p.deps.Logger.Info("reserve batch promoted for injected uploads", zap.String("batch_id", r.ID), zap.Int("depth", d),
 				zap.Int("active_at_depth", len(actives)+1))
 			largest = r
-			if p.fitsLocked(r, contentLength) {
+			if p.fitsLocked(r, contentLength, replayable) {
 				got = r
 				return nil
 			}
 		}
-		// Nothing is estimated to fit. An upload too large to replay goes where it is least
-		// likely to overflow (a fresh reserve batch if that is best); any other tries the
-		// largest. Bee has the last word (402).
-		got = largest
-		if least, fresh := p.leastRiskLocked(doc, cfg, contentLength, exclude); least != nil {
-			got = least
-			if fresh {
-				got.State = Active
-				promoted = true
-				p.deps.Logger.Info("reserve batch promoted for an upload too large to replay", zap.String("batch_id", got.ID), zap.Int("depth", got.Depth))
+		if mustFit && largest != nil {
+			// An upload that cannot be sent again is never risked on a batch it may overflow
+			// (a 402 would cut it): no batch now; maintenance makes room (room.go).
+			if !promoted {
+				return errNoChange
 			}
+			return nil
 		}
+		// Nothing is estimated to fit: try the largest. Bee has the last word (402).
+		got = largest
 		if got == nil && !promoted {
 			return ErrEmpty
 		}
@@ -460,8 +480,14 @@ func (p *Pool) ActiveForExcept(ctx context.Context, contentLength int64, exclude
 		}
 		return nil
 	})
-	if errors.Is(err, errNoChange) && got != nil {
+	if errors.Is(err, errNoChange) && (got != nil || mustFit) {
 		err = nil
+	}
+	if err == nil && got == nil && mustFit {
+		if promoted {
+			p.departed()
+		}
+		return Batch{}, p.noRoom(cfg, contentLength)
 	}
 	if errors.Is(err, ErrEmpty) || (err == nil && got == nil) {
 		p.requestCheck()
@@ -478,38 +504,10 @@ func (p *Pool) ActiveForExcept(ctx context.Context, contentLength int64, exclude
 	return toBatch(got, now), nil
 }
 
-// leastRiskLocked: for an upload too large to replay (with the fill model), the active batch
-// or the reserve batch (fresh: to be promoted) it overflows with the least chance. p.mu is held.
-func (p *Pool) leastRiskLocked(doc *ledgerDoc, cfg Config, n int64, exclude string) (best *record, fresh bool) {
-	if p.bucketReaderLocked() == nil || (n >= 0 && n <= replayableStamped) {
-		return nil, false
-	}
-	if n < 0 {
-		n = unknownLengthStamped
-	}
-	k := chunksOf(n)
-	bestRisk := 2.0
-	for _, d := range cfg.depths() {
-		for _, r := range activesOf(doc, d, exclude) {
-			if f := p.fillOfLocked(r); f != nil {
-				if risk := f.overflowProb(k); risk < bestRisk {
-					best, bestRisk, fresh = r, risk, false
-				}
-			}
-		}
-		if r := pickReserve(doc, d, nil); r != nil {
-			if risk := emptyFill(d).overflowProb(k); risk < bestRisk {
-				best, bestRisk, fresh = r, risk, true
-			}
-		}
-	}
-	return best, fresh
-}
-
 // emptyFitsLocked: whether a fresh batch of depth would take the upload where the active
 // ones would not (only with the fill model; without it one active batch per depth).
-func (p *Pool) emptyFitsLocked(depth int, n int64) bool {
-	return p.bucketReaderLocked() != nil && fitsFill(emptyFill(depth), n, p.cfg.UsageMax)
+func (p *Pool) emptyFitsLocked(depth int, n int64, replayable bool) bool {
+	return p.bucketReaderLocked() != nil && fitsUpload(emptyFill(depth), n, p.cfg.UsageMax, replayable)
 }
 
 func firstDepth(cfg Config) int {
@@ -543,9 +541,12 @@ func activeOf(doc *ledgerDoc, depth int) *record {
 // fitsLocked estimates whether an upload taking n stamped bytes (StampedBytes) fits in r:
 // from its fill model where there is one, else (no bucket reads) from Bee's last utilisation
 // and what was injected since.
-func (p *Pool) fitsLocked(r *record, n int64) bool {
+func (p *Pool) fitsLocked(r *record, n int64, replayable bool) bool {
 	if f := p.fillOfLocked(r); f != nil {
-		return fitsFill(f, n, p.cfg.UsageMax)
+		return fitsUpload(f, n, p.cfg.UsageMax, replayable)
+	}
+	if p.mustFitLocked(n, replayable) {
+		return false // fill not read yet: no room can be shown
 	}
 	capacity := capacityBytes(r.Depth)
 	used := int64(r.Utilization*float64(capacity)) + p.localBytes[r.ID]
@@ -692,19 +693,30 @@ func (p *Pool) Status() Status {
 			st.LowReserveWarning = true
 		}
 		for i, r := range activesOf(p.doc, d, "") {
-			a := ActiveStatus{BatchID: r.ID, Depth: d, UtilizationRatio: r.Utilization, TTLSeconds: r.TTLSeconds,
-				EffectiveFill: -1, CapacityLeftBytes: -1}
-			if f := p.fillOfLocked(r); f != nil {
-				a.EffectiveFill, a.CapacityLeftBytes = f.fraction(), f.leftBytes()
-			}
+			a := p.activeStatusLocked(r)
 			if i == 0 {
 				st.Active[d] = a
 			}
 			st.ActiveBatches = append(st.ActiveBatches, a)
 		}
 	}
+	for _, d := range extraActiveDepths(p.cfg, p.doc) { // diluted for room (room.go)
+		for _, r := range activesOf(p.doc, d, "") {
+			st.ActiveBatches = append(st.ActiveBatches, p.activeStatusLocked(r))
+		}
+	}
 	st.PurchasesLastHour = p.doc.operationsSince(p.deps.Clock.Now().Add(-time.Hour))
 	return st
+}
+
+// activeStatusLocked is an active batch as /status shows it. p.mu is held (read).
+func (p *Pool) activeStatusLocked(r *record) ActiveStatus {
+	a := ActiveStatus{BatchID: r.ID, Depth: r.Depth, UtilizationRatio: r.Utilization, TTLSeconds: r.TTLSeconds,
+		EffectiveFill: -1, CapacityLeftBytes: -1}
+	if f := p.fillOfLocked(r); f != nil {
+		a.EffectiveFill, a.CapacityLeftBytes = f.fraction(), f.leftBytes()
+	}
+	return a
 }
 
 // Available lists the reserve batches.

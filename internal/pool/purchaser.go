@@ -418,7 +418,8 @@ func (p *Pool) resetBackoff(depth int) {
 }
 
 // topUps extends reserve and active batches whose TTL fell below min_ttl. Issued batches are
-// the client's; depths no longer configured are left alone.
+// the client's; depths no longer configured are left alone, but for active batches a dilution
+// for room may have made (roomMade: they take injected uploads).
 func (p *Pool) topUps(ctx context.Context) {
 	cfg := p.config()
 	p.mu.RLock()
@@ -428,7 +429,7 @@ func (p *Pool) topUps(ctx context.Context) {
 		for _, r := range p.doc.Batches {
 			_, configured := cfg.Reserve[r.Depth]
 			backingOff := p.topupBackoff[r.ID].until.After(p.deps.Clock.Now())
-			if configured && !backingOff && (r.State == Reserve || r.State == Active) && r.TTLSeconds > 0 &&
+			if (configured || roomMade(cfg, r)) && !backingOff && (r.State == Reserve || r.State == Active) && r.TTLSeconds > 0 &&
 				ttlOf(r.TTLSeconds) < cfg.MinTTL {
 				due = append(due, r)
 			}
