@@ -57,11 +57,11 @@ func (m nodePool) Levels(depth, reserve, pending, active, target int) {
 }
 
 func (m nodePool) Purchase(depth int, result string, amountPLUR *big.Int) {
-	poolMetrics{node: m.node}.Purchase(depth, result, amountPLUR)
+	poolMetrics(m).Purchase(depth, result, amountPLUR)
 }
 
 func (m nodePool) TopUp(depth int, result string, amountPLUR *big.Int) {
-	poolMetrics{node: m.node}.TopUp(depth, result, amountPLUR)
+	poolMetrics(m).TopUp(depth, result, amountPLUR)
 }
 
 func (nodePool) Acquire(depth int, result string) { poolMetrics{}.Acquire(depth, result) }

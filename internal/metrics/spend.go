@@ -111,15 +111,15 @@ func (m poolMetrics) Dilute(from, to int) {
 
 // A node's pool counts its spending under its own label.
 
-func (m nodePool) Stamped(n int64) { poolMetrics{node: m.node}.Stamped(n) }
+func (m nodePool) Stamped(n int64) { poolMetrics(m).Stamped(n) }
 
 func (m nodePool) Efficiency(active []pool.ActiveStatus, bt pool.BlockTimeStatus) {
-	poolMetrics{node: m.node}.Efficiency(active, bt)
+	poolMetrics(m).Efficiency(active, bt)
 }
 
-func (m nodePool) BucketPoll(depth int) { poolMetrics{node: m.node}.BucketPoll(depth) }
+func (m nodePool) BucketPoll(depth int) { poolMetrics(m).BucketPoll(depth) }
 
-func (m nodePool) Dilute(from, to int) { poolMetrics{node: m.node}.Dilute(from, to) }
+func (m nodePool) Dilute(from, to int) { poolMetrics(m).Dilute(from, to) }
 
 // spendObserver is what the spend metrics need of the observer in use.
 type spendObserver interface {

@@ -39,7 +39,7 @@ func SizeName(depth int) string {
 	return ""
 }
 
-// Config is what the operator asked of the pool. SPEC section 3 explains each option.
+// Config is what the operator asked of the pool. docs/spec.md section 3 explains each option.
 type Config struct {
 	Reserve             map[int]int // depth -> usable batches kept in reserve
 	Duration            time.Duration
@@ -79,7 +79,7 @@ type Config struct {
 	LegacySpend bool
 }
 
-// DefaultConfig is SPEC section 1's defaults.
+// DefaultConfig is docs/spec.md section 1's defaults.
 func DefaultConfig() Config {
 	return Config{
 		Reserve:             map[int]int{SmallDepth: 1, MediumDepth: 1},

@@ -305,7 +305,7 @@ func (p *Pool) spendingBlocked() error {
 	return nil
 }
 
-func toBatch(r *record, now time.Time) Batch {
+func toBatch(r *record) Batch {
 	amount, _ := new(big.Int).SetString(r.Amount, 10)
 	return Batch{ID: r.ID, Depth: r.Depth, Label: r.Label, State: r.State,
 		TTL: ttlOf(r.TTLSeconds), Utilization: r.Utilization, CreatedAt: r.BoughtAt, Amount: amount}
@@ -352,7 +352,7 @@ func (p *Pool) Acquire(ctx context.Context, depth int, fallback bool) (Batch, bo
 	p.deps.Logger.Info("batch issued", zap.String("batch_id", got.ID), zap.Int("depth", got.Depth), zap.String("label", got.Label))
 	p.observeAcquire(got.Depth, "ok")
 	p.departed()
-	return toBatch(got, p.deps.Clock.Now()), got.Depth != depth, nil
+	return toBatch(got), got.Depth != depth, nil
 }
 
 func (p *Pool) observeAcquire(depth int, result string) {
@@ -399,7 +399,6 @@ func (p *Pool) ActiveForExcept(ctx context.Context, contentLength int64, exclude
 // activeFor is ActiveForUpload (room.go).
 func (p *Pool) activeFor(ctx context.Context, contentLength int64, exclude string, replayable bool) (Batch, error) {
 	cfg := p.config()
-	now := p.deps.Clock.Now()
 	p.mu.RLock()
 	doc, ledgerErr := p.doc, p.ledgerErr
 	if doc != nil && ledgerErr == nil {
@@ -408,7 +407,7 @@ func (p *Pool) activeFor(ctx context.Context, contentLength int64, exclude strin
 			actives := activesOf(doc, d, exclude)
 			for _, r := range actives {
 				if p.fitsLocked(r, contentLength, replayable) {
-					b := toBatch(r, now)
+					b := toBatch(r)
 					p.mu.RUnlock()
 					return b, nil
 				}
@@ -501,7 +500,7 @@ func (p *Pool) activeFor(ctx context.Context, contentLength int64, exclude strin
 	if promoted {
 		p.departed()
 	}
-	return toBatch(got, now), nil
+	return toBatch(got), nil
 }
 
 // emptyFitsLocked: whether a fresh batch of depth would take the upload where the active
@@ -527,15 +526,6 @@ func activesOf(doc *ledgerDoc, depth int, exclude string) []*record {
 		}
 	}
 	return out
-}
-
-func activeOf(doc *ledgerDoc, depth int) *record {
-	for _, r := range doc.Batches {
-		if r.Depth == depth && r.State == Active {
-			return r
-		}
-	}
-	return nil
 }
 
 // fitsLocked estimates whether an upload taking n stamped bytes (StampedBytes) fits in r:
@@ -727,10 +717,9 @@ func (p *Pool) Available() []Batch {
 	if p.doc == nil {
 		return out
 	}
-	now := p.deps.Clock.Now()
 	for _, r := range p.doc.Batches {
 		if r.State == Reserve {
-			out = append(out, toBatch(r, now))
+			out = append(out, toBatch(r))
 		}
 	}
 	return out

@@ -14,7 +14,7 @@ import (
 	"github.com/swarmgate/caddy-bee/internal/bee"
 )
 
-// batchRejections are Bee's upload answers about the batch itself (BEE_API.md), by status.
+// batchRejections are Bee's upload answers about the batch itself (docs/bee-api.md), by status.
 // Any other answer (an unknown Swarm-Tag, an ACT history not found, a 5xx) says nothing
 // about the batch.
 var batchRejections = map[int]string{

@@ -241,7 +241,7 @@ func TestReachedCapIsReportedWithItsEnd(t *testing.T) {
 func TestHugeTTLSaturates(t *testing.T) {
 	require.Greater(t, ttlOf(31_900_000_000), 290*365*24*time.Hour)
 	require.Equal(t, 5*time.Second, ttlOf(5))
-	b := toBatch(&record{TTLSeconds: 31_900_000_000}, time.Now())
+	b := toBatch(&record{TTLSeconds: 31_900_000_000})
 	require.Positive(t, b.TTL)
 }
 
