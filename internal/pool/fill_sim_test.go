@@ -206,13 +206,13 @@ func TestUnreplayableUploadsAreNeverCut(t *testing.T) {
 		for attempt := 1; attempt <= 2; attempt++ {
 			var b Batch
 			tries := 0
-			require.Eventually(t, func() bool {
+			await(t, p, func() bool { // the pool's clock moves on while it makes room
 				var err error
 				tries++
 				b, err = p.ActiveForUpload(ctx, stamped, replayable && attempt == 1, avoid)
 				require.True(t, err == nil || errors.Is(err, ErrEmpty), "%v", err)
 				return err == nil
-			}, 20*time.Second, 5*time.Millisecond)
+			})
 			if tries > 1 {
 				waits++
 			}
