@@ -57,6 +57,11 @@ http://127.0.0.1:%d {
 `, filepath.Join(dir, "storage"), port, sim, benchToken, reserve, benchBlockTime)
 }
 
+// caddyfileBCacheOff is caddyfileB with the content cache off (configuration E).
+func caddyfileBCacheOff(dir string, port int, sim string, reserve int) string {
+	return strings.Replace(caddyfileB(dir, port, sim, reserve), "\t\tadmin_token", "\t\tcache off\n\t\tadmin_token", 1)
+}
+
 func startCaddy(ps *procs, bin, key, name, dir, caddyfile string, port int) (*target, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, err

@@ -77,6 +77,7 @@ type Cache struct {
 	disk     *diskTier                       // nil: no disk tier
 	maxEntry atomic.Int64
 	pending  *budget // bytes of bodies being recorded or verified
+	door     *doorkeeper
 	// recording holds the keys whose body is being recorded or verified (*pendingKey).
 	recording sync.Map
 	verifyQ   chan admission
@@ -109,6 +110,7 @@ func New(opts Options) (*Cache, error) {
 	// The queue is bounded by the recording budget, not by its slots.
 	c := &Cache{opts: opts, log: opts.Logger, obs: opts.Observer, verifyQ: make(chan admission, 1024)}
 	largest := max(opts.Memory, opts.Disk)
+	c.door = newDoorkeeper(largest)
 	c.maxEntry.Store(min(max(largest/4, 1), maxEntryCap))
 	// Bodies being recorded or waiting for verification: a quarter of the memory tier (16 MiB to
 	// 256 MiB), and always room for one largest entry.
@@ -176,7 +178,8 @@ type ReadSeekCloser interface {
 }
 
 // Get returns the entry for key, or false. A disk entry that cannot be opened or read as
-// written is dropped and reported as a miss.
+// written is dropped and reported as a miss. A miss is remembered: the answer to a key's
+// second miss is recorded for admission, the first one's is not (doorkeeper.go).
 func (c *Cache) Get(key string) (*Hit, bool) {
 	if c.mem != nil {
 		if e, ok := c.mem.GetIfPresent(key); ok {
@@ -188,6 +191,7 @@ func (c *Cache) Get(key string) (*Hit, bool) {
 			return h, true
 		}
 	}
+	c.door.sight(key)
 	return nil, false
 }
 

@@ -39,14 +39,16 @@ func content(t testing.TB, n int, seed uint64) ([]byte, string) {
 	return b, hex.EncodeToString(root[:])
 }
 
-// record plays Bee's answer for path through a Recorder and waits until the cache has
-// dealt with it.
+// record plays Bee's answer for path, after two misses, through a Recorder and waits until
+// the cache has dealt with it.
 func record(t testing.TB, c *Cache, path string, body []byte, etag string, intact bool) *httptest.ResponseRecorder {
 	t.Helper()
 	tg, ok := Classify(http.MethodGet, path, "", http.Header{})
 	if !ok {
 		t.Fatalf("%s not classified", path)
 	}
+	c.door.sight(tg.Key)
+	c.door.sight(tg.Key)
 	before := c.admitted.Load() + c.refused.Load()
 	w := httptest.NewRecorder()
 	rec := NewRecorder(w, c, tg, http.MethodGet)
@@ -508,6 +510,8 @@ func TestAwaitVerification(t *testing.T) {
 	if c.AwaitVerification(t.Context(), key, time.Second) {
 		t.Fatal("waited for an unknown key")
 	}
+	c.Get(key) // two misses: the next answer is recorded
+	c.Get(key)
 	tg, _ := Classify("GET", key, "", http.Header{})
 	rec := NewRecorder(httptest.NewRecorder(), c, tg, "GET")
 	rec.Header().Set("Content-Length", strconv.Itoa(len(body)))
@@ -543,5 +547,88 @@ func TestVerifyRedundancyLevels(t *testing.T) {
 	body[0] ^= 1
 	if verify(tg, "", body) {
 		t.Fatal("changed bytes verified")
+	}
+}
+
+// playAnswer sends Bee's complete answer for key through a Recorder and reports whether it
+// was recorded.
+func playAnswer(t *testing.T, c *Cache, key string, body []byte, etag string) bool {
+	t.Helper()
+	tg, ok := Classify("GET", key, "", http.Header{})
+	if !ok {
+		t.Fatalf("%s not classified", key)
+	}
+	rec := NewRecorder(httptest.NewRecorder(), c, tg, "GET")
+	rec.Header().Set("Content-Length", strconv.Itoa(len(body)))
+	rec.Header().Set("ETag", etag)
+	rec.WriteHeader(200)
+	rec.Write(body)
+	recorded := rec.recording
+	before := c.admitted.Load()
+	rec.Finish(true)
+	if recorded {
+		waitFor(t, func() bool { return c.admitted.Load() > before })
+	}
+	return recorded
+}
+
+// Only a key's second miss has its answer recorded (copied and hashed): a key asked for once
+// costs the cache nothing but a slot in the doorkeeper.
+func TestDoorkeeperRecordsOnlyRecurringKeys(t *testing.T) {
+	c := newCache(t, Options{Memory: 8 << 20})
+	body, ref := content(t, 10_000, 21)
+	key, etag := "/bytes/"+ref, `"`+ref+`"`
+	if playAnswer(t, c, key, body, etag) {
+		t.Fatal("an answer nobody missed was recorded")
+	}
+	if _, hit := c.Get(key); hit {
+		t.Fatal("hit before any recording")
+	}
+	if playAnswer(t, c, key, body, etag) {
+		t.Fatal("the answer to a first miss was recorded")
+	}
+	if _, hit := c.Get(key); hit {
+		t.Fatal("hit after one miss")
+	}
+	if !playAnswer(t, c, key, body, etag) {
+		t.Fatal("the answer to a second miss was not recorded")
+	}
+	w, hit, err := serve(t, c, "GET", key, nil)
+	if !hit || err != nil || !bytes.Equal(w.Body.Bytes(), body) {
+		t.Fatalf("after admission: hit %v, err %v", hit, err)
+	}
+}
+
+// A newer key displaces an older one from its slot (the older then needs two misses again);
+// a key is never taken for another.
+func TestDoorkeeperSlots(t *testing.T) {
+	d := newDoorkeeper(0)
+	if len(d.slots) != minDoorkeeperSlots {
+		t.Fatalf("%d slots for an empty tier, want %d", len(d.slots), minDoorkeeperSlots)
+	}
+	if n := len(newDoorkeeper(1 << 40).slots); n != maxDoorkeeperSlots {
+		t.Fatalf("%d slots for a huge tier, want %d", n, maxDoorkeeperSlots)
+	}
+	if n := len(newDoorkeeper(100 << 20).slots); n&(n-1) != 0 || n < (100<<20)>>13 {
+		t.Fatalf("%d slots for 100 MiB: want a power of two near one per 4 KiB", n)
+	}
+	d.sight("a")
+	if d.recurring("a") {
+		t.Fatal("one miss made a key recurring")
+	}
+	d.sight("a")
+	if !d.recurring("a") {
+		t.Fatal("two misses did not")
+	}
+	// Fill every slot with other keys: "a" is displaced, and no other key reads as recurring.
+	for i := range 16 * len(d.slots) { // misses "a"'s slot with odds e^-16
+		k := "k" + strconv.Itoa(i)
+		d.sight(k)
+		if d.recurring(k) {
+			t.Fatalf("%s recurring after one miss", k)
+		}
+	}
+	if d.recurring("a") {
+		t.Fatal("a displaced key stayed recurring")
 	}
 }
