@@ -599,9 +599,10 @@ func TestDoorkeeperRecordsOnlyRecurringKeys(t *testing.T) {
 	}
 }
 
-// A newer key displaces an older one from its slot (the older then needs two misses again);
-// a key is never taken for another.
-func TestDoorkeeperSlots(t *testing.T) {
+// Counts: a key is worth recording from its second request; a stream of one-off keys on
+// its slot wears it down only slowly; a key less popular than what the cache evicts for
+// room is not worth recording.
+func TestDoorkeeperCounts(t *testing.T) {
 	d := newDoorkeeper(0)
 	if len(d.slots) != minDoorkeeperSlots {
 		t.Fatalf("%d slots for an empty tier, want %d", len(d.slots), minDoorkeeperSlots)
@@ -613,22 +614,56 @@ func TestDoorkeeperSlots(t *testing.T) {
 		t.Fatalf("%d slots for 100 MiB: want a power of two near one per 4 KiB", n)
 	}
 	d.sight("a")
-	if d.recurring("a") {
-		t.Fatal("one miss made a key recurring")
+	if d.worthRecording("a") {
+		t.Fatal("one request made a key worth recording")
 	}
-	d.sight("a")
-	if !d.recurring("a") {
-		t.Fatal("two misses did not")
+	for range 5 {
+		d.sight("a")
 	}
-	// Fill every slot with other keys: "a" is displaced, and no other key reads as recurring.
-	for i := range 16 * len(d.slots) { // misses "a"'s slot with odds e^-16
-		k := "k" + strconv.Itoa(i)
-		d.sight(k)
-		if d.recurring(k) {
-			t.Fatalf("%s recurring after one miss", k)
+	if !d.worthRecording("a") || d.count("a") != 6 {
+		t.Fatalf("count %d after 6 requests", d.count("a"))
+	}
+	// Another key on a's slot wears it down by one per request, then takes the slot.
+	var other string
+	for i := 0; other == ""; i++ {
+		if k := "k" + strconv.Itoa(i); d.slot(d.tag(k)) == d.slot(d.tag("a")) {
+			other = k
 		}
 	}
-	if d.recurring("a") {
-		t.Fatal("a displaced key stayed recurring")
+	for range 4 {
+		d.sight(other)
+	}
+	if d.count("a") != 2 || d.count(other) != 0 {
+		t.Fatalf("after 4 other requests: a %d, other %d", d.count("a"), d.count(other))
+	}
+	d.sight(other)
+	d.sight(other)
+	if d.count("a") != 0 || d.count(other) != 1 {
+		t.Fatalf("after 6 other requests: a %d, other %d", d.count("a"), d.count(other))
+	}
+	// Evictions of keys asked for 5 times raise the bar above a key asked for 3 times.
+	for range 3 {
+		d.sight("b")
+	}
+	if !d.worthRecording("b") {
+		t.Fatal("b, asked for 3 times, is not worth recording in a cache that evicts nothing")
+	}
+	for i := range 20 {
+		k := "v" + strconv.Itoa(i)
+		if d.slot(d.tag(k)) == d.slot(d.tag("b")) {
+			continue
+		}
+		for range 5 {
+			d.sight(k)
+		}
+		d.evicted(k)
+	}
+	if d.worthRecording("b") {
+		t.Fatal("b is worth recording though the cache evicts keys asked for more often")
+	}
+	// Aging halves counts and the bar alike.
+	d.age()
+	if d.count("b") != 1 || d.victimFreq.Load() > 3*victimScale {
+		t.Fatalf("after aging: b %d, victims %d/%d", d.count("b"), d.victimFreq.Load(), victimScale)
 	}
 }

@@ -6,19 +6,31 @@ import (
 	"sync/atomic"
 )
 
-// doorkeeper remembers recently missed keys so that only a key's second miss is recorded:
-// recording copies the body and verification hashes all of it (BMT hashing, tens of µs per
-// 4 KiB), which a key asked for once (most keys, on a gateway) would pay for nothing. It is
-// W-TinyLFU's doorkeeper in front of otter's own admission, which only sees what was
-// recorded.
+// doorkeeper decides which answers are worth recording. Recording copies a body and
+// verification hashes all of it (BMT hashing, tens of µs per 4 KiB): a key asked for once
+// (most keys, on a gateway) or one that would only push out more popular entries should not
+// pay for it. It is TinyLFU's admission rule applied before the copy and the hash, since
+// otter's own W-TinyLFU only sees what was recorded: a key's answer is recorded when the key
+// was asked for at least twice recently and more often than the entries the cache has
+// lately evicted for room.
 //
-// A direct-mapped table of 64-bit key hashes, lock-free, of fixed size: a newer key takes
-// an older one's slot, which then needs one more miss to be recorded. A false "seen" needs
-// a full 64-bit collision under a per-process random seed, so a client cannot aim for one.
+// Frequencies live in a direct-mapped table of 64-bit slots: a 60-bit key hash and a 4-bit
+// count. A key that lands on a slot held by another decays the holder's count by one and
+// takes the slot only when the count is down to one, so a popular key survives a stream of
+// one-off keys. Every sampleFactor x slots sightings all counts halve (TinyLFU's aging), and
+// so does the victims' average, so old popularity fades. A false match needs a 60-bit
+// collision under a per-process random seed, so a client cannot aim for one.
 type doorkeeper struct {
 	seed  maphash.Seed
 	mask  uint64
 	slots []atomic.Uint64
+
+	sightings atomic.Uint64
+	sample    uint64
+	aging     atomic.Bool
+
+	// victimFreq is the running average (x victimScale) of evicted entries' counts.
+	victimFreq atomic.Int64
 }
 
 // Doorkeeper sizing: a slot per 4 KiB of the larger tier (an entry of that size is the
@@ -26,37 +38,98 @@ type doorkeeper struct {
 const (
 	minDoorkeeperSlots = 1 << 12
 	maxDoorkeeperSlots = 1 << 20
+	sampleFactor       = 8
+	countBits          = 4
+	countMask          = 1<<countBits - 1
+	minRecordCount     = 2  // a key asked for once is never recorded
+	victimScale        = 16 // fixed point of victimFreq
+	victimWeight       = 4  // 1/4: the average follows the last dozen evictions (BenchmarkZipfAdmission)
 )
 
 func newDoorkeeper(tierBytes int64) *doorkeeper {
 	n := uint64(min(max(tierBytes>>12, minDoorkeeperSlots), maxDoorkeeperSlots))
 	n = 1 << (63 - bits.LeadingZeros64(n)) // a power of two, for the mask
-	return &doorkeeper{seed: maphash.MakeSeed(), mask: n - 1, slots: make([]atomic.Uint64, n)}
+	return &doorkeeper{seed: maphash.MakeSeed(), mask: n - 1, slots: make([]atomic.Uint64, n), sample: sampleFactor * n}
 }
 
-// sight records a request for key that the cache missed.
+func (d *doorkeeper) tag(key string) uint64 { return maphash.String(d.seed, key) &^ countMask }
+
+// slot is where tag t lives: indexed by the hash bits above the count's.
+func (d *doorkeeper) slot(t uint64) *atomic.Uint64 { return &d.slots[t>>countBits&d.mask] }
+
+// sight counts a request for key (a hit or a miss).
 func (d *doorkeeper) sight(key string) {
-	h := d.hash(key)
-	slot := &d.slots[h&d.mask]
-	old := slot.Load()
-	switch old {
-	case h | again:
-	case h:
-		slot.CompareAndSwap(old, h|again) // a lost race only delays admission by a miss
-	default:
-		slot.Store(h)
+	t := d.tag(key)
+	slot := d.slot(t)
+	for {
+		old := slot.Load()
+		var next uint64
+		switch n := old & countMask; {
+		case old&^countMask == t:
+			if n == countMask {
+				next = old
+			} else {
+				next = old + 1
+			}
+		case n > 1:
+			next = old - 1 // a one-off key wears a popular one down, slowly
+		default:
+			next = t | 1
+		}
+		if next == old || slot.CompareAndSwap(old, next) {
+			break
+		}
+	}
+	if d.sightings.Add(1)%d.sample == 0 {
+		d.age()
 	}
 }
 
-// recurring reports whether key was missed at least twice since its slot last changed
-// hands: a flight's body is worth recording.
-func (d *doorkeeper) recurring(key string) bool {
-	h := d.hash(key)
-	return d.slots[h&d.mask].Load() == h|again
+// age halves every count and the victims' average; one sweep at a time.
+func (d *doorkeeper) age() {
+	if !d.aging.CompareAndSwap(false, true) {
+		return
+	}
+	defer d.aging.Store(false)
+	for i := range d.slots {
+		for {
+			old := d.slots[i].Load()
+			if d.slots[i].CompareAndSwap(old, old&^countMask|(old&countMask)>>1) {
+				break
+			}
+		}
+	}
+	for {
+		v := d.victimFreq.Load()
+		if d.victimFreq.CompareAndSwap(v, v/2) {
+			break
+		}
+	}
 }
 
-// again marks a slot's key as missed more than once; hashes keep bit 0 clear for it, and a
-// slot is empty at 0 (a hash is never 0: bit 1 is set).
-const again = 1
+// count is key's recent request count (0 when its slot holds another key).
+func (d *doorkeeper) count(key string) int64 {
+	t := d.tag(key)
+	old := d.slot(t).Load()
+	if old&^countMask != t {
+		return 0
+	}
+	return int64(old & countMask)
+}
 
-func (d *doorkeeper) hash(key string) uint64 { return maphash.String(d.seed, key)&^again | 2 }
+// worthRecording reports whether key's answer should be recorded for admission.
+func (d *doorkeeper) worthRecording(key string) bool {
+	n := d.count(key)
+	return n >= minRecordCount && n*victimScale > d.victimFreq.Load()
+}
+
+// evicted notes that the cache evicted key for room: the bar a new key must pass.
+func (d *doorkeeper) evicted(key string) {
+	n := d.count(key) * victimScale
+	for {
+		v := d.victimFreq.Load()
+		if d.victimFreq.CompareAndSwap(v, v+(n-v)/victimWeight) {
+			return
+		}
+	}
+}

@@ -30,7 +30,7 @@ func NewRecorder(w http.ResponseWriter, c *Cache, t Target, method string) *Reco
 
 // WriteHeader marks an immutable answer and decides whether to record its body: a GET's 200
 // with a declared length within the largest entry and the recording budget, not encoded,
-// for a key missed more than once (Cache.Get).
+// for a key popular enough (doorkeeper.go).
 // A /chunks answer has no ETag (Bee sends none) and is recorded anyway: its bytes are
 // checked against the address before admission, and its cache hits carry the address as
 // ETag.
@@ -52,9 +52,10 @@ func (r *Recorder) start(h http.Header) {
 	if err != nil || n < 0 || n > r.c.MaxEntry() {
 		return
 	}
-	// A key missed once is not worth a copy and a hash (most keys are asked for once); a
-	// stampede's joiners, or a later miss, make it recurring.
-	if !r.c.door.recurring(r.t.Key) {
+	// A key asked for once is not worth a copy and a hash (most keys are asked for once),
+	// nor one less popular than what the cache evicts for room; a stampede's joiners, or
+	// later requests, make it worth it.
+	if !r.c.door.worthRecording(r.t.Key) {
 		return
 	}
 	// One recording per key at a time: misses that arrive while a body is being recorded
