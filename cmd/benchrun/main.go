@@ -27,6 +27,7 @@ type options struct {
 	onlyZipf              bool
 	onlyDistinct          bool
 	cacheOffTarget        bool
+	zipfProfile           string
 
 	latency   time.Duration
 	sizes     []int64
@@ -67,6 +68,7 @@ func main() {
 	zipfRefs := flag.Int("zipf-refs", 0, "refs in the Zipf workload (0: 60 with -quick, else 1000)")
 	zipfRequests := flag.Int("zipf-requests", 0, "requests in the Zipf workload (0: 500 with -quick, else 20000)")
 	only := flag.String("only", "", "zipf: run only the Zipf workload; distinct: run only the distinct workload")
+	flag.StringVar(&o.zipfProfile, "zipf-profile", "", "write a CPU profile of caddy-bee (B) during the Zipf workload to this file (B's admin endpoint is on for it)")
 	flag.BoolVar(&o.cacheOffTarget, "cache-off-target", false, "add configuration E: caddy-bee as B with `cache off`, to measure the content cache's cost side by side")
 	flag.Parse()
 	for _, v := range strings.Split(*distinctLatency, ",") {

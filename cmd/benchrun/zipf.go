@@ -5,6 +5,8 @@ import (
 	"io"
 	"math"
 	"math/rand/v2"
+	"net/http"
+	"os"
 	"path/filepath"
 	"strings"
 	"time"
@@ -71,6 +73,7 @@ func (bn *bench) zipf(ps *procs, work string, peers bool) ([]zipfRow, error) {
 		start     func() (*target, error)
 	}
 	mem := fmt.Sprintf("%dm", z.memory>>20)
+	var adminPort int // B's admin endpoint, with -zipf-profile
 	cfgs := []cfg{
 		{"A", "Caddy reverse_proxy (no cache)", func() (*target, error) { return bn.a, nil }},
 		{"B", "caddy-bee, cache memory " + human(z.memory), func() (*target, error) {
@@ -79,7 +82,14 @@ func (bn *bench) zipf(ps *procs, work string, peers bool) ([]zipfRow, error) {
 				return nil, err
 			}
 			dir := filepath.Join(work, "zipf-b")
-			return startCaddy(ps, bn.opts.caddyBin, "B", "caddy-bee cache", dir, caddyfileCache(dir, port, bn.sim.url, z.memory), port)
+			conf := caddyfileCache(dir, port, bn.sim.url, z.memory)
+			if bn.opts.zipfProfile != "" {
+				if adminPort, err = freePort(); err != nil {
+					return nil, err
+				}
+				conf = strings.Replace(conf, "admin off", fmt.Sprintf("admin 127.0.0.1:%d", adminPort), 1)
+			}
+			return startCaddy(ps, bn.opts.caddyBin, "B", "caddy-bee cache", dir, conf, port)
 		}},
 	}
 	if peers {
@@ -114,6 +124,11 @@ func (bn *bench) zipf(ps *procs, work string, peers bool) ([]zipfRow, error) {
 			return nil, err
 		}
 		rss := startRSS(t.proc)
+		var profiled chan error
+		if c.key == "B" && adminPort != 0 {
+			profiled = make(chan error, 1)
+			go func() { profiled <- fetchProfile(adminPort, bn.opts.zipfProfile) }()
+		}
 		res, wall, err := loadgen.Run(bn.ctx, loadgen.Plan{
 			Concurrency: z.concurrency, Total: z.requests,
 			Next: func(i int) loadgen.Request { return get(t.url + "/bytes/" + refs[seq[i]]) },
@@ -121,6 +136,13 @@ func (bn *bench) zipf(ps *procs, work string, peers bool) ([]zipfRow, error) {
 		peak := rss.stop()
 		if err != nil {
 			return nil, err
+		}
+		if profiled != nil {
+			if perr := <-profiled; perr != nil {
+				bn.log("zipf B: CPU profile: %v", perr)
+			} else {
+				bn.log("zipf B: CPU profile of the first %v in %s", zipfProfileTime, bn.opts.zipfProfile)
+			}
 		}
 		s, err := loadgen.Summarize(res, wall)
 		if err != nil {
@@ -191,4 +213,28 @@ func (r *report) zipfTable(w func(string, ...any)) {
 			row.Summary.Throughput, ms(row.Summary.Latency.P50), ms(row.Summary.Latency.P99), human(row.PeakRSS), row.Summary.StatusLine())
 	}
 	w("")
+}
+
+// zipfProfileTime is how long -zipf-profile samples B's CPU from the start of its run.
+const zipfProfileTime = 15 * time.Second
+
+// fetchProfile saves a CPU profile from Caddy's admin endpoint (/debug/pprof) to path.
+func fetchProfile(adminPort int, path string) error {
+	resp, err := http.Get(fmt.Sprintf("http://127.0.0.1:%d/debug/pprof/profile?seconds=%d", adminPort, int(zipfProfileTime.Seconds())))
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("admin endpoint: %s", resp.Status)
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(f, resp.Body); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
 }

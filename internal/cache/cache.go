@@ -122,7 +122,7 @@ func New(opts Options) (*Cache, error) {
 			Weigher:       func(_ string, e *memEntry) uint32 { return weight(e.meta.Size) },
 			OnDeletion: func(e otter.DeletionEvent[string, *memEntry]) {
 				if e.Cause == otter.CauseOverflow && opts.Disk <= 0 { // the largest tier sets the bar
-					c.door.evicted(e.Key)
+					c.door.evicted(e.Key, e.Value.meta.Size)
 				}
 			},
 		})

@@ -614,13 +614,13 @@ func TestDoorkeeperCounts(t *testing.T) {
 		t.Fatalf("%d slots for 100 MiB: want a power of two near one per 4 KiB", n)
 	}
 	d.sight("a")
-	if d.worthRecording("a") {
+	if d.worthRecording("a", 1000) {
 		t.Fatal("one request made a key worth recording")
 	}
 	for range 5 {
 		d.sight("a")
 	}
-	if !d.worthRecording("a") || d.count("a") != 6 {
+	if !d.worthRecording("a", 1000) || d.count("a") != 6 {
 		t.Fatalf("count %d after 6 requests", d.count("a"))
 	}
 	// Another key on a's slot wears it down by one per request, then takes the slot.
@@ -645,7 +645,7 @@ func TestDoorkeeperCounts(t *testing.T) {
 	for range 3 {
 		d.sight("b")
 	}
-	if !d.worthRecording("b") {
+	if !d.worthRecording("b", 1000) {
 		t.Fatal("b, asked for 3 times, is not worth recording in a cache that evicts nothing")
 	}
 	for i := range 20 {
@@ -656,14 +656,14 @@ func TestDoorkeeperCounts(t *testing.T) {
 		for range 5 {
 			d.sight(k)
 		}
-		d.evicted(k)
+		d.evicted(k, 1000)
 	}
-	if d.worthRecording("b") {
+	if d.worthRecording("b", 1000) {
 		t.Fatal("b is worth recording though the cache evicts keys asked for more often")
 	}
 	// Aging halves counts and the bar alike.
 	d.age()
-	if d.count("b") != 1 || d.victimFreq.Load() > 3*victimScale {
-		t.Fatalf("after aging: b %d, victims %d/%d", d.count("b"), d.victimFreq.Load(), victimScale)
+	if d.count("b") != 1 || d.victimDensity.Load() > density(3, 1000) {
+		t.Fatalf("after aging: b %d, victims' density %d", d.count("b"), d.victimDensity.Load())
 	}
 }

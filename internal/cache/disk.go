@@ -63,14 +63,14 @@ type diskTier struct {
 	fs      FS
 	log     *zap.Logger
 	index   *otter.Cache[string, *diskEntry]
-	evicted func(key string) // hears of entries evicted for room
+	evicted func(key string, size int64) // hears of entries evicted for room
 
 	mu      sync.Mutex // serialises renames with close, so no file lands after close
 	closed  bool
 	rebuilt chan struct{}
 }
 
-func newDiskTier(dir string, maxBytes int64, fs FS, log *zap.Logger, evicted func(key string)) (*diskTier, error) {
+func newDiskTier(dir string, maxBytes int64, fs FS, log *zap.Logger, evicted func(key string, size int64)) (*diskTier, error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("disk tier: create %s: %w; choose a writable `dir`", dir, err)
 	}
@@ -85,7 +85,7 @@ func newDiskTier(dir string, maxBytes int64, fs FS, log *zap.Logger, evicted fun
 					zap.String("path", e.Value.path), zap.Error(err))
 			}
 			if e.Cause == otter.CauseOverflow && d.evicted != nil {
-				d.evicted(e.Key)
+				d.evicted(e.Key, e.Value.meta.Size)
 			}
 		},
 	})

@@ -11,8 +11,9 @@ import (
 // (most keys, on a gateway) or one that would only push out more popular entries should not
 // pay for it. It is TinyLFU's admission rule applied before the copy and the hash, since
 // otter's own W-TinyLFU only sees what was recorded: a key's answer is recorded when the key
-// was asked for at least twice recently and more often than the entries the cache has
-// lately evicted for room.
+// was asked for at least twice recently and more often per byte than the entries the cache
+// has lately evicted for room (so a large body is recorded when it is asked for as often as
+// the several small entries it would push out).
 //
 // Frequencies live in a direct-mapped table of 64-bit slots: a 60-bit key hash and a 4-bit
 // count. A key that lands on a slot held by another decays the holder's count by one and
@@ -29,8 +30,8 @@ type doorkeeper struct {
 	sample    uint64
 	aging     atomic.Bool
 
-	// victimFreq is the running average (x victimScale) of evicted entries' counts.
-	victimFreq atomic.Int64
+	// victimDensity is the running average of evicted entries' counts per byte (x 2^32).
+	victimDensity atomic.Int64
 }
 
 // Doorkeeper sizing: a slot per 4 KiB of the larger tier (an entry of that size is the
@@ -42,7 +43,7 @@ const (
 	countBits          = 4
 	countMask          = 1<<countBits - 1
 	minRecordCount     = 2  // a key asked for once is never recorded
-	victimScale        = 16 // fixed point of victimFreq
+	densityShift       = 32 // fixed point of victimDensity
 	victimWeight       = 4  // 1/4: the average follows the last dozen evictions (BenchmarkZipfAdmission)
 )
 
@@ -100,8 +101,8 @@ func (d *doorkeeper) age() {
 		}
 	}
 	for {
-		v := d.victimFreq.Load()
-		if d.victimFreq.CompareAndSwap(v, v/2) {
+		v := d.victimDensity.Load()
+		if d.victimDensity.CompareAndSwap(v, v/2) {
 			break
 		}
 	}
@@ -117,18 +118,25 @@ func (d *doorkeeper) count(key string) int64 {
 	return int64(old & countMask)
 }
 
-// worthRecording reports whether key's answer should be recorded for admission.
-func (d *doorkeeper) worthRecording(key string) bool {
+// density is count requests per byte of an entry of size bytes, in fixed point.
+func density(count, size int64) int64 { return count << densityShift / max(size, 1) }
+
+// worthRecording reports whether the answer for key, of size bytes, should be recorded for
+// admission: asked for at least twice, and more often per byte than what the cache lately
+// evicted for room (a large entry pushes out several small ones, so it has to be asked
+// for as often as all of them).
+func (d *doorkeeper) worthRecording(key string, size int64) bool {
 	n := d.count(key)
-	return n >= minRecordCount && n*victimScale > d.victimFreq.Load()
+	return n >= minRecordCount && density(n, size) > d.victimDensity.Load()
 }
 
-// evicted notes that the cache evicted key for room: the bar a new key must pass.
-func (d *doorkeeper) evicted(key string) {
-	n := d.count(key) * victimScale
+// evicted notes that the cache evicted key, of size bytes, for room: the bar a new key
+// must pass.
+func (d *doorkeeper) evicted(key string, size int64) {
+	x := density(d.count(key), size)
 	for {
-		v := d.victimFreq.Load()
-		if d.victimFreq.CompareAndSwap(v, v+(n-v)/victimWeight) {
+		v := d.victimDensity.Load()
+		if d.victimDensity.CompareAndSwap(v, v+(x-v)/victimWeight) {
 			return
 		}
 	}

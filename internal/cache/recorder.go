@@ -55,7 +55,7 @@ func (r *Recorder) start(h http.Header) {
 	// A key asked for once is not worth a copy and a hash (most keys are asked for once),
 	// nor one less popular than what the cache evicts for room; a stampede's joiners, or
 	// later requests, make it worth it.
-	if !r.c.door.worthRecording(r.t.Key) {
+	if !r.c.door.worthRecording(r.t.Key, n) {
 		return
 	}
 	// One recording per key at a time: misses that arrive while a body is being recorded
