@@ -667,3 +667,72 @@ func TestDoorkeeperCounts(t *testing.T) {
 		t.Fatalf("after aging: b %d, victims' density %d", d.count("b"), d.victimDensity.Load())
 	}
 }
+
+// writeCounter counts Write calls; with readFrom it also takes ReadFrom and remembers the
+// source's shape.
+type writeCounter struct {
+	*httptest.ResponseRecorder
+	writes int
+	src    io.Reader
+}
+
+func (w *writeCounter) Write(p []byte) (int, error) { w.writes++; return w.ResponseRecorder.Write(p) }
+
+type readFromCounter struct{ *writeCounter }
+
+func (w readFromCounter) ReadFrom(src io.Reader) (int64, error) {
+	w.src = src
+	return io.Copy(w.writeCounter, src)
+}
+
+// A plain GET of a memory entry is one Write of the whole body; of a disk entry, a ReadFrom
+// of the entry's *os.File in a LimitedReader (what net/http sends with sendfile). Both
+// answer with the headers ServeContent gives.
+func TestPlainGetInOnePiece(t *testing.T) {
+	body, ref := content(t, 300_000, 30)
+	path := "/bytes/" + ref
+	for _, opts := range []Options{{Memory: 8 << 20}, {Disk: 8 << 20, Dir: t.TempDir()}} {
+		c := newCache(t, opts)
+		record(t, c, path, body, `"`+ref+`"`, true)
+		h, ok := c.Get(path)
+		if !ok {
+			t.Fatal("miss")
+		}
+		wc := &writeCounter{ResponseRecorder: httptest.NewRecorder()}
+		var w http.ResponseWriter = wc
+		if h.Tier == "disk" {
+			w = readFromCounter{wc}
+		}
+		if err := c.Serve(w, httptest.NewRequest("GET", path, nil), h); err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(wc.Body.Bytes(), body) || wc.Code != 200 {
+			t.Fatalf("%s: status %d, %d bytes", h.Tier, wc.Code, wc.Body.Len())
+		}
+		// The same entry through ServeContent (a HEAD) gives the same headers.
+		h, _ = c.Get(path)
+		ref := httptest.NewRecorder()
+		if err := c.Serve(ref, httptest.NewRequest("HEAD", path, nil), h); err != nil {
+			t.Fatal(err)
+		}
+		for _, name := range []string{"Content-Length", "Content-Type", "Accept-Ranges", "ETag", "Cache-Control"} {
+			if got, want := wc.Header().Get(name), ref.Header().Get(name); got != want || got == "" {
+				t.Errorf("%s: %s %q, ServeContent gives %q", h.Tier, name, got, want)
+			}
+		}
+		switch h.Tier {
+		case "memory":
+			if wc.writes != 1 {
+				t.Errorf("memory entry in %d writes, want 1", wc.writes)
+			}
+		case "disk":
+			lr, ok := wc.src.(*io.LimitedReader)
+			if ok {
+				_, ok = lr.R.(*os.File)
+			}
+			if !ok || lr.N != 0 {
+				t.Errorf("disk entry sent from %T, want an *os.File in a LimitedReader, read to its end", wc.src)
+			}
+		}
+	}
+}

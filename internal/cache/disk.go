@@ -296,3 +296,17 @@ type fileBody struct {
 }
 
 func (b *fileBody) Close() error { return b.f.Close() }
+
+// whole returns the entry's body as the file itself from the body's offset, limited to its
+// size: net/http sends an *os.File (in a LimitedReader) with sendfile.
+func (b *fileBody) whole() (io.Reader, error) {
+	off, err := b.Seek(0, io.SeekCurrent) // the section's start: nothing read yet
+	if err != nil {
+		return nil, err
+	}
+	_, start, size := b.SectionReader.Outer()
+	if _, err := b.f.Seek(start+off, io.SeekStart); err != nil {
+		return nil, err
+	}
+	return &io.LimitedReader{R: b.f, N: size - off}, nil
+}
