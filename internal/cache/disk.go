@@ -297,16 +297,18 @@ type fileBody struct {
 
 func (b *fileBody) Close() error { return b.f.Close() }
 
-// whole returns the entry's body as the file itself from the body's offset, limited to its
-// size: net/http sends an *os.File (in a LimitedReader) with sendfile.
+// whole returns the entry's file itself, positioned at the body's start: the body runs to
+// the file's end (get checked the size), and net/http sends a bare *os.File with sendfile.
+// Not a LimitedReader: net's sendfile sees through one only, and Caddy's write idle
+// timeout already wraps the source in one per chunk (see coalesce.CopyFileRange).
 func (b *fileBody) whole() (io.Reader, error) {
 	off, err := b.Seek(0, io.SeekCurrent) // the section's start: nothing read yet
 	if err != nil {
 		return nil, err
 	}
-	_, start, size := b.SectionReader.Outer()
+	_, start, _ := b.SectionReader.Outer()
 	if _, err := b.f.Seek(start+off, io.SeekStart); err != nil {
 		return nil, err
 	}
-	return &io.LimitedReader{R: b.f, N: size - off}, nil
+	return b.f, nil
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"os"
 	"strconv"
 	"time"
 )
@@ -69,7 +70,14 @@ func (c *Cache) serveWhole(w http.ResponseWriter, h *Hit, wb wholeBody) error {
 	// on the answer (e.g. read the stats) before this goroutine runs again.
 	c.Served(h.Tier, h.Meta.Size)
 	w.WriteHeader(http.StatusOK)
-	n, err := io.Copy(w, src)
+	var n int64
+	if rf, ok := w.(io.ReaderFrom); ok && isFile(src) {
+		// Directly: io.Copy would ask the *os.File's WriteTo first, which hands ReadFrom a
+		// wrapper that net/http's sendfile does not recognise.
+		n, err = rf.ReadFrom(src)
+	} else {
+		n, err = io.Copy(w, src) // a memory entry: bytes.Reader's WriteTo, one Write
+	}
 	if n != h.Meta.Size {
 		if err == nil {
 			err = io.ErrUnexpectedEOF
@@ -121,3 +129,5 @@ func (c *countingWriter) Write(p []byte) (int, error) {
 }
 
 func (c *countingWriter) Unwrap() http.ResponseWriter { return c.ResponseWriter }
+
+func isFile(r io.Reader) bool { _, ok := r.(*os.File); return ok }
