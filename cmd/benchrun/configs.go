@@ -48,6 +48,13 @@ func caddyfileB(dir string, port int, sim string, reserve int) testkit.Caddyfile
 }`, sim, benchToken, reserve, benchBlockTime)}
 }
 
+// caddyfileBCacheOff is caddyfileB with the content cache off (configuration E).
+func caddyfileBCacheOff(dir string, port int, sim string, reserve int) testkit.Caddyfile {
+	c := caddyfileB(dir, port, sim, reserve)
+	c.Site = strings.Replace(c.Site, "\tadmin_token", "\tcache off\n\tadmin_token", 1)
+	return c
+}
+
 func startCaddy(ps *testkit.Processes, bin, key, name, dir string, caddyfile testkit.Caddyfile, port int) (*target, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, err

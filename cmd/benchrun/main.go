@@ -26,6 +26,9 @@ type options struct {
 	spendOnly             bool
 	peers                 string
 	onlyZipf              bool
+	onlyDistinct          bool
+	cacheOffTarget        bool
+	zipfProfile           string
 
 	latency   time.Duration
 	sizes     []int64
@@ -65,7 +68,9 @@ func main() {
 	stampedeN := flag.String("stampede-n", "", "stampede client counts, e.g. 10,100 (default: the mode's); for reduced runs")
 	zipfRefs := flag.Int("zipf-refs", 0, "refs in the Zipf workload (0: 60 with -quick, else 1000)")
 	zipfRequests := flag.Int("zipf-requests", 0, "requests in the Zipf workload (0: 500 with -quick, else 20000)")
-	only := flag.String("only", "", "zipf: run only the Zipf workload")
+	only := flag.String("only", "", "zipf: run only the Zipf workload; distinct: run only the distinct workload")
+	flag.StringVar(&o.zipfProfile, "zipf-profile", "", "write a CPU profile of caddy-bee (B) during the Zipf workload to this file (B's admin endpoint is on for it)")
+	flag.BoolVar(&o.cacheOffTarget, "cache-off-target", false, "add configuration E: caddy-bee as B with `cache off`, to measure the content cache's cost side by side")
 	flag.Parse()
 	for _, v := range strings.Split(*distinctLatency, ",") {
 		d, err := time.ParseDuration(strings.TrimSpace(v))
@@ -109,6 +114,7 @@ func main() {
 		o.zipf.requests = *zipfRequests
 	}
 	o.onlyZipf = *only == "zipf"
+	o.onlyDistinct = *only == "distinct"
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	start := time.Now()
@@ -193,6 +199,18 @@ func run(ctx context.Context, o options) (*report, error) {
 		return nil, err
 	}
 	bn.targets = []*target{bn.a, bn.b}
+	if o.cacheOffTarget {
+		portE, err := testkit.FreePort()
+		if err != nil {
+			return nil, err
+		}
+		e, err := startCaddy(ps, o.caddyBin, "E", "caddy-bee cache off", filepath.Join(work, "e"),
+			caddyfileBCacheOff(filepath.Join(work, "e"), portE, simURL, o.reserve), portE)
+		if err != nil {
+			return nil, err
+		}
+		bn.targets = append(bn.targets, e)
+	}
 	var notes []string
 	if o.peers == "auto" {
 		for _, peer := range []struct {
@@ -223,6 +241,16 @@ func run(ctx context.Context, o options) (*report, error) {
 	if o.onlyZipf {
 		if rep.zipf, err = bn.zipf(ps, work, o.peers == "auto"); err != nil {
 			return nil, fmt.Errorf("zipf: %w", err)
+		}
+		return rep, nil
+	}
+	if o.onlyDistinct {
+		for _, lat := range o.distinctLatencies {
+			rows, err := bn.distinct(lat)
+			if err != nil {
+				return nil, fmt.Errorf("distinct: %w", err)
+			}
+			rep.distinct = append(rep.distinct, rows...)
 		}
 		return rep, nil
 	}

@@ -114,6 +114,8 @@ func describe(key string) string {
 		return "nginx with `proxy_cache` and `proxy_cache_lock on` (generated config, 2 workers)."
 	case "D":
 		return "Varnish with its built-in VCL (`varnishd -b <sim>`, malloc storage)."
+	case "E":
+		return "caddy-bee as B with `cache off` (only with -cache-off-target)."
 	}
 	return ""
 }

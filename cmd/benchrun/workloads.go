@@ -200,10 +200,12 @@ func (bn *bench) distinct(latency time.Duration) ([]distinctRow, error) {
 				}
 				refs[i] = ref
 			}
+			cpu0 := testkit.GroupCPU(t.proc.Cmd.Process.Pid)
 			res, wall, err := loadgen.Run(bn.ctx, loadgen.Plan{
 				Concurrency: bn.opts.distinctConcurrency, Total: total,
 				Next: func(i int) loadgen.Request { return get(t.url + "/bytes/" + refs[i]) },
 			})
+			cpu := testkit.GroupCPU(t.proc.Cmd.Process.Pid) - cpu0
 			if err != nil {
 				return nil, err
 			}
@@ -215,8 +217,8 @@ func (bn *bench) distinct(latency time.Duration) ([]distinctRow, error) {
 				continue
 			}
 			rows[t.key].Rounds = append(rows[t.key].Rounds, s)
-			bn.log("distinct (%v) round %d %s: %.0f req/s, p50 %v p99 %v, %s", latency, round+1, t.key, s.Throughput,
-				s.Latency.P50, s.Latency.P99, s.StatusLine())
+			bn.log("distinct (%v) round %d %s: %.0f req/s, p50 %v p99 %v, proxy CPU %v/req, %s", latency, round+1, t.key, s.Throughput,
+				s.Latency.P50, s.Latency.P99, cpu/time.Duration(total), s.StatusLine())
 		}
 	}
 	out := make([]distinctRow, 0, len(bn.targets))

@@ -5,6 +5,8 @@ import (
 	"io"
 	"math"
 	"math/rand/v2"
+	"net/http"
+	"os"
 	"path/filepath"
 	"strings"
 	"time"
@@ -72,6 +74,7 @@ func (bn *bench) zipf(ps *testkit.Processes, work string, peers bool) ([]zipfRow
 		start     func() (*target, error)
 	}
 	mem := fmt.Sprintf("%dm", z.memory>>20)
+	var adminPort int // B's admin endpoint, with -zipf-profile
 	cfgs := []cfg{
 		{"A", "Caddy reverse_proxy (no cache)", func() (*target, error) { return bn.a, nil }},
 		{"B", "caddy-bee, cache memory " + human(z.memory), func() (*target, error) {
@@ -80,7 +83,14 @@ func (bn *bench) zipf(ps *testkit.Processes, work string, peers bool) ([]zipfRow
 				return nil, err
 			}
 			dir := filepath.Join(work, "zipf-b")
-			return startCaddy(ps, bn.opts.caddyBin, "B", "caddy-bee cache", dir, caddyfileCache(dir, port, bn.sim.URL, z.memory), port)
+			conf := caddyfileCache(dir, port, bn.sim.URL, z.memory)
+			if bn.opts.zipfProfile != "" {
+				if adminPort, err = testkit.FreePort(); err != nil {
+					return nil, err
+				}
+				conf.Admin = fmt.Sprintf("127.0.0.1:%d", adminPort)
+			}
+			return startCaddy(ps, bn.opts.caddyBin, "B", "caddy-bee cache", dir, conf, port)
 		}},
 	}
 	if peers {
@@ -115,6 +125,11 @@ func (bn *bench) zipf(ps *testkit.Processes, work string, peers bool) ([]zipfRow
 			return nil, err
 		}
 		rss := testkit.StartRSS(t.proc.Cmd.Process.Pid)
+		var profiled chan error
+		if c.key == "B" && adminPort != 0 {
+			profiled = make(chan error, 1)
+			go func() { profiled <- fetchProfile(adminPort, bn.opts.zipfProfile) }()
+		}
 		res, wall, err := loadgen.Run(bn.ctx, loadgen.Plan{
 			Concurrency: z.concurrency, Total: z.requests,
 			Next: func(i int) loadgen.Request { return get(t.url + "/bytes/" + refs[seq[i]]) },
@@ -122,6 +137,13 @@ func (bn *bench) zipf(ps *testkit.Processes, work string, peers bool) ([]zipfRow
 		peak := rss.Stop()
 		if err != nil {
 			return nil, err
+		}
+		if profiled != nil {
+			if perr := <-profiled; perr != nil {
+				bn.log("zipf B: CPU profile: %v", perr)
+			} else {
+				bn.log("zipf B: CPU profile of the first %v in %s", zipfProfileTime, bn.opts.zipfProfile)
+			}
 		}
 		s, err := loadgen.Summarize(res, wall)
 		if err != nil {
@@ -185,4 +207,28 @@ func (r *report) zipfTable(w func(string, ...any)) {
 			row.Summary.Throughput, ms(row.Summary.Latency.P50), ms(row.Summary.Latency.P99), human(row.PeakRSS), row.Summary.StatusLine())
 	}
 	w("")
+}
+
+// zipfProfileTime is how long -zipf-profile samples B's CPU from the start of its run.
+const zipfProfileTime = 15 * time.Second
+
+// fetchProfile saves a CPU profile from Caddy's admin endpoint (/debug/pprof) to path.
+func fetchProfile(adminPort int, path string) error {
+	resp, err := http.Get(fmt.Sprintf("http://127.0.0.1:%d/debug/pprof/profile?seconds=%d", adminPort, int(zipfProfileTime.Seconds())))
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("admin endpoint: %s", resp.Status)
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(f, resp.Body); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
 }

@@ -77,6 +77,7 @@ type Cache struct {
 	disk     *diskTier                       // nil: no disk tier
 	maxEntry atomic.Int64
 	pending  *budget // bytes of bodies being recorded or verified
+	door     *doorkeeper
 	// recording holds the keys whose body is being recorded or verified (*pendingKey).
 	recording sync.Map
 	verifyQ   chan admission
@@ -87,6 +88,7 @@ type Cache struct {
 	hits, misses, saved atomic.Int64
 	memHits, diskHits   atomic.Int64
 	admitted, refused   atomic.Int64
+	verifiedBytes       atomic.Int64 // bytes hashed for admission: its CPU cost
 }
 
 type admission struct {
@@ -109,6 +111,7 @@ func New(opts Options) (*Cache, error) {
 	// The queue is bounded by the recording budget, not by its slots.
 	c := &Cache{opts: opts, log: opts.Logger, obs: opts.Observer, verifyQ: make(chan admission, 1024)}
 	largest := max(opts.Memory, opts.Disk)
+	c.door = newDoorkeeper(largest)
 	c.maxEntry.Store(min(max(largest/4, 1), maxEntryCap))
 	// Bodies being recorded or waiting for verification: a quarter of the memory tier (16 MiB to
 	// 256 MiB), and always room for one largest entry.
@@ -117,6 +120,11 @@ func New(opts Options) (*Cache, error) {
 		mem, err := otter.New(&otter.Options[string, *memEntry]{
 			MaximumWeight: uint64(opts.Memory),
 			Weigher:       func(_ string, e *memEntry) uint32 { return weight(e.meta.Size) },
+			OnDeletion: func(e otter.DeletionEvent[string, *memEntry]) {
+				if e.Cause == otter.CauseOverflow && opts.Disk <= 0 { // the largest tier sets the bar
+					c.door.evicted(e.Key, e.Value.meta.Size)
+				}
+			},
 		})
 		if err != nil {
 			return nil, fmt.Errorf("memory tier: %w", err)
@@ -127,7 +135,7 @@ func New(opts Options) (*Cache, error) {
 		if opts.Dir == "" {
 			return nil, errors.New("disk tier: no directory: set `dir <path>` in the cache block")
 		}
-		d, err := newDiskTier(opts.Dir, opts.Disk, opts.FS, c.log)
+		d, err := newDiskTier(opts.Dir, opts.Disk, opts.FS, c.log, c.door.evicted)
 		if err != nil {
 			return nil, err
 		}
@@ -176,8 +184,10 @@ type ReadSeekCloser interface {
 }
 
 // Get returns the entry for key, or false. A disk entry that cannot be opened or read as
-// written is dropped and reported as a miss.
+// written is dropped and reported as a miss. Every call counts towards key's popularity,
+// which decides whether a miss's answer is recorded for admission (doorkeeper.go).
 func (c *Cache) Get(key string) (*Hit, bool) {
+	c.door.sight(key)
 	if c.mem != nil {
 		if e, ok := c.mem.GetIfPresent(key); ok {
 			return &Hit{Meta: e.meta, Body: newBytesBody(e.body), Tier: "memory"}, true
@@ -243,6 +253,7 @@ func (c *Cache) admitLoop() {
 }
 
 func (c *Cache) admit(a admission) {
+	c.verifiedBytes.Add(a.meta.Size)
 	if !verify(a.t, a.meta.Header.Get("ETag"), a.body) {
 		c.refused.Add(1)
 		c.obs.Refused("unverified")
@@ -304,6 +315,7 @@ type Stats struct {
 	BeeBytesSaved int64     `json:"bee_bytes_saved"`
 	Admitted      int64     `json:"admitted"`
 	Refused       int64     `json:"refused_unverified"`
+	VerifiedBytes int64     `json:"verified_bytes"`
 	MaxEntryBytes int64     `json:"max_entry_bytes"`
 	Memory        TierStats `json:"memory"`
 	Disk          TierStats `json:"disk"`
@@ -323,6 +335,7 @@ func (c *Cache) Stats() Stats {
 	s := Stats{
 		Hits: c.hits.Load(), Misses: c.misses.Load(), BeeBytesSaved: c.saved.Load(),
 		Admitted: c.admitted.Load(), Refused: c.refused.Load(), MaxEntryBytes: c.maxEntry.Load(),
+		VerifiedBytes: c.verifiedBytes.Load(),
 	}
 	if total := s.Hits + s.Misses; total > 0 {
 		s.HitRate = float64(s.Hits) * 100 / float64(total)

@@ -39,14 +39,16 @@ func content(t testing.TB, n int, seed uint64) ([]byte, string) {
 	return b, hex.EncodeToString(root[:])
 }
 
-// record plays Bee's answer for path through a Recorder and waits until the cache has
-// dealt with it.
+// record plays Bee's answer for path, after two misses, through a Recorder and waits until
+// the cache has dealt with it.
 func record(t testing.TB, c *Cache, path string, body []byte, etag string, intact bool) *httptest.ResponseRecorder {
 	t.Helper()
 	tg, ok := Classify(http.MethodGet, path, "", http.Header{})
 	if !ok {
 		t.Fatalf("%s not classified", path)
 	}
+	c.door.sight(tg.Key)
+	c.door.sight(tg.Key)
 	before := c.admitted.Load() + c.refused.Load()
 	w := httptest.NewRecorder()
 	rec := NewRecorder(w, c, tg, http.MethodGet)
@@ -508,6 +510,8 @@ func TestAwaitVerification(t *testing.T) {
 	if c.AwaitVerification(t.Context(), key, time.Second) {
 		t.Fatal("waited for an unknown key")
 	}
+	c.Get(key) // two misses: the next answer is recorded
+	c.Get(key)
 	tg, _ := Classify("GET", key, "", http.Header{})
 	rec := NewRecorder(httptest.NewRecorder(), c, tg, "GET")
 	rec.Header().Set("Content-Length", strconv.Itoa(len(body)))
@@ -543,5 +547,185 @@ func TestVerifyRedundancyLevels(t *testing.T) {
 	body[0] ^= 1
 	if verify(tg, "", body) {
 		t.Fatal("changed bytes verified")
+	}
+}
+
+// playAnswer sends Bee's complete answer for key through a Recorder and reports whether it
+// was recorded.
+func playAnswer(t *testing.T, c *Cache, key string, body []byte, etag string) bool {
+	t.Helper()
+	tg, ok := Classify("GET", key, "", http.Header{})
+	if !ok {
+		t.Fatalf("%s not classified", key)
+	}
+	rec := NewRecorder(httptest.NewRecorder(), c, tg, "GET")
+	rec.Header().Set("Content-Length", strconv.Itoa(len(body)))
+	rec.Header().Set("ETag", etag)
+	rec.WriteHeader(200)
+	rec.Write(body)
+	recorded := rec.recording
+	before := c.admitted.Load()
+	rec.Finish(true)
+	if recorded {
+		waitFor(t, func() bool { return c.admitted.Load() > before })
+	}
+	return recorded
+}
+
+// Only a key's second miss has its answer recorded (copied and hashed): a key asked for once
+// costs the cache nothing but a slot in the doorkeeper.
+func TestDoorkeeperRecordsOnlyRecurringKeys(t *testing.T) {
+	c := newCache(t, Options{Memory: 8 << 20})
+	body, ref := content(t, 10_000, 21)
+	key, etag := "/bytes/"+ref, `"`+ref+`"`
+	if playAnswer(t, c, key, body, etag) {
+		t.Fatal("an answer nobody missed was recorded")
+	}
+	if _, hit := c.Get(key); hit {
+		t.Fatal("hit before any recording")
+	}
+	if playAnswer(t, c, key, body, etag) {
+		t.Fatal("the answer to a first miss was recorded")
+	}
+	if _, hit := c.Get(key); hit {
+		t.Fatal("hit after one miss")
+	}
+	if !playAnswer(t, c, key, body, etag) {
+		t.Fatal("the answer to a second miss was not recorded")
+	}
+	w, hit, err := serve(t, c, "GET", key, nil)
+	if !hit || err != nil || !bytes.Equal(w.Body.Bytes(), body) {
+		t.Fatalf("after admission: hit %v, err %v", hit, err)
+	}
+}
+
+// Counts: a key is worth recording from its second request; a stream of one-off keys on
+// its slot wears it down only slowly; a key less popular than what the cache evicts for
+// room is not worth recording.
+func TestDoorkeeperCounts(t *testing.T) {
+	d := newDoorkeeper(0)
+	if len(d.slots) != minDoorkeeperSlots {
+		t.Fatalf("%d slots for an empty tier, want %d", len(d.slots), minDoorkeeperSlots)
+	}
+	if n := len(newDoorkeeper(1 << 40).slots); n != maxDoorkeeperSlots {
+		t.Fatalf("%d slots for a huge tier, want %d", n, maxDoorkeeperSlots)
+	}
+	if n := len(newDoorkeeper(100 << 20).slots); n&(n-1) != 0 || n < (100<<20)>>13 {
+		t.Fatalf("%d slots for 100 MiB: want a power of two near one per 4 KiB", n)
+	}
+	d.sight("a")
+	if d.worthRecording("a", 1000) {
+		t.Fatal("one request made a key worth recording")
+	}
+	for range 5 {
+		d.sight("a")
+	}
+	if !d.worthRecording("a", 1000) || d.count("a") != 6 {
+		t.Fatalf("count %d after 6 requests", d.count("a"))
+	}
+	// Another key on a's slot wears it down by one per request, then takes the slot.
+	var other string
+	for i := 0; other == ""; i++ {
+		if k := "k" + strconv.Itoa(i); d.slot(d.tag(k)) == d.slot(d.tag("a")) {
+			other = k
+		}
+	}
+	for range 4 {
+		d.sight(other)
+	}
+	if d.count("a") != 2 || d.count(other) != 0 {
+		t.Fatalf("after 4 other requests: a %d, other %d", d.count("a"), d.count(other))
+	}
+	d.sight(other)
+	d.sight(other)
+	if d.count("a") != 0 || d.count(other) != 1 {
+		t.Fatalf("after 6 other requests: a %d, other %d", d.count("a"), d.count(other))
+	}
+	// Evictions of keys asked for 5 times raise the bar above a key asked for 3 times.
+	for range 3 {
+		d.sight("b")
+	}
+	if !d.worthRecording("b", 1000) {
+		t.Fatal("b, asked for 3 times, is not worth recording in a cache that evicts nothing")
+	}
+	for i := range 20 {
+		k := "v" + strconv.Itoa(i)
+		if d.slot(d.tag(k)) == d.slot(d.tag("b")) {
+			continue
+		}
+		for range 5 {
+			d.sight(k)
+		}
+		d.evicted(k, 1000)
+	}
+	if d.worthRecording("b", 1000) {
+		t.Fatal("b is worth recording though the cache evicts keys asked for more often")
+	}
+	// Aging halves counts and the bar alike.
+	d.age()
+	if d.count("b") != 1 || d.victimDensity.Load() > density(3, 1000) {
+		t.Fatalf("after aging: b %d, victims' density %d", d.count("b"), d.victimDensity.Load())
+	}
+}
+
+// writeCounter counts Write calls; with readFrom it also takes ReadFrom and remembers the
+// source's shape.
+type writeCounter struct {
+	*httptest.ResponseRecorder
+	writes int
+	src    io.Reader
+}
+
+func (w *writeCounter) Write(p []byte) (int, error) { w.writes++; return w.ResponseRecorder.Write(p) }
+
+type readFromCounter struct{ *writeCounter }
+
+func (w readFromCounter) ReadFrom(src io.Reader) (int64, error) {
+	w.src = src
+	return io.Copy(w.writeCounter, src)
+}
+
+// A plain GET of a memory entry is one Write of the whole body; of a disk entry, a ReadFrom
+// of the entry's bare *os.File (what net/http sends with sendfile, also through Caddy's
+// write idle timeout, which adds a LimitedReader of its own). Both answer with the headers
+// ServeContent gives.
+func TestPlainGetInOnePiece(t *testing.T) {
+	body, ref := content(t, 300_000, 30)
+	path := "/bytes/" + ref
+	for _, opts := range []Options{{Memory: 8 << 20}, {Disk: 8 << 20, Dir: t.TempDir()}} {
+		c := newCache(t, opts)
+		record(t, c, path, body, `"`+ref+`"`, true)
+		h, ok := c.Get(path)
+		if !ok {
+			t.Fatal("miss")
+		}
+		wc := &writeCounter{ResponseRecorder: httptest.NewRecorder()}
+		if err := c.Serve(readFromCounter{wc}, httptest.NewRequest("GET", path, nil), h); err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(wc.Body.Bytes(), body) || wc.Code != 200 {
+			t.Fatalf("%s: status %d, %d bytes", h.Tier, wc.Code, wc.Body.Len())
+		}
+		// The same entry through ServeContent (a HEAD) gives the same headers.
+		h, _ = c.Get(path)
+		ref := httptest.NewRecorder()
+		if err := c.Serve(ref, httptest.NewRequest("HEAD", path, nil), h); err != nil {
+			t.Fatal(err)
+		}
+		for _, name := range []string{"Content-Length", "Content-Type", "Accept-Ranges", "ETag", "Cache-Control"} {
+			if got, want := wc.Header().Get(name), ref.Header().Get(name); got != want || got == "" {
+				t.Errorf("%s: %s %q, ServeContent gives %q", h.Tier, name, got, want)
+			}
+		}
+		switch h.Tier {
+		case "memory":
+			if wc.writes != 1 || wc.src != nil {
+				t.Errorf("memory entry in %d writes (ReadFrom from %T), want 1 Write", wc.writes, wc.src)
+			}
+		case "disk":
+			if _, ok := wc.src.(*os.File); !ok {
+				t.Errorf("disk entry sent from %T, want an *os.File", wc.src)
+			}
+		}
 	}
 }

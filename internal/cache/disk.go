@@ -59,21 +59,22 @@ type diskEntry struct {
 }
 
 type diskTier struct {
-	dir   string
-	fs    FS
-	log   *zap.Logger
-	index *otter.Cache[string, *diskEntry]
+	dir     string
+	fs      FS
+	log     *zap.Logger
+	index   *otter.Cache[string, *diskEntry]
+	evicted func(key string, size int64) // hears of entries evicted for room
 
 	mu      sync.Mutex // serialises renames with close, so no file lands after close
 	closed  bool
 	rebuilt chan struct{}
 }
 
-func newDiskTier(dir string, maxBytes int64, fs FS, log *zap.Logger) (*diskTier, error) {
+func newDiskTier(dir string, maxBytes int64, fs FS, log *zap.Logger, evicted func(key string, size int64)) (*diskTier, error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("disk tier: create %s: %w; choose a writable `dir`", dir, err)
 	}
-	d := &diskTier{dir: dir, fs: fs, log: log, rebuilt: make(chan struct{})}
+	d := &diskTier{dir: dir, fs: fs, log: log, rebuilt: make(chan struct{}), evicted: evicted}
 	index, err := otter.New(&otter.Options[string, *diskEntry]{
 		MaximumWeight: uint64(maxBytes),
 		Weigher:       func(_ string, e *diskEntry) uint32 { return weight(e.meta.Size) },
@@ -82,6 +83,9 @@ func newDiskTier(dir string, maxBytes int64, fs FS, log *zap.Logger) (*diskTier,
 			if err := d.fs.Remove(e.Value.path); err != nil && !errors.Is(err, os.ErrNotExist) {
 				d.log.Warn("content cache could not remove an evicted disk entry; delete it by hand",
 					zap.String("path", e.Value.path), zap.Error(err))
+			}
+			if e.Cause == otter.CauseOverflow && d.evicted != nil {
+				d.evicted(e.Key, e.Value.meta.Size)
 			}
 		},
 	})
@@ -292,3 +296,19 @@ type fileBody struct {
 }
 
 func (b *fileBody) Close() error { return b.f.Close() }
+
+// whole returns the entry's file itself, positioned at the body's start: the body runs to
+// the file's end (get checked the size), and net/http sends a bare *os.File with sendfile.
+// Not a LimitedReader: net's sendfile sees through one only, and Caddy's write idle
+// timeout already wraps the source in one per chunk (see coalesce.CopyFileRange).
+func (b *fileBody) whole() (io.Reader, error) {
+	off, err := b.Seek(0, io.SeekCurrent) // the section's start: nothing read yet
+	if err != nil {
+		return nil, err
+	}
+	_, start, _ := b.SectionReader.Outer()
+	if _, err := b.f.Seek(start+off, io.SeekStart); err != nil {
+		return nil, err
+	}
+	return b.f, nil
+}

@@ -29,7 +29,8 @@ func NewRecorder(w http.ResponseWriter, c *Cache, t Target, method string) *Reco
 }
 
 // WriteHeader marks an immutable answer and decides whether to record its body: a GET's 200
-// with a declared length within the largest entry and the recording budget, not encoded.
+// with a declared length within the largest entry and the recording budget, not encoded,
+// for a key popular enough (doorkeeper.go).
 // A /chunks answer has no ETag (Bee sends none) and is recorded anyway: its bytes are
 // checked against the address before admission, and its cache hits carry the address as
 // ETag.
@@ -49,6 +50,12 @@ func (r *Recorder) WriteHeader(code int) {
 func (r *Recorder) start(h http.Header) {
 	n, err := strconv.ParseInt(h.Get("Content-Length"), 10, 64)
 	if err != nil || n < 0 || n > r.c.MaxEntry() {
+		return
+	}
+	// A key asked for once is not worth a copy and a hash (most keys are asked for once),
+	// nor one less popular than what the cache evicts for room; a stampede's joiners, or
+	// later requests, make it worth it.
+	if !r.c.door.worthRecording(r.t.Key, n) {
 		return
 	}
 	// One recording per key at a time: misses that arrive while a body is being recorded

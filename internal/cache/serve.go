@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"os"
+	"strconv"
 	"time"
 )
 
@@ -22,6 +24,9 @@ func (c *Cache) Serve(w http.ResponseWriter, r *http.Request, h *Hit) error {
 		dst[name] = append([]string(nil), values...)
 	}
 	dst.Set("Cache-Control", CacheControl)
+	if wb, ok := h.Body.(wholeBody); ok && plainGet(r) && dst.Get("Content-Type") != "" {
+		return c.serveWhole(w, h, wb)
+	}
 	body := &trackedReader{r: h.Body, size: h.Meta.Size}
 	cw := &countingWriter{ResponseWriter: w}
 	http.ServeContent(cw, r, "", time.Time{}, body)
@@ -29,6 +34,56 @@ func (c *Cache) Serve(w http.ResponseWriter, r *http.Request, h *Hit) error {
 		return fmt.Errorf("%w: %s after %d bytes: %w", ErrReadFailed, h.Meta.Key, cw.n, body.err)
 	}
 	c.Served(h.Tier, cw.n)
+	return nil
+}
+
+// conditionalHeaders are the request headers ServeContent acts on besides the method.
+var conditionalHeaders = []string{"Range", "If-Range", "If-Match", "If-None-Match", "If-Modified-Since", "If-Unmodified-Since"}
+
+// plainGet reports whether r asks for the whole body without conditions, the common case.
+func plainGet(r *http.Request) bool {
+	if r.Method != http.MethodGet {
+		return false
+	}
+	for _, name := range conditionalHeaders {
+		if _, ok := r.Header[name]; ok {
+			return false
+		}
+	}
+	return true
+}
+
+// serveWhole answers a plain GET as ServeContent would (200, Accept-Ranges, Content-Length)
+// but sends the body in one piece: one Write of a memory entry's bytes, or the disk
+// entry's file through the writers' ReadFrom down to sendfile, instead of ServeContent's
+// 32 KiB copies through a buffer. A short copy is a read failure or a client gone; either
+// way the answer must not look complete, so it is reported for the caller to cut.
+func (c *Cache) serveWhole(w http.ResponseWriter, h *Hit, wb wholeBody) error {
+	src, err := wb.whole()
+	if err != nil {
+		return fmt.Errorf("%w: %s before the first byte: %w", ErrReadFailed, h.Meta.Key, err)
+	}
+	hdr := w.Header()
+	hdr.Set("Accept-Ranges", "bytes")
+	hdr.Set("Content-Length", strconv.FormatInt(h.Meta.Size, 10))
+	// Counted before the body goes: once its last byte is in the socket the client may act
+	// on the answer (e.g. read the stats) before this goroutine runs again.
+	c.Served(h.Tier, h.Meta.Size)
+	w.WriteHeader(http.StatusOK)
+	var n int64
+	if rf, ok := w.(io.ReaderFrom); ok && isFile(src) {
+		// Directly: io.Copy would ask the *os.File's WriteTo first, which hands ReadFrom a
+		// wrapper that net/http's sendfile does not recognise.
+		n, err = rf.ReadFrom(src)
+	} else {
+		n, err = io.Copy(w, src) // a memory entry: bytes.Reader's WriteTo, one Write
+	}
+	if n != h.Meta.Size {
+		if err == nil {
+			err = io.ErrUnexpectedEOF
+		}
+		return fmt.Errorf("%w (or the client went away): %s after %d bytes: %w", ErrReadFailed, h.Meta.Key, n, err)
+	}
 	return nil
 }
 
@@ -74,3 +129,5 @@ func (c *countingWriter) Write(p []byte) (int, error) {
 }
 
 func (c *countingWriter) Unwrap() http.ResponseWriter { return c.ResponseWriter }
+
+func isFile(r io.Reader) bool { _, ok := r.(*os.File); return ok }
