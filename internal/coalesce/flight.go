@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 )
@@ -55,7 +56,17 @@ type flight struct {
 	leader waiter
 	loan   direct
 	writer flightWriter
+	values valuesOnly // ctx's parent
 }
+
+// valuesOnly is context.WithoutCancel kept inside the flight (one allocation less): the
+// parent's values, never its deadline or cancellation.
+type valuesOnly struct{ parent context.Context }
+
+func (c *valuesOnly) Deadline() (time.Time, bool) { return time.Time{}, false }
+func (c *valuesOnly) Done() <-chan struct{}       { return nil }
+func (c *valuesOnly) Err() error                  { return nil }
+func (c *valuesOnly) Value(key any) any           { return c.parent.Value(key) }
 
 // direct is the leader's client, lent to the upstream goroutine while the flight is
 // unshared. Its fields are guarded by flight.mu, the client itself belongs to whoever
@@ -240,12 +251,35 @@ func (fw *flightWriter) WriteHeader(code int) {
 // unshared flight.
 func (f *flight) writeDirectHeader(d *direct, code int) (panicked any) {
 	defer func() { panicked = recover() }()
-	dst := d.client.w.Header()
-	for name, values := range f.header {
-		dst[name] = append(dst[name], values...) // never alias the snapshot's slices
-	}
+	appendHeader(d.client.w.Header(), f.header, false)
 	d.client.w.WriteHeader(code)
 	return nil
+}
+
+// appendHeader adds src's values to dst without aliasing src's slices (the client's
+// writers may edit values in place), leaving out Set-Cookie when asked. The new values of
+// names dst lacks share one backing array, each capped at its own length so an append to
+// one never writes into another: one allocation instead of one per name.
+func appendHeader(dst, src http.Header, noCookies bool) {
+	n := 0
+	for name, values := range src {
+		if len(dst[name]) == 0 {
+			n += len(values)
+		}
+	}
+	store := make([]string, 0, n)
+	for name, values := range src {
+		if noCookies && strings.EqualFold(name, "Set-Cookie") {
+			continue // a cookie set for the leader is never shared
+		}
+		if have := dst[name]; len(have) > 0 {
+			dst[name] = append(have, values...)
+			continue
+		}
+		start := len(store)
+		store = append(store, values...)
+		dst[name] = store[start:len(store):len(store)]
+	}
 }
 
 // Write sends p to the leader's client while the flight is unshared, else stores a copy

@@ -17,7 +17,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -134,8 +133,10 @@ func (g *Group) join(key []byte, r *http.Request, w http.ResponseWriter, upstrea
 func (g *Group) newFlight(key string, r *http.Request) *flight {
 	// Values survive (Caddy's replacer, vars, logger); cancellation does not: the upstream
 	// outlives the leader's client and stops only when every waiter left.
-	ctx, cancel := context.WithCancelCause(context.WithoutCancel(r.Context()))
-	return &flight{key: key, ctx: ctx, cancel: cancel, g: g, headersReady: make(chan struct{})}
+	f := &flight{key: key, g: g, headersReady: make(chan struct{})}
+	f.values.parent = r.Context()
+	f.ctx, f.cancel = context.WithCancelCause(&f.values)
+	return f
 }
 
 func (g *Group) newSpool(f *flight, prefix []byte, prefixCharge int64) *spool {
@@ -396,13 +397,7 @@ func (g *Group) joinRetry(f *flight, r *http.Request, upstream Upstream) *waiter
 func (g *Group) stream(ctx context.Context, w http.ResponseWriter, wt *waiter, client *clientWriter, writeHeaders, leader bool) error {
 	f := wt.f
 	if writeHeaders {
-		header := w.Header()
-		for name, values := range f.header {
-			if !leader && strings.EqualFold(name, "Set-Cookie") {
-				continue // a cookie set for the leader is never shared
-			}
-			header[name] = append(header[name], values...) // never alias the shared slices
-		}
+		appendHeader(w.Header(), f.header, !leader)
 		w.WriteHeader(f.status)
 	}
 	for {

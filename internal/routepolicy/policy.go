@@ -50,6 +50,9 @@ type Decision struct {
 // CleanPath resolves `.`, `..` and repeated slashes in an already-decoded path, keeps a
 // trailing slash, and always returns a rooted path.
 func CleanPath(p string) string {
+	if isClean(p) {
+		return p // the common case, checked in one pass without path.Clean's buffer
+	}
 	if p == "" {
 		return "/"
 	}
@@ -61,6 +64,25 @@ func CleanPath(p string) string {
 		cleaned += "/"
 	}
 	return cleaned
+}
+
+// isClean reports whether CleanPath would return p unchanged: rooted, no empty segment
+// (`//`) and no `.` or `..` segment.
+func isClean(p string) bool {
+	if p == "" || p[0] != '/' {
+		return false
+	}
+	for i := 0; i < len(p); i++ {
+		if p[i] != '/' {
+			continue
+		}
+		rest := p[i+1:]
+		if strings.HasPrefix(rest, "/") || rest == "." || rest == ".." ||
+			strings.HasPrefix(rest, "./") || strings.HasPrefix(rest, "../") {
+			return false
+		}
+	}
+	return true
 }
 
 // Check classifies a request. decodedPath is r.URL.Path (Go has already percent-decoded it,
