@@ -81,7 +81,7 @@ func (g *Routes) Serve(w http.ResponseWriter, r *http.Request, next Handler) err
 		return nil
 	}
 	if g.Coalescer != nil && (r.Method == http.MethodGet || r.Method == http.MethodHead) {
-		err := g.Coalescer.ServeHTTP(w, r, upstreamOf(wrapped))
+		err := g.Coalescer.Serve(w, r, wrapped)
 		if errors.Is(err, coalesce.ErrUpstreamAborted) {
 			// The upstream body was cut: end this response as broken, never as a short 200.
 			panic(http.ErrAbortHandler)
@@ -94,13 +94,4 @@ func (g *Routes) Serve(w http.ResponseWriter, r *http.Request, next Handler) err
 		return err
 	}
 	return wrapped.ServeHTTP(w, r)
-}
-
-// upstreamOf is h as the coalescer's upstream; the content cache's wrapper (every content
-// route's GET) converts without allocating, where a method value would allocate a closure.
-func upstreamOf(h Handler) coalesce.Upstream {
-	if f, ok := h.(cache.HandlerFunc); ok {
-		return coalesce.Upstream(f)
-	}
-	return h.ServeHTTP
 }

@@ -37,6 +37,11 @@ type Target struct {
 // not hex references on these routes, so they never match; a feed manifest under /bzz/{hex}
 // is told apart by its answer (Immutable).
 func Classify(method, path, rawQuery string, h http.Header) (Target, bool) {
+	return classify(method, path, rawQuery, h, true)
+}
+
+// classify is Classify; without withKey, Target.Key stays empty (building it allocates).
+func classify(method, path, rawQuery string, h http.Header, withKey bool) (Target, bool) {
 	if method != http.MethodGet && method != http.MethodHead {
 		return Target{}, false
 	}
@@ -73,6 +78,9 @@ func Classify(method, path, rawQuery string, h http.Header) (Target, bool) {
 		return Target{}, false
 	}
 	ref = strings.ToLower(ref)
+	if !withKey {
+		return Target{Kind: kind, Ref: ref}, true
+	}
 	key := "/" + string(kind) + "/" + ref
 	if kind == KindBzz {
 		key += "/" + sub

@@ -90,6 +90,22 @@ type handover struct {
 	panicked       any   // the client's ResponseWriter panicked on the upstream goroutine
 }
 
+// handoverChans recycles the leaders' handover channels (see serveLeader).
+var handoverChans sync.Pool
+
+func getHandoverChan() chan handover {
+	if c, ok := handoverChans.Get().(chan handover); ok {
+		return c
+	}
+	return make(chan handover, 1)
+}
+
+func putHandoverChan(c chan handover) {
+	if len(c) == 0 {
+		handoverChans.Put(c)
+	}
+}
+
 // handOverLocked ends the loan; f.mu is held.
 func (f *flight) handOverLocked(h handover) {
 	d := f.direct
@@ -372,14 +388,14 @@ func catch(fn func()) (panicked any) {
 }
 
 // callUpstream runs upstream and turns a panic into an error wrapping ErrUpstreamAborted.
-func callUpstream(upstream Upstream, w http.ResponseWriter, r *http.Request) (panicked any, err error) {
+func callUpstream(upstream Handler, w http.ResponseWriter, r *http.Request) (panicked any, err error) {
 	defer func() {
 		if p := recover(); p != nil {
 			panicked = p
 			err = fmt.Errorf("%w: upstream panicked: %v", ErrUpstreamAborted, p)
 		}
 	}()
-	return nil, upstream(w, r)
+	return nil, upstream.ServeHTTP(w, r)
 }
 
 // outcome settles what the waiters see once the upstream returned err: the same error
