@@ -159,8 +159,7 @@ func (g *Group) newSpool(f *flight, prefix []byte, prefixCharge int64) *spool {
 
 // start runs f's upstream request, a copy of r, in its own goroutine.
 func (g *Group) start(f *flight, r *http.Request, upstream Handler) {
-	req := r.Clone(f.ctx)
-	req.Body = http.NoBody // Key bypasses requests with bodies
+	req := cloneForUpstream(f.ctx, r)
 	g.opts.Observer.Upstream()
 	g.stats.upstream.Add(1)
 	g.work.run(g, upstreamJob{f: f, upstream: upstream, req: req})

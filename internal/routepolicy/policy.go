@@ -69,20 +69,19 @@ func CleanPath(p string) string {
 // isClean reports whether CleanPath would return p unchanged: rooted, no empty segment
 // (`//`) and no `.` or `..` segment.
 func isClean(p string) bool {
-	if p == "" || p[0] != '/' {
+	if p == "" || p[0] != '/' || strings.Contains(p, "//") {
 		return false
 	}
-	for i := 0; i < len(p); i++ {
-		if p[i] != '/' {
-			continue
+	for rest := p; ; {
+		i := strings.Index(rest, "/.") // searches run vectorised; most paths have none
+		if i < 0 {
+			return true
 		}
-		rest := p[i+1:]
-		if strings.HasPrefix(rest, "/") || rest == "." || rest == ".." ||
-			strings.HasPrefix(rest, "./") || strings.HasPrefix(rest, "../") {
-			return false
+		rest = rest[i+2:]
+		if rest == "" || rest[0] == '/' || rest[0] == '.' && (len(rest) == 1 || rest[1] == '/') {
+			return false // a `.` or `..` segment
 		}
 	}
-	return true
 }
 
 // Check classifies a request. decodedPath is r.URL.Path (Go has already percent-decoded it,
