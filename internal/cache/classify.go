@@ -95,7 +95,16 @@ func classify(method, path, rawQuery string, h http.Header, withKey bool) (Targe
 // with an ETag and without Swarm-Feed-Index (a feed manifest resolves to its latest update).
 func Immutable(status int, h http.Header) bool {
 	return (status == http.StatusOK || status == http.StatusPartialContent) &&
-		h.Get("ETag") != "" && h.Get("Swarm-Feed-Index") == ""
+		firstValue(h, "Etag") != "" && firstValue(h, "Swarm-Feed-Index") == ""
+}
+
+// firstValue is h.Get(name) for a name already in canonical form ("Etag", not "ETag"),
+// without canonicalising it again: this runs on every content answer.
+func firstValue(h http.Header, name string) string {
+	if v := h[name]; len(v) > 0 {
+		return v[0]
+	}
+	return ""
 }
 
 // isHexRef: 64 hex digits, or 128 (an encrypted reference) unless only a chunk address

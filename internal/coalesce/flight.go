@@ -369,7 +369,7 @@ func (fw *flightWriter) Flush() {
 // contentLength is the declared body length, or 0 (without allocating an error when
 // there is none).
 func contentLength(h http.Header) int64 {
-	cl := h.Get("Content-Length")
+	cl := firstValue(h, "Content-Length")
 	if cl == "" {
 		return 0
 	}
@@ -378,6 +378,15 @@ func contentLength(h http.Header) int64 {
 		return 0
 	}
 	return n
+}
+
+// firstValue is h.Get(name) for a name already in canonical form, without canonicalising
+// it again (this runs on every flight).
+func firstValue(h http.Header, name string) string {
+	if v := h[name]; len(v) > 0 {
+		return v[0]
+	}
+	return ""
 }
 
 // catch runs fn and returns what it panicked with, if anything.
@@ -425,7 +434,7 @@ func (fw *flightWriter) shortBody() error {
 	if fw.method == http.MethodHead || fw.f.status == http.StatusNoContent || fw.f.status == http.StatusNotModified {
 		return nil
 	}
-	declared := fw.f.header.Get("Content-Length")
+	declared := firstValue(fw.f.header, "Content-Length")
 	if declared == "" {
 		return nil
 	}
