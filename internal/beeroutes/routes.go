@@ -81,7 +81,7 @@ func (g *Routes) Serve(w http.ResponseWriter, r *http.Request, next Handler) err
 		return nil
 	}
 	if g.Coalescer != nil && (r.Method == http.MethodGet || r.Method == http.MethodHead) {
-		err := g.Coalescer.ServeHTTP(w, r, wrapped.ServeHTTP)
+		err := g.Coalescer.Serve(w, r, wrapped)
 		if errors.Is(err, coalesce.ErrUpstreamAborted) {
 			// The upstream body was cut: end this response as broken, never as a short 200.
 			panic(http.ErrAbortHandler)

@@ -37,6 +37,11 @@ type Target struct {
 // not hex references on these routes, so they never match; a feed manifest under /bzz/{hex}
 // is told apart by its answer (Immutable).
 func Classify(method, path, rawQuery string, h http.Header) (Target, bool) {
+	return classify(method, path, rawQuery, h, true)
+}
+
+// classify is Classify; without withKey, Target.Key stays empty (building it allocates).
+func classify(method, path, rawQuery string, h http.Header, withKey bool) (Target, bool) {
 	if method != http.MethodGet && method != http.MethodHead {
 		return Target{}, false
 	}
@@ -73,6 +78,9 @@ func Classify(method, path, rawQuery string, h http.Header) (Target, bool) {
 		return Target{}, false
 	}
 	ref = strings.ToLower(ref)
+	if !withKey {
+		return Target{Kind: kind, Ref: ref}, true
+	}
 	key := "/" + string(kind) + "/" + ref
 	if kind == KindBzz {
 		key += "/" + sub
@@ -87,7 +95,16 @@ func Classify(method, path, rawQuery string, h http.Header) (Target, bool) {
 // with an ETag and without Swarm-Feed-Index (a feed manifest resolves to its latest update).
 func Immutable(status int, h http.Header) bool {
 	return (status == http.StatusOK || status == http.StatusPartialContent) &&
-		h.Get("ETag") != "" && h.Get("Swarm-Feed-Index") == ""
+		firstValue(h, "Etag") != "" && firstValue(h, "Swarm-Feed-Index") == ""
+}
+
+// firstValue is h.Get(name) for a name already in canonical form ("Etag", not "ETag"),
+// without canonicalising it again: this runs on every content answer.
+func firstValue(h http.Header, name string) string {
+	if v := h[name]; len(v) > 0 {
+		return v[0]
+	}
+	return ""
 }
 
 // isHexRef: 64 hex digits, or 128 (an encrypted reference) unless only a chunk address

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"net/http"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"go.uber.org/zap"
@@ -32,7 +33,7 @@ const verificationWait = 200 * time.Millisecond
 // coalescer: one flight, one recording. A request that is not content-addressed gets next
 // as it is.
 func ServeImmutable(c *Cache, w http.ResponseWriter, r *http.Request, next Handler, logger *zap.Logger) (served bool, wrapped Handler) {
-	t, ok := Classify(r.Method, r.URL.Path, r.URL.RawQuery, r.Header)
+	t, ok := classify(r.Method, r.URL.Path, r.URL.RawQuery, r.Header, c != nil) // no cache, no key
 	if !ok {
 		return false, next
 	}
@@ -51,14 +52,30 @@ func ServeImmutable(c *Cache, w http.ResponseWriter, r *http.Request, next Handl
 		}
 		c.Missed()
 	}
-	return false, HandlerFunc(func(w http.ResponseWriter, r *http.Request) (err error) {
-		rec := NewRecorder(w, c, t, r.Method)
-		intact := false
-		defer func() { rec.Finish(intact) }() // also on a panic (a cut body): never admitted
-		err = next.ServeHTTP(rec, r)
-		intact = err == nil
-		return err
-	})
+	return false, &recording{next: next, c: c, t: t}
+}
+
+// recording is next with its answer going through a Recorder: one allocation for both, as
+// the wrapper normally serves one upstream call.
+type recording struct {
+	next  Handler
+	c     *Cache
+	t     Target
+	used  atomic.Bool
+	first Recorder
+}
+
+func (h *recording) ServeHTTP(w http.ResponseWriter, r *http.Request) (err error) {
+	rec := &h.first
+	if h.used.Swap(true) {
+		rec = new(Recorder) // a second call records apart
+	}
+	*rec = Recorder{ResponseWriter: w, c: h.c, t: h.t, method: r.Method}
+	intact := false
+	defer func() { rec.Finish(intact) }() // also on a panic (a cut body): never admitted
+	err = h.next.ServeHTTP(rec, r)
+	intact = err == nil
+	return err
 }
 
 // StatsAnswer is the body of the cache's stats endpoint for c (nil: the cache is off).

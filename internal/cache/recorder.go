@@ -21,6 +21,7 @@ type Recorder struct {
 	want      int64
 	failed    bool
 	pk        *pendingKey
+	cc        [1]string // the Cache-Control value the answer's header references
 }
 
 // NewRecorder wraps w for the upstream answer to a request classified as t; c may be nil.
@@ -38,7 +39,8 @@ func (r *Recorder) WriteHeader(code int) {
 	h := r.Header()
 	immutable := Immutable(code, h)
 	if immutable {
-		h.Set("Cache-Control", CacheControl)
+		r.cc[0] = CacheControl
+		h["Cache-Control"] = r.cc[:1:1] // as h.Set, without allocating the slice
 	}
 	if r.c != nil && !r.recording && !r.failed && r.method == http.MethodGet && code == http.StatusOK &&
 		(immutable || r.t.Kind == KindChunks && h.Get("Swarm-Feed-Index") == "") && h.Get("Content-Encoding") == "" {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 )
@@ -55,7 +56,17 @@ type flight struct {
 	leader waiter
 	loan   direct
 	writer flightWriter
+	values valuesOnly // ctx's parent
 }
+
+// valuesOnly is context.WithoutCancel kept inside the flight (one allocation less): the
+// parent's values, never its deadline or cancellation.
+type valuesOnly struct{ parent context.Context }
+
+func (c *valuesOnly) Deadline() (time.Time, bool) { return time.Time{}, false }
+func (c *valuesOnly) Done() <-chan struct{}       { return nil }
+func (c *valuesOnly) Err() error                  { return nil }
+func (c *valuesOnly) Value(key any) any           { return c.parent.Value(key) }
 
 // direct is the leader's client, lent to the upstream goroutine while the flight is
 // unshared. Its fields are guarded by flight.mu, the client itself belongs to whoever
@@ -77,6 +88,22 @@ type handover struct {
 	done           bool  // the upstream finished while unshared; err is its outcome
 	err            error // done: the outcome; else the client's own failure
 	panicked       any   // the client's ResponseWriter panicked on the upstream goroutine
+}
+
+// handoverChans recycles the leaders' handover channels (see serveLeader).
+var handoverChans sync.Pool
+
+func getHandoverChan() chan handover {
+	if c, ok := handoverChans.Get().(chan handover); ok {
+		return c
+	}
+	return make(chan handover, 1)
+}
+
+func putHandoverChan(c chan handover) {
+	if len(c) == 0 {
+		handoverChans.Put(c)
+	}
 }
 
 // handOverLocked ends the loan; f.mu is held.
@@ -240,12 +267,35 @@ func (fw *flightWriter) WriteHeader(code int) {
 // unshared flight.
 func (f *flight) writeDirectHeader(d *direct, code int) (panicked any) {
 	defer func() { panicked = recover() }()
-	dst := d.client.w.Header()
-	for name, values := range f.header {
-		dst[name] = append(dst[name], values...) // never alias the snapshot's slices
-	}
+	appendHeader(d.client.w.Header(), f.header, false)
 	d.client.w.WriteHeader(code)
 	return nil
+}
+
+// appendHeader adds src's values to dst without aliasing src's slices (the client's
+// writers may edit values in place), leaving out Set-Cookie when asked. The new values of
+// names dst lacks share one backing array, each capped at its own length so an append to
+// one never writes into another: one allocation instead of one per name.
+func appendHeader(dst, src http.Header, noCookies bool) {
+	n := 0
+	for name, values := range src {
+		if len(dst[name]) == 0 {
+			n += len(values)
+		}
+	}
+	store := make([]string, 0, n)
+	for name, values := range src {
+		if noCookies && strings.EqualFold(name, "Set-Cookie") {
+			continue // a cookie set for the leader is never shared
+		}
+		if have := dst[name]; len(have) > 0 {
+			dst[name] = append(have, values...)
+			continue
+		}
+		start := len(store)
+		store = append(store, values...)
+		dst[name] = store[start:len(store):len(store)]
+	}
 }
 
 // Write sends p to the leader's client while the flight is unshared, else stores a copy
@@ -319,7 +369,7 @@ func (fw *flightWriter) Flush() {
 // contentLength is the declared body length, or 0 (without allocating an error when
 // there is none).
 func contentLength(h http.Header) int64 {
-	cl := h.Get("Content-Length")
+	cl := firstValue(h, "Content-Length")
 	if cl == "" {
 		return 0
 	}
@@ -330,6 +380,15 @@ func contentLength(h http.Header) int64 {
 	return n
 }
 
+// firstValue is h.Get(name) for a name already in canonical form, without canonicalising
+// it again (this runs on every flight).
+func firstValue(h http.Header, name string) string {
+	if v := h[name]; len(v) > 0 {
+		return v[0]
+	}
+	return ""
+}
+
 // catch runs fn and returns what it panicked with, if anything.
 func catch(fn func()) (panicked any) {
 	defer func() { panicked = recover() }()
@@ -338,14 +397,14 @@ func catch(fn func()) (panicked any) {
 }
 
 // callUpstream runs upstream and turns a panic into an error wrapping ErrUpstreamAborted.
-func callUpstream(upstream Upstream, w http.ResponseWriter, r *http.Request) (panicked any, err error) {
+func callUpstream(upstream Handler, w http.ResponseWriter, r *http.Request) (panicked any, err error) {
 	defer func() {
 		if p := recover(); p != nil {
 			panicked = p
 			err = fmt.Errorf("%w: upstream panicked: %v", ErrUpstreamAborted, p)
 		}
 	}()
-	return nil, upstream(w, r)
+	return nil, upstream.ServeHTTP(w, r)
 }
 
 // outcome settles what the waiters see once the upstream returned err: the same error
@@ -375,7 +434,7 @@ func (fw *flightWriter) shortBody() error {
 	if fw.method == http.MethodHead || fw.f.status == http.StatusNoContent || fw.f.status == http.StatusNotModified {
 		return nil
 	}
-	declared := fw.f.header.Get("Content-Length")
+	declared := firstValue(fw.f.header, "Content-Length")
 	if declared == "" {
 		return nil
 	}

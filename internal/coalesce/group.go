@@ -17,7 +17,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -71,13 +70,18 @@ type waiter struct {
 // were written (the caller must abort the connection); an error wrapping ErrClientGone
 // when this client went away, failed a write or was cut for stalling.
 func (g *Group) ServeHTTP(w http.ResponseWriter, r *http.Request, upstream Upstream) error {
+	return g.Serve(w, r, upstream)
+}
+
+// Serve is ServeHTTP with the upstream as a Handler.
+func (g *Group) Serve(w http.ResponseWriter, r *http.Request, upstream Handler) error {
 	g.stats.total.Add(1)
 	var keyBuf [keyBufSize]byte
 	key, ok := appendKey(keyBuf[:0], r)
 	if !ok || g.closed.Load() {
 		g.opts.Observer.Bypass()
 		g.stats.upstream.Add(1)
-		return upstream(w, r)
+		return upstream.ServeHTTP(w, r)
 	}
 	wt, d := g.join(key, r, w, upstream)
 	g.opts.Observer.Request(d == nil)
@@ -94,7 +98,7 @@ func (g *Group) ServeHTTP(w http.ResponseWriter, r *http.Request, upstream Upstr
 //
 // The leader's waiter, loan and client writer live inside the flight: a request that
 // shares nothing (the common case) costs as few allocations as possible.
-func (g *Group) join(key []byte, r *http.Request, w http.ResponseWriter, upstream Upstream) (*waiter, *direct) {
+func (g *Group) join(key []byte, r *http.Request, w http.ResponseWriter, upstream Handler) (*waiter, *direct) {
 	g.mu.Lock()
 	f := g.flights[string(key)] // no allocation for a lookup
 	var reader *spoolReader
@@ -111,7 +115,7 @@ func (g *Group) join(key []byte, r *http.Request, w http.ResponseWriter, upstrea
 		d = &f.loan
 		d.client = &d.clientStore
 		d.clientStore.init(w, g.opts.StallTimeout, g.opts.Observer)
-		d.handover = make(chan handover, 1)
+		d.handover = getHandoverChan()
 		f.direct = d
 		g.flights[f.key] = f
 		wt = &f.leader
@@ -134,8 +138,10 @@ func (g *Group) join(key []byte, r *http.Request, w http.ResponseWriter, upstrea
 func (g *Group) newFlight(key string, r *http.Request) *flight {
 	// Values survive (Caddy's replacer, vars, logger); cancellation does not: the upstream
 	// outlives the leader's client and stops only when every waiter left.
-	ctx, cancel := context.WithCancelCause(context.WithoutCancel(r.Context()))
-	return &flight{key: key, ctx: ctx, cancel: cancel, g: g, headersReady: make(chan struct{})}
+	f := &flight{key: key, g: g, headersReady: make(chan struct{})}
+	f.values.parent = r.Context()
+	f.ctx, f.cancel = context.WithCancelCause(&f.values)
+	return f
 }
 
 func (g *Group) newSpool(f *flight, prefix []byte, prefixCharge int64) *spool {
@@ -152,9 +158,8 @@ func (g *Group) newSpool(f *flight, prefix []byte, prefixCharge int64) *spool {
 }
 
 // start runs f's upstream request, a copy of r, in its own goroutine.
-func (g *Group) start(f *flight, r *http.Request, upstream Upstream) {
-	req := r.Clone(f.ctx)
-	req.Body = http.NoBody // Key bypasses requests with bodies
+func (g *Group) start(f *flight, r *http.Request, upstream Handler) {
+	req := cloneForUpstream(f.ctx, r)
 	g.opts.Observer.Upstream()
 	g.stats.upstream.Add(1)
 	g.work.run(g, upstreamJob{f: f, upstream: upstream, req: req})
@@ -200,7 +205,7 @@ func (g *Group) leave(wt *waiter) {
 }
 
 // run performs the flight's upstream request and settles its outcome for every waiter.
-func (g *Group) run(f *flight, upstream Upstream, req *http.Request) {
+func (g *Group) run(f *flight, upstream Handler, req *http.Request) {
 	fw := &f.writer
 	*fw = flightWriter{f: f, method: req.Method, header: make(http.Header)}
 	panicked, err := callUpstream(upstream, fw, req)
@@ -267,6 +272,10 @@ func (g *Group) serveLeader(w http.ResponseWriter, r *http.Request, wt *waiter, 
 	ctx := r.Context()
 	f := wt.f
 	var h handover
+	// Once this returns, the loan is over: the channel was received from, or f.direct was
+	// cleared before any send (the only sender needs f.direct == d). Empty and with no
+	// sender left, it serves the next flight.
+	defer putHandoverChan(d.handover)
 	select {
 	case h = <-d.handover:
 	case <-ctx.Done():
@@ -314,7 +323,7 @@ func (g *Group) serveLeader(w http.ResponseWriter, r *http.Request, wt *waiter, 
 // serveFollower waits for the flight's headers, at most MaxWait; then it also joins (or
 // starts) the one new flight the followers of a stuck flight share, and takes whichever
 // answers first.
-func (g *Group) serveFollower(w http.ResponseWriter, r *http.Request, wtp **waiter, upstream Upstream) error {
+func (g *Group) serveFollower(w http.ResponseWriter, r *http.Request, wtp **waiter, upstream Handler) error {
 	ctx := r.Context()
 	wt := *wtp
 	f := wt.f
@@ -361,7 +370,7 @@ func (g *Group) serveFollower(w http.ResponseWriter, r *http.Request, wtp **wait
 // joinRetry attaches a follower that gave up on f to the flight formed for that, starting
 // it if there is none and none started within the last MaxWait; nil means keep waiting
 // for f alone.
-func (g *Group) joinRetry(f *flight, r *http.Request, upstream Upstream) *waiter {
+func (g *Group) joinRetry(f *flight, r *http.Request, upstream Handler) *waiter {
 	now := g.opts.Now()
 	g.mu.Lock()
 	if f.ended {
@@ -396,13 +405,7 @@ func (g *Group) joinRetry(f *flight, r *http.Request, upstream Upstream) *waiter
 func (g *Group) stream(ctx context.Context, w http.ResponseWriter, wt *waiter, client *clientWriter, writeHeaders, leader bool) error {
 	f := wt.f
 	if writeHeaders {
-		header := w.Header()
-		for name, values := range f.header {
-			if !leader && strings.EqualFold(name, "Set-Cookie") {
-				continue // a cookie set for the leader is never shared
-			}
-			header[name] = append(header[name], values...) // never alias the shared slices
-		}
+		appendHeader(w.Header(), f.header, !leader)
 		w.WriteHeader(f.status)
 	}
 	for {

@@ -29,6 +29,15 @@ const joinPrefixLimit = 64 << 10
 // recovered and reported to every waiter as ErrUpstreamAborted.
 type Upstream func(w http.ResponseWriter, r *http.Request) error
 
+// ServeHTTP calls u: an Upstream is a Handler.
+func (u Upstream) ServeHTTP(w http.ResponseWriter, r *http.Request) error { return u(w, r) }
+
+// Handler is an Upstream as an interface (Caddy's handler shape): Group.Serve takes one
+// without the closure a method value would cost.
+type Handler interface {
+	ServeHTTP(w http.ResponseWriter, r *http.Request) error
+}
+
 // Options configures a Group. The zero value is usable.
 type Options struct {
 	// MemoryWindow is how many body bytes a flight keeps in memory; the rest spills to a

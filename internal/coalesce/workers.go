@@ -9,7 +9,7 @@ import (
 // upstreamJob is one flight's upstream call, handed to a worker by value (no allocation).
 type upstreamJob struct {
 	f        *flight
-	upstream Upstream
+	upstream Handler
 	req      *http.Request
 }
 
@@ -41,6 +41,9 @@ func (w *workers) run(g *Group, job upstreamJob) {
 	}
 }
 
+// loop runs job, then the jobs it is handed while idle. Its timer is re-armed when it
+// fires, not after every call (a Reset per flight costs a timer-heap update under lock):
+// a worker ends after one to two workerIdleTimeout periods without a call.
 func (w *workers) loop(g *Group, job upstreamJob) {
 	var timer *time.Timer
 	for {
@@ -52,15 +55,29 @@ func (w *workers) loop(g *Group, job upstreamJob) {
 		}
 		if timer == nil {
 			timer = time.NewTimer(workerIdleTimeout)
-		} else {
-			timer.Reset(workerIdleTimeout)
 		}
-		select {
-		case job = <-w.jobs:
-			w.idle.Add(-1)
-		case <-timer.C:
-			w.idle.Add(-1)
+		if !w.await(&job, timer) {
 			return
+		}
+	}
+}
+
+// await waits for the next job; false means the worker was idle for a whole period since
+// the last tick and ends.
+func (w *workers) await(job *upstreamJob, timer *time.Timer) bool {
+	worked := true // a job ran since the timer was last armed, or this is its first wait
+	for {
+		select {
+		case *job = <-w.jobs:
+			w.idle.Add(-1)
+			return true
+		case <-timer.C:
+			if !worked {
+				w.idle.Add(-1)
+				return false
+			}
+			worked = false
+			timer.Reset(workerIdleTimeout)
 		}
 	}
 }

@@ -119,16 +119,21 @@ func IsPreflight(r *http.Request) bool {
 // then the allowed origin and the exposed headers are set. Vary: Origin is added when the
 // answer depends on the origin.
 func (p *Policy) SetResponse(h http.Header, origin string) {
+	p.setResponse(h, origin, new([2]string))
+}
+
+// setResponse is SetResponse with the values kept in store, which h then references: a
+// Writer passes its own, so an answer costs no allocation for them. The three-index
+// slices keep an append to one value from writing into the other.
+func (p *Policy) setResponse(h http.Header, origin string, store *[2]string) {
 	clearCORS(h)
 	p.varyOrigin(h)
 	allowed, ok := p.AllowOrigin(origin)
 	if !ok {
 		return
 	}
-	// One backing array for both values (this runs on every answer); the three-index
-	// slices keep an append to one from writing into the other.
-	values := [...]string{allowed, p.exposeHeaders}
-	vs := values[:]
+	store[0], store[1] = allowed, p.exposeHeaders
+	vs := store[:]
 	h["Access-Control-Allow-Origin"] = vs[0:1:1]
 	if p.exposeHeaders != "" {
 		h["Access-Control-Expose-Headers"] = vs[1:2:2]

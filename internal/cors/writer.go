@@ -56,13 +56,14 @@ type Writer struct {
 	policy *Policy
 	origin string
 	done   bool
-	next   Handler // set by OnError
+	next   Handler   // set by OnError
+	values [2]string // the CORS header values the answer's header references
 }
 
 func (c *Writer) apply() {
 	if !c.done {
 		c.done = true
-		c.policy.SetResponse(c.Header(), c.origin)
+		c.policy.setResponse(c.Header(), c.origin, &c.values)
 	}
 }
 

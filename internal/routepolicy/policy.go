@@ -50,6 +50,9 @@ type Decision struct {
 // CleanPath resolves `.`, `..` and repeated slashes in an already-decoded path, keeps a
 // trailing slash, and always returns a rooted path.
 func CleanPath(p string) string {
+	if isClean(p) {
+		return p // the common case, checked in one pass without path.Clean's buffer
+	}
 	if p == "" {
 		return "/"
 	}
@@ -61,6 +64,24 @@ func CleanPath(p string) string {
 		cleaned += "/"
 	}
 	return cleaned
+}
+
+// isClean reports whether CleanPath would return p unchanged: rooted, no empty segment
+// (`//`) and no `.` or `..` segment.
+func isClean(p string) bool {
+	if p == "" || p[0] != '/' || strings.Contains(p, "//") {
+		return false
+	}
+	for rest := p; ; {
+		i := strings.Index(rest, "/.") // searches run vectorised; most paths have none
+		if i < 0 {
+			return true
+		}
+		rest = rest[i+2:]
+		if rest == "" || rest[0] == '/' || rest[0] == '.' && (len(rest) == 1 || rest[1] == '/') {
+			return false // a `.` or `..` segment
+		}
+	}
 }
 
 // Check classifies a request. decodedPath is r.URL.Path (Go has already percent-decoded it,

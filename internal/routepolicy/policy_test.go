@@ -3,6 +3,7 @@ package routepolicy
 import (
 	"net/http"
 	"net/url"
+	"path"
 	"slices"
 	"strings"
 	"testing"
@@ -98,6 +99,30 @@ func TestCleanPathKeepsTrailingSlash(t *testing.T) {
 			t.Errorf("CleanPath(%q) = %q, want %q", in, got, want)
 		}
 	}
+}
+
+// The one-pass check for already clean paths agrees with path.Clean on every path of up to
+// six characters over the characters that matter.
+func TestCleanPathFastPathAgreesWithPathClean(t *testing.T) {
+	var walk func(p string)
+	walk = func(p string) {
+		if p != "" && p[0] == '/' {
+			cleaned := path.Clean(p)
+			if cleaned != "/" && strings.HasSuffix(p, "/") {
+				cleaned += "/"
+			}
+			if isClean(p) != (cleaned == p) {
+				t.Errorf("isClean(%q) = %v, but path.Clean keeping the trailing slash gives %q", p, isClean(p), cleaned)
+			}
+		}
+		if len(p) == 6 {
+			return
+		}
+		for _, c := range []string{"/", ".", "a"} {
+			walk(p + c)
+		}
+	}
+	walk("")
 }
 
 func TestModeAllExposesEverything(t *testing.T) {
