@@ -16,7 +16,7 @@ func TestUnmarshalCacheCaddyfile(t *testing.T) {
 	require.NoError(t, h.UnmarshalCaddyfile(caddyfile.NewTestDispenser(
 		"bee x:1 {\n cache {\n memory 128MiB\n disk 10GiB\n dir /var/cache/bee\n }\n}")))
 	require.Equal(t, &CacheConfig{Memory: 128 << 20, Disk: 10 << 30, Dir: "/var/cache/bee"}, h.Cache)
-	require.NoError(t, h.Cache.validate())
+	require.NoError(t, h.Cache.Validate())
 
 	for input, want := range map[string]string{
 		"bee x:1 {\n cache maybe\n}":               `cache "maybe"`,
@@ -29,6 +29,6 @@ func TestUnmarshalCacheCaddyfile(t *testing.T) {
 		err := h.UnmarshalCaddyfile(caddyfile.NewTestDispenser(input))
 		require.ErrorContains(t, err, want, input)
 	}
-	require.ErrorContains(t, (&CacheConfig{Disk: 1 << 30}).validate(), "needs a directory")
-	require.ErrorContains(t, (&CacheConfig{Dir: "/x"}).validate(), "without a disk size")
+	require.ErrorContains(t, (&CacheConfig{Disk: 1 << 30}).Validate(), "needs a directory")
+	require.ErrorContains(t, (&CacheConfig{Dir: "/x"}).Validate(), "without a disk size")
 }

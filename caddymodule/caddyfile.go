@@ -14,6 +14,7 @@ import (
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp/reverseproxy"
 	"github.com/dustin/go-humanize"
 
+	"github.com/swarmgate/caddy-bee/internal/inject"
 	"github.com/swarmgate/caddy-bee/internal/routepolicy"
 )
 
@@ -201,28 +202,10 @@ func parseRoutes(name, value string) (string, error) {
 
 func parseReplayMemory(name, value string) (int64, error) {
 	size, err := humanize.ParseBytes(value)
-	if err != nil || size == 0 || size > maxConfigSize {
+	if err != nil || size == 0 || size > inject.MaxReplayMemoryLimit {
 		return 0, fmt.Errorf("%s %q: want a size such as 64MiB (at least 1 byte, at most 1TiB)", name, value)
 	}
 	return int64(size), nil
-}
-
-func (h *Handler) unmarshalSubdomains(d *caddyfile.Dispenser) error {
-	bases := d.RemainingArgs()
-	if len(bases) == 0 {
-		return d.Errf("subdomains: want one or more base domains, e.g. `subdomains bzz.example.com`")
-	}
-	if h.Subdomains == nil {
-		h.Subdomains = new(SubdomainsConfig)
-	}
-	if len(h.Subdomains.Bases) > 0 {
-		return d.Errf("subdomains: declared twice; list every base domain on one line")
-	}
-	h.Subdomains.Bases = bases
-	if _, err := h.Subdomains.hosts(); err != nil {
-		return d.Err(err.Error())
-	}
-	return nil
 }
 
 // nodeURLs are the reverse_proxy upstreams of the directive.

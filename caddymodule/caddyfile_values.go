@@ -28,6 +28,29 @@ func blockOption[C any](d *caddyfile.Dispenser, c *C, prefix string, options map
 	return nil
 }
 
+// onOffBlock reads `<name> on|off` or `<name> { <option> <value>... }` into c with options;
+// off sets *disabled, unknown is the error for an option not in options.
+func onOffBlock[C any](d *caddyfile.Dispenser, name string, c *C, disabled *bool, options map[string]func(*C, string, string) error, unknown string) error {
+	if d.NextArg() {
+		switch d.Val() {
+		case "off":
+			*disabled = true
+		case "on":
+		default:
+			return d.Errf("%s %q: want on, off or a block", name, d.Val())
+		}
+		if d.NextArg() {
+			return d.ArgErr()
+		}
+	}
+	for nesting := d.Nesting(); d.NextBlock(nesting); {
+		if err := blockOption(d, c, name, options, unknown); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // field makes an option setter: parse reads the value, get picks the field it goes to.
 func field[C, T any](get func(*C) *T, parse func(name, value string) (T, error)) func(*C, string, string) error {
 	return func(c *C, name, value string) error {

@@ -64,25 +64,8 @@ func (h *Handler) unmarshalCoalesce(d *caddyfile.Dispenser) error {
 		return d.Errf("coalesce: declared twice")
 	}
 	h.Coalesce = new(CoalesceConfig)
-	if d.NextArg() {
-		switch d.Val() {
-		case "off":
-			h.Coalesce.Disabled = true
-		case "on":
-		default:
-			return d.Errf("coalesce %q: want on, off or a block", d.Val())
-		}
-		if d.NextArg() {
-			return d.ArgErr()
-		}
-	}
-	for nesting := d.Nesting(); d.NextBlock(nesting); {
-		if err := blockOption(d, h.Coalesce, "coalesce", coalesceOptions,
-			"unknown coalesce option %q: want memory_window, max_wait, max_memory, max_spill, spill_dir or stall_timeout"); err != nil {
-			return err
-		}
-	}
-	return nil
+	return onOffBlock(d, "coalesce", h.Coalesce, &h.Coalesce.Disabled, coalesceOptions,
+		"unknown coalesce option %q: want memory_window, max_wait, max_memory, max_spill, spill_dir or stall_timeout")
 }
 
 var coalesceOptions = map[string]func(*CoalesceConfig, string, string) error{

@@ -10,6 +10,7 @@ import (
 
 	"github.com/swarmgate/caddy-bee/internal/inject"
 	beemetrics "github.com/swarmgate/caddy-bee/internal/metrics"
+	"github.com/swarmgate/caddy-bee/internal/replay"
 )
 
 // batchIDPlaceholder lets access logs record the injected batch: {http.bee.batch_id}.
@@ -18,6 +19,17 @@ const batchIDPlaceholder = "http.bee.batch_id"
 // replayWait bounds how long a retry waits for the first attempt's read of the client's
 // body to return: a client stalled mid-body gets Bee's refusal instead of a hung request.
 var replayWait = 10 * time.Second
+
+// replayMemory holds the replay copies of every injected upload in this process. The bound
+// is process-wide (memory is): each provisioned injecting handler sets it, the last wins.
+var replayMemory = replay.NewBudget(inject.DefaultMaxReplayMemory)
+
+// uploadGuards are the configured bounds of injected uploads (internal/inject.Guards).
+func (h *Handler) uploadGuards() inject.Guards {
+	return inject.Guards{MaxReplayMemory: h.MaxReplayMemory, IdleTimeout: time.Duration(h.UploadIdleTimeout)}
+}
+
+func (h *Handler) validateUploadGuards() error { return h.uploadGuards().Validate() }
 
 // newInjector wires the Caddy-free injector (internal/inject) to Caddy: its response
 // recorder, error values, the replacer and the variable lb_policy bee routes by.
@@ -28,7 +40,7 @@ func (h *Handler) newInjector() *inject.Injector {
 	}
 	return &inject.Injector{
 		Nodes: nodes, Multi: h.multiNode(),
-		Replay: replayMemory, ReplayWait: replayWait, IdleTimeout: h.uploadIdleTimeout(),
+		Replay: replayMemory, ReplayWait: replayWait, IdleTimeout: h.uploadGuards().Idle(),
 		RetryAfter: func() time.Duration { return h.retryAfter(0) },
 		Logger:     h.logger, Observer: beemetrics.Injection{},
 		NewRecorder: func(w http.ResponseWriter, hold func(status int) bool) inject.Recorder {
