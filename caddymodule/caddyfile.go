@@ -15,6 +15,7 @@ import (
 	"github.com/dustin/go-humanize"
 
 	"github.com/swarmgate/caddy-bee/internal/inject"
+	"github.com/swarmgate/caddy-bee/internal/nodes"
 	"github.com/swarmgate/caddy-bee/internal/routepolicy"
 )
 
@@ -24,24 +25,8 @@ func init() {
 }
 
 // parseBeeDirective expands `bee <url> { ... }` into one route holding the bee handler and
-// Caddy's own reverse_proxy to the same URL, as forward_auth does for its proxy.
-//
-//	bee [<matcher>] <bee-api-url>... {
-//	    node <bee-api-url> { label <name>  pool { ... } }   # several URLs: per node
-//	    pool { ... }
-//	    inject on|off
-//	    coalesce off | coalesce { memory_window <size>  max_wait <duration>  max_memory <size>
-//	                              max_spill <size>  spill_dir <path>  stall_timeout <duration> }
-//	    api_prefix <path>
-//	    admin_token <token>
-//	    routes gateway|all
-//	    cors off | cors <origin>... [{ api <origin>... }]
-//	    subdomains <base-domain>...
-//	    ens on|off
-//	    max_replay_memory <size>
-//	    upload_idle_timeout <duration>
-//	    reverse_proxy { <any reverse_proxy sub-directive> }
-//	}
+// Caddy's own reverse_proxy to the same URL, as forward_auth does for its proxy. The grammar,
+// with every default, is in README.md (Configuration).
 func parseBeeDirective(h httpcaddyfile.Helper) ([]httpcaddyfile.ConfigValue, error) {
 	if !h.Next() {
 		return nil, h.ArgErr()
@@ -154,6 +139,7 @@ var beeValues = map[string]func(*Handler, string, string) error{
 	"routes":              field(func(h *Handler) *string { return &h.Routes }, parseRoutes),
 	"max_replay_memory":   field(func(h *Handler) *int64 { return &h.MaxReplayMemory }, parseReplayMemory),
 	"upload_idle_timeout": field(func(h *Handler) *caddy.Duration { return &h.UploadIdleTimeout }, parseDuration),
+	"ens":                 field(func(h *Handler) *bool { return &h.subdomains().ENS }, parseSwitch),
 }
 
 // beeBlocks parse the bee block's other options, each from its name on.
@@ -169,17 +155,6 @@ var beeBlocks = map[string]func(*Handler, *caddyfile.Dispenser) error{
 		}
 		h.Pool, err = unmarshalPool(d, "pool")
 		return err
-	},
-	"ens": func(h *Handler, d *caddyfile.Dispenser) error {
-		on, err := onOff(d, "ens")
-		if err != nil {
-			return err
-		}
-		if h.Subdomains == nil {
-			h.Subdomains = new(SubdomainsConfig)
-		}
-		h.Subdomains.ENS = on
-		return nil
 	},
 	"reverse_proxy": func(h *Handler, d *caddyfile.Dispenser) error {
 		if h.proxySegment != nil {
@@ -247,7 +222,7 @@ func balanceOverNodes(proxy *reverseproxy.Handler) error {
 	}
 	if proxy.HealthChecks.Passive == nil {
 		proxy.HealthChecks.Passive = &reverseproxy.PassiveHealthChecks{
-			FailDuration:    caddy.Duration(nodeAvoidTime),
+			FailDuration:    caddy.Duration(nodes.AvoidTime),
 			MaxFails:        1,
 			UnhealthyStatus: []int{http.StatusBadGateway, http.StatusServiceUnavailable, http.StatusGatewayTimeout},
 		}

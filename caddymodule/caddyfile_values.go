@@ -67,20 +67,6 @@ func checked(check func(string) error) func(name, value string) (string, error) 
 	return func(_, value string) (string, error) { return value, check(value) }
 }
 
-// oneValue reads an option's single value into dst with parse.
-func oneValue[T any](d *caddyfile.Dispenser, name string, dst *T, parse func(name, value string) (T, error)) error {
-	var value string
-	if err := singleArg(d, name, &value); err != nil {
-		return err
-	}
-	v, err := parse(name, value)
-	if err != nil {
-		return d.WrapErr(err)
-	}
-	*dst = v
-	return nil
-}
-
 func singleArg(d *caddyfile.Dispenser, name string, dst *string) error {
 	args := d.RemainingArgs()
 	if len(args) != 1 {
@@ -90,22 +76,33 @@ func singleArg(d *caddyfile.Dispenser, name string, dst *string) error {
 	return nil
 }
 
+// onOff reads an option's single on/off value.
 func onOff(d *caddyfile.Dispenser, name string) (bool, error) {
-	var on *bool
-	err := oneValue(d, name, &on, parseOnOff)
-	return on != nil && *on, err
+	var value string
+	if err := singleArg(d, name, &value); err != nil {
+		return false, err
+	}
+	on, err := parseSwitch(name, value)
+	if err != nil {
+		return false, d.WrapErr(err)
+	}
+	return on, nil
 }
 
+// parseOnOff is parseSwitch for an option whose absence means its default.
 func parseOnOff(name, value string) (*bool, error) {
+	on, err := parseSwitch(name, value)
+	return &on, err
+}
+
+func parseSwitch(name, value string) (bool, error) {
 	switch strings.ToLower(value) {
 	case "on", "true":
-		b := true
-		return &b, nil
+		return true, nil
 	case "off", "false":
-		b := false
-		return &b, nil
+		return false, nil
 	}
-	return nil, fmt.Errorf("%s %q: want on or off", name, value)
+	return false, fmt.Errorf("%s %q: want on or off", name, value)
 }
 
 func parseDuration(name, value string) (caddy.Duration, error) {

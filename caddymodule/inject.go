@@ -41,7 +41,7 @@ func (h *Handler) newInjector() *inject.Injector {
 	return &inject.Injector{
 		Nodes: nodes, Multi: h.multiNode(),
 		Replay: replayMemory, ReplayWait: replayWait, IdleTimeout: h.uploadGuards().Idle(),
-		RetryAfter: func() time.Duration { return h.retryAfter(0) },
+		RetryAfter: func() time.Duration { return h.api.RetryAfter(0) },
 		Logger:     h.logger, Observer: beemetrics.Injection{},
 		NewRecorder: func(w http.ResponseWriter, hold func(status int) bool) inject.Recorder {
 			return caddyhttp.NewResponseRecorder(w, new(bytes.Buffer), func(status int, _ http.Header) bool { return hold(status) })

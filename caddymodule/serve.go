@@ -21,8 +21,8 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyht
 // does for a client that cancelled.
 func (h *Handler) provisionRequestPath() {
 	routes := &beeroutes.Routes{
-		Mode: h.mode, Logger: h.logger, Ready: h.hasUsable,
-		RetryAfter: func() time.Duration { return h.retryAfter(0) },
+		Mode: h.mode, Logger: h.logger, Ready: h.api.HasUsable,
+		RetryAfter: func() time.Duration { return h.api.RetryAfter(0) },
 		Cache:      h.cache, Coalescer: h.coalescer,
 		ClientGone: func(err error) error { return caddyhttp.Error(499, err) },
 	}

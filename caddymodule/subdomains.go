@@ -22,10 +22,7 @@ func (h *Handler) unmarshalSubdomains(d *caddyfile.Dispenser) error {
 	if len(bases) == 0 {
 		return d.Errf("subdomains: want one or more base domains, e.g. `subdomains bzz.example.com`")
 	}
-	if h.Subdomains == nil {
-		h.Subdomains = new(SubdomainsConfig)
-	}
-	if len(h.Subdomains.Bases) > 0 {
+	if len(h.subdomains().Bases) > 0 {
 		return d.Errf("subdomains: declared twice; list every base domain on one line")
 	}
 	h.Subdomains.Bases = bases
@@ -33,4 +30,12 @@ func (h *Handler) unmarshalSubdomains(d *caddyfile.Dispenser) error {
 		return d.Err(err.Error())
 	}
 	return nil
+}
+
+// subdomains is the Subdomains block, created by whichever of subdomains and ens comes first.
+func (h *Handler) subdomains() *SubdomainsConfig {
+	if h.Subdomains == nil {
+		h.Subdomains = new(SubdomainsConfig)
+	}
+	return h.Subdomains
 }
