@@ -3,8 +3,6 @@ package caddymodule
 import (
 	"encoding/json"
 	"fmt"
-	"net/http"
-	"time"
 
 	"github.com/caddyserver/caddy/v2"
 	"github.com/caddyserver/caddy/v2/caddyconfig"
@@ -224,14 +222,14 @@ func balanceOverNodes(proxy *reverseproxy.Handler) error {
 		proxy.HealthChecks.Passive = &reverseproxy.PassiveHealthChecks{
 			FailDuration:    caddy.Duration(nodes.AvoidTime),
 			MaxFails:        1,
-			UnhealthyStatus: []int{http.StatusBadGateway, http.StatusServiceUnavailable, http.StatusGatewayTimeout},
+			UnhealthyStatus: nodes.UnhealthyStatus(),
 		}
 	}
 	if proxy.HealthChecks.Active == nil {
 		proxy.HealthChecks.Active = &reverseproxy.ActiveHealthChecks{
-			URI:      "/readiness",
-			Interval: caddy.Duration(defaultNodeHealthInterval),
-			Timeout:  caddy.Duration(defaultNodeHealthTimeout),
+			URI:      nodes.HealthURI,
+			Interval: caddy.Duration(nodes.HealthInterval),
+			Timeout:  caddy.Duration(nodes.HealthTimeout),
 		}
 	}
 	if proxy.LoadBalancing.Retries == 0 && proxy.LoadBalancing.TryDuration == 0 {
@@ -239,9 +237,3 @@ func balanceOverNodes(proxy *reverseproxy.Handler) error {
 	}
 	return nil
 }
-
-// The active health check of each node, by default.
-const (
-	defaultNodeHealthInterval = 10 * time.Second
-	defaultNodeHealthTimeout  = 5 * time.Second
-)
