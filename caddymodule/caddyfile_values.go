@@ -76,17 +76,25 @@ func singleArg(d *caddyfile.Dispenser, name string, dst *string) error {
 	return nil
 }
 
-// onOff reads an option's single on/off value.
-func onOff(d *caddyfile.Dispenser, name string) (bool, error) {
+// oneValue reads an option's single value into dst with parse.
+func oneValue[T any](d *caddyfile.Dispenser, name string, dst *T, parse func(name, value string) (T, error)) error {
 	var value string
 	if err := singleArg(d, name, &value); err != nil {
-		return false, err
+		return err
 	}
-	on, err := parseSwitch(name, value)
+	v, err := parse(name, value)
 	if err != nil {
-		return false, d.WrapErr(err)
+		return d.WrapErr(err)
 	}
-	return on, nil
+	*dst = v
+	return nil
+}
+
+// onOff reads an option's single on/off value.
+func onOff(d *caddyfile.Dispenser, name string) (bool, error) {
+	var on bool
+	err := oneValue(d, name, &on, parseSwitch)
+	return on, err
 }
 
 // parseOnOff is parseSwitch for an option whose absence means its default.
