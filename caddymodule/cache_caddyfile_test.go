@@ -16,11 +16,11 @@ func TestUnmarshalCacheCaddyfile(t *testing.T) {
 	require.NoError(t, h.UnmarshalCaddyfile(caddyfile.NewTestDispenser(
 		"bee x:1 {\n cache {\n memory 128MiB\n disk 10GiB\n dir /var/cache/bee\n }\n}")))
 	require.Equal(t, &CacheConfig{Memory: 128 << 20, Disk: 10 << 30, Dir: "/var/cache/bee"}, h.Cache)
-	require.NoError(t, h.Cache.validate())
+	require.NoError(t, h.Cache.Validate())
 
 	for input, want := range map[string]string{
 		"bee x:1 {\n cache maybe\n}":               `cache "maybe"`,
-		"bee x:1 {\n cache {\n memory lots\n }\n}": "cache memory",
+		"bee x:1 {\n cache {\n memory lots\n }\n}": `cache memory "lots": want a size such as 64MiB or 10GiB`,
 		"bee x:1 {\n cache {\n ttl 1h\n }\n}":      `unknown cache option "ttl"`,
 		"bee x:1 {\n cache off\n cache on\n}":      "declared twice",
 		"bee x:1 {\n cache {\n dir\n }\n}":         "cache dir",
@@ -29,6 +29,4 @@ func TestUnmarshalCacheCaddyfile(t *testing.T) {
 		err := h.UnmarshalCaddyfile(caddyfile.NewTestDispenser(input))
 		require.ErrorContains(t, err, want, input)
 	}
-	require.ErrorContains(t, (&CacheConfig{Disk: 1 << 30}).validate(), "needs a directory")
-	require.ErrorContains(t, (&CacheConfig{Dir: "/x"}).validate(), "without a disk size")
 }

@@ -139,7 +139,7 @@ func TestContentCacheServesWithoutBee(t *testing.T) {
 	resp.Body.Close()
 	require.Equal(t, 1, purged.Removed)
 
-	resp, body = fetch(t, "GET", gw.URL+"/bytes/"+ref)
+	_, body = fetch(t, "GET", gw.URL+"/bytes/"+ref)
 	require.Equal(t, data, body)
 	require.EqualValues(t, 1, sim.Stats().Downloads, "after a purge the content comes from Bee again")
 }

@@ -3,8 +3,6 @@ package caddymodule
 import (
 	"encoding/json"
 	"fmt"
-	"net/http"
-	"time"
 
 	"github.com/caddyserver/caddy/v2"
 	"github.com/caddyserver/caddy/v2/caddyconfig"
@@ -14,6 +12,8 @@ import (
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp/reverseproxy"
 	"github.com/dustin/go-humanize"
 
+	"github.com/swarmgate/caddy-bee/internal/inject"
+	"github.com/swarmgate/caddy-bee/internal/nodes"
 	"github.com/swarmgate/caddy-bee/internal/routepolicy"
 )
 
@@ -23,24 +23,8 @@ func init() {
 }
 
 // parseBeeDirective expands `bee <url> { ... }` into one route holding the bee handler and
-// Caddy's own reverse_proxy to the same URL, as forward_auth does for its proxy.
-//
-//	bee [<matcher>] <bee-api-url>... {
-//	    node <bee-api-url> { label <name>  pool { ... } }   # several URLs: per node
-//	    pool { ... }
-//	    inject on|off
-//	    coalesce off | coalesce { memory_window <size>  max_wait <duration>  max_memory <size>
-//	                              max_spill <size>  spill_dir <path>  stall_timeout <duration> }
-//	    api_prefix <path>
-//	    admin_token <token>
-//	    routes gateway|all
-//	    cors off | cors <origin>... [{ api <origin>... }]
-//	    subdomains <base-domain>...
-//	    ens on|off
-//	    max_replay_memory <size>
-//	    upload_idle_timeout <duration>
-//	    reverse_proxy { <any reverse_proxy sub-directive> }
-//	}
+// Caddy's own reverse_proxy to the same URL, as forward_auth does for its proxy. The grammar,
+// with every default, is in README.md (Configuration).
 func parseBeeDirective(h httpcaddyfile.Helper) ([]httpcaddyfile.ConfigValue, error) {
 	if !h.Next() {
 		return nil, h.ArgErr()
@@ -153,6 +137,7 @@ var beeValues = map[string]func(*Handler, string, string) error{
 	"routes":              field(func(h *Handler) *string { return &h.Routes }, parseRoutes),
 	"max_replay_memory":   field(func(h *Handler) *int64 { return &h.MaxReplayMemory }, parseReplayMemory),
 	"upload_idle_timeout": field(func(h *Handler) *caddy.Duration { return &h.UploadIdleTimeout }, parseDuration),
+	"ens":                 field(func(h *Handler) *bool { return &h.subdomains().ENS }, parseSwitch),
 }
 
 // beeBlocks parse the bee block's other options, each from its name on.
@@ -168,17 +153,6 @@ var beeBlocks = map[string]func(*Handler, *caddyfile.Dispenser) error{
 		}
 		h.Pool, err = unmarshalPool(d, "pool")
 		return err
-	},
-	"ens": func(h *Handler, d *caddyfile.Dispenser) error {
-		on, err := onOff(d, "ens")
-		if err != nil {
-			return err
-		}
-		if h.Subdomains == nil {
-			h.Subdomains = new(SubdomainsConfig)
-		}
-		h.Subdomains.ENS = on
-		return nil
 	},
 	"reverse_proxy": func(h *Handler, d *caddyfile.Dispenser) error {
 		if h.proxySegment != nil {
@@ -201,28 +175,10 @@ func parseRoutes(name, value string) (string, error) {
 
 func parseReplayMemory(name, value string) (int64, error) {
 	size, err := humanize.ParseBytes(value)
-	if err != nil || size == 0 || size > maxConfigSize {
+	if err != nil || size == 0 || size > inject.MaxReplayMemoryLimit {
 		return 0, fmt.Errorf("%s %q: want a size such as 64MiB (at least 1 byte, at most 1TiB)", name, value)
 	}
 	return int64(size), nil
-}
-
-func (h *Handler) unmarshalSubdomains(d *caddyfile.Dispenser) error {
-	bases := d.RemainingArgs()
-	if len(bases) == 0 {
-		return d.Errf("subdomains: want one or more base domains, e.g. `subdomains bzz.example.com`")
-	}
-	if h.Subdomains == nil {
-		h.Subdomains = new(SubdomainsConfig)
-	}
-	if len(h.Subdomains.Bases) > 0 {
-		return d.Errf("subdomains: declared twice; list every base domain on one line")
-	}
-	h.Subdomains.Bases = bases
-	if _, err := h.Subdomains.hosts(); err != nil {
-		return d.Err(err.Error())
-	}
-	return nil
 }
 
 // nodeURLs are the reverse_proxy upstreams of the directive.
@@ -264,16 +220,16 @@ func balanceOverNodes(proxy *reverseproxy.Handler) error {
 	}
 	if proxy.HealthChecks.Passive == nil {
 		proxy.HealthChecks.Passive = &reverseproxy.PassiveHealthChecks{
-			FailDuration:    caddy.Duration(nodeAvoidTime),
+			FailDuration:    caddy.Duration(nodes.AvoidTime),
 			MaxFails:        1,
-			UnhealthyStatus: []int{http.StatusBadGateway, http.StatusServiceUnavailable, http.StatusGatewayTimeout},
+			UnhealthyStatus: nodes.UnhealthyStatus(),
 		}
 	}
 	if proxy.HealthChecks.Active == nil {
 		proxy.HealthChecks.Active = &reverseproxy.ActiveHealthChecks{
-			URI:      "/readiness",
-			Interval: caddy.Duration(defaultNodeHealthInterval),
-			Timeout:  caddy.Duration(defaultNodeHealthTimeout),
+			URI:      nodes.HealthURI,
+			Interval: caddy.Duration(nodes.HealthInterval),
+			Timeout:  caddy.Duration(nodes.HealthTimeout),
 		}
 	}
 	if proxy.LoadBalancing.Retries == 0 && proxy.LoadBalancing.TryDuration == 0 {
@@ -281,9 +237,3 @@ func balanceOverNodes(proxy *reverseproxy.Handler) error {
 	}
 	return nil
 }
-
-// The active health check of each node, by default.
-const (
-	defaultNodeHealthInterval = 10 * time.Second
-	defaultNodeHealthTimeout  = 5 * time.Second
-)

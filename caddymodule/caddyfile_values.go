@@ -28,6 +28,29 @@ func blockOption[C any](d *caddyfile.Dispenser, c *C, prefix string, options map
 	return nil
 }
 
+// onOffBlock reads `<name> on|off` or `<name> { <option> <value>... }` into c with options;
+// off sets *disabled, unknown is the error for an option not in options.
+func onOffBlock[C any](d *caddyfile.Dispenser, name string, c *C, disabled *bool, options map[string]func(*C, string, string) error, unknown string) error {
+	if d.NextArg() {
+		switch d.Val() {
+		case "off":
+			*disabled = true
+		case "on":
+		default:
+			return d.Errf("%s %q: want on, off or a block", name, d.Val())
+		}
+		if d.NextArg() {
+			return d.ArgErr()
+		}
+	}
+	for nesting := d.Nesting(); d.NextBlock(nesting); {
+		if err := blockOption(d, c, name, options, unknown); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // field makes an option setter: parse reads the value, get picks the field it goes to.
 func field[C, T any](get func(*C) *T, parse func(name, value string) (T, error)) func(*C, string, string) error {
 	return func(c *C, name, value string) error {
@@ -44,6 +67,15 @@ func checked(check func(string) error) func(name, value string) (string, error) 
 	return func(_, value string) (string, error) { return value, check(value) }
 }
 
+func singleArg(d *caddyfile.Dispenser, name string, dst *string) error {
+	args := d.RemainingArgs()
+	if len(args) != 1 {
+		return d.Errf("%s: want exactly one value, got %d", name, len(args))
+	}
+	*dst = args[0]
+	return nil
+}
+
 // oneValue reads an option's single value into dst with parse.
 func oneValue[T any](d *caddyfile.Dispenser, name string, dst *T, parse func(name, value string) (T, error)) error {
 	var value string
@@ -58,31 +90,27 @@ func oneValue[T any](d *caddyfile.Dispenser, name string, dst *T, parse func(nam
 	return nil
 }
 
-func singleArg(d *caddyfile.Dispenser, name string, dst *string) error {
-	args := d.RemainingArgs()
-	if len(args) != 1 {
-		return d.Errf("%s: want exactly one value, got %d", name, len(args))
-	}
-	*dst = args[0]
-	return nil
-}
-
+// onOff reads an option's single on/off value.
 func onOff(d *caddyfile.Dispenser, name string) (bool, error) {
-	var on *bool
-	err := oneValue(d, name, &on, parseOnOff)
-	return on != nil && *on, err
+	var on bool
+	err := oneValue(d, name, &on, parseSwitch)
+	return on, err
 }
 
+// parseOnOff is parseSwitch for an option whose absence means its default.
 func parseOnOff(name, value string) (*bool, error) {
+	on, err := parseSwitch(name, value)
+	return &on, err
+}
+
+func parseSwitch(name, value string) (bool, error) {
 	switch strings.ToLower(value) {
 	case "on", "true":
-		b := true
-		return &b, nil
+		return true, nil
 	case "off", "false":
-		b := false
-		return &b, nil
+		return false, nil
 	}
-	return nil, fmt.Errorf("%s %q: want on or off", name, value)
+	return false, fmt.Errorf("%s %q: want on or off", name, value)
 }
 
 func parseDuration(name, value string) (caddy.Duration, error) {

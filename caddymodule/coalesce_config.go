@@ -2,7 +2,6 @@ package caddymodule
 
 import (
 	"sync"
-	"time"
 
 	"github.com/caddyserver/caddy/v2"
 	"github.com/caddyserver/caddy/v2/caddyconfig/caddyfile"
@@ -11,51 +10,14 @@ import (
 	beemetrics "github.com/swarmgate/caddy-bee/internal/metrics"
 )
 
-// CoalesceConfig configures request coalescing.
-type CoalesceConfig struct {
-	// Disabled turns coalescing off.
-	Disabled bool `json:"disabled,omitempty"`
-
-	// MemoryWindow is how many body bytes one flight keeps in memory before spilling
-	// to a temporary file. Default: 8 MiB.
-	MemoryWindow int64 `json:"memory_window,omitempty"`
-
-	// MaxWait is how long a follower waits for the leader's response headers before
-	// it also tries a new upstream request; the followers that give up on one leader
-	// share that one request and take whichever answer comes first. Default: 5s.
-	MaxWait caddy.Duration `json:"max_wait,omitempty"`
-
-	// MaxMemory bounds the body bytes held in memory by all flights together.
-	// Default: 256 MiB.
-	MaxMemory int64 `json:"max_memory,omitempty"`
-
-	// MaxSpill bounds the body bytes in spill files by all flights together. With both
-	// bounds reached, shared flights read Bee no faster than their readers take the
-	// bytes, and new flights are not shared. Default: 4 GiB.
-	MaxSpill int64 `json:"max_spill,omitempty"`
-
-	// SpillDir is where spill files go. Default: the system temp dir.
-	SpillDir string `json:"spill_dir,omitempty"`
-
-	// StallTimeout cuts a client that accepts no response bytes for this long.
-	// Default: 1m.
-	StallTimeout caddy.Duration `json:"stall_timeout,omitempty"`
-}
+// CoalesceConfig configures request coalescing (internal/coalesce).
+type CoalesceConfig = coalesce.Config[caddy.Duration]
 
 // removeStaleSpillsOnce: once per process, not on every config reload.
 var removeStaleSpillsOnce sync.Once
 
 func (h *Handler) coalesceOptions() coalesce.Options {
-	opts := coalesce.Options{Observer: beemetrics.Coalescer{}, Logger: h.logger}
-	if h.Coalesce != nil {
-		opts.MemoryWindow = h.Coalesce.MemoryWindow
-		opts.MaxWait = time.Duration(h.Coalesce.MaxWait)
-		opts.MaxMemory = h.Coalesce.MaxMemory
-		opts.MaxSpill = h.Coalesce.MaxSpill
-		opts.TempDir = h.Coalesce.SpillDir
-		opts.StallTimeout = time.Duration(h.Coalesce.StallTimeout)
-	}
-	return opts
+	return h.Coalesce.Options(beemetrics.Coalescer{}, h.logger)
 }
 
 // unmarshalCoalesce reads `coalesce on|off` or `coalesce { <option> <value>... }`.
@@ -64,25 +26,8 @@ func (h *Handler) unmarshalCoalesce(d *caddyfile.Dispenser) error {
 		return d.Errf("coalesce: declared twice")
 	}
 	h.Coalesce = new(CoalesceConfig)
-	if d.NextArg() {
-		switch d.Val() {
-		case "off":
-			h.Coalesce.Disabled = true
-		case "on":
-		default:
-			return d.Errf("coalesce %q: want on, off or a block", d.Val())
-		}
-		if d.NextArg() {
-			return d.ArgErr()
-		}
-	}
-	for nesting := d.Nesting(); d.NextBlock(nesting); {
-		if err := blockOption(d, h.Coalesce, "coalesce", coalesceOptions,
-			"unknown coalesce option %q: want memory_window, max_wait, max_memory, max_spill, spill_dir or stall_timeout"); err != nil {
-			return err
-		}
-	}
-	return nil
+	return onOffBlock(d, "coalesce", h.Coalesce, &h.Coalesce.Disabled, coalesceOptions,
+		"unknown coalesce option %q: want memory_window, max_wait, max_memory, max_spill, spill_dir or stall_timeout")
 }
 
 var coalesceOptions = map[string]func(*CoalesceConfig, string, string) error{

@@ -98,8 +98,8 @@ type Handler struct {
 	apiCORS *cors.Policy // nil: the API answers no CORS request
 	logger  *zap.Logger
 
-	nodes     []*beeNode        // every node, the single one included; set with the pools
-	routes    *beeroutes.Routes // Bee's routes: policy, injection, cache, coalescing
+	nodes     []*beeNode       // every node, the single one included; set with the pools
+	front     *beeroutes.Front // every request: Swarm sites, the API, Bee's routes
 	coalescer *coalesce.Group
 	cache     *cache.Cache
 	cacheKey  string
@@ -163,7 +163,7 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 	if err := h.provisionCORS(); err != nil {
 		return err
 	}
-	h.hosts, _ = h.Subdomains.hosts() // Validate checked it
+	h.hosts, _ = h.Subdomains.Hosts() // Validate checked it
 	if err := h.provisionCache(); err != nil {
 		return err
 	}
@@ -189,10 +189,10 @@ func (h *Handler) Validate() error {
 	if err := h.validateUploadGuards(); err != nil {
 		return err
 	}
-	if err := h.Cache.validate(); err != nil {
+	if err := h.Cache.Validate(); err != nil {
 		return err
 	}
-	if _, err := h.Subdomains.hosts(); err != nil {
+	if _, err := h.Subdomains.Hosts(); err != nil {
 		return err
 	}
 	if h.Inject != nil && *h.Inject && h.Pool == nil && !nodesHavePool(h.Nodes) {

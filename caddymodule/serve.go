@@ -1,85 +1,88 @@
 package caddymodule
 
 import (
+	"bytes"
 	"net/http"
 	"time"
 
+	"github.com/caddyserver/caddy/v2"
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
 
 	"github.com/swarmgate/caddy-bee/internal/beeroutes"
-	"github.com/swarmgate/caddy-bee/internal/cors"
-	"github.com/swarmgate/caddy-bee/internal/routepolicy"
-	"github.com/swarmgate/caddy-bee/internal/subdomain"
+	"github.com/swarmgate/caddy-bee/internal/inject"
+	beemetrics "github.com/swarmgate/caddy-bee/internal/metrics"
+	"github.com/swarmgate/caddy-bee/internal/replay"
 )
 
-// coalescerHealthPath is where the request-coalescer story serves its stats; Bee has no such
-// route, so answering it here shadows nothing.
-const coalescerHealthPath = "/health/coalescer"
-
 // ServeHTTP applies the route policy, answers the plugin's own endpoints, injects pool
-// batches into uploads and coalesces downloads; everything else goes to next (reverse_proxy).
+// batches into uploads and coalesces downloads (internal/beeroutes); everything else goes to
+// next (reverse_proxy).
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyhttp.Handler) error {
-	if h.hosts != nil {
-		// A Swarm site's own origin serves its content and nothing else.
-		if site, under, err := h.hosts.Match(r.Host); under {
-			w, done, cerr := h.beeCORS.Wrap(w, r, siteMethods, h.mode)
-			if done {
-				return cerr
-			}
-			next = h.forBeeCORS(w, r, next)
-			if w, done, err = subdomain.Serve(w, r, site, err); done {
-				return err
-			}
-			return h.routes.Serve(w, r, next)
-		}
-	}
-	if endpoint, ok := h.apiEndpoint(r.URL.Path); ok {
-		w, done, err := h.apiCORS.Wrap(w, r, apiMethods, h.mode)
-		if done {
-			return err
-		}
-		return h.serveAPI(w, r, endpoint)
-	}
-	w, done, err := h.beeCORS.Wrap(w, r, func() []string { return routepolicy.AllowedMethods(h.mode, r.URL.Path) }, h.mode)
-	if done {
-		return err
-	}
-	next = h.forBeeCORS(w, r, next)
-	if routepolicy.CleanPath(r.URL.Path) == coalescerHealthPath {
-		return h.serveCoalescerHealth(w, r)
-	}
-	return h.routes.Serve(w, r, next)
+	return h.front.Serve(w, r, next)
 }
 
-// forBeeCORS prepares a request the gateway's CORS policy covers for Bee: Caddy's own error
-// answers get the CORS headers too, and Bee never sees Origin (the gateway owns CORS: Bee's
-// per-origin answers would only split coalesced flights and refuse WebSockets from other
-// origins).
-func (h *Handler) forBeeCORS(w http.ResponseWriter, r *http.Request, next caddyhttp.Handler) caddyhttp.Handler {
-	if h.beeCORS != nil {
-		r.Header.Del("Origin")
-	}
-	return cors.OnError(w, next)
-}
-
-// siteMethods are the methods a Swarm site's own origin answers.
-func siteMethods() []string { return []string{http.MethodGet, http.MethodHead} }
-
-// provisionRequestPath builds what serves Bee's routes (internal/beeroutes), with Caddy's
+// provisionRequestPath builds what serves requests (internal/beeroutes), with Caddy's
 // answer for a client that went away: a 499 Caddy logs at debug level, as reverse_proxy
 // does for a client that cancelled.
 func (h *Handler) provisionRequestPath() {
-	h.routes = &beeroutes.Routes{
-		Mode: h.mode, Logger: h.logger, Ready: h.hasUsable,
-		RetryAfter: func() time.Duration { return h.retryAfter(0) },
+	routes := &beeroutes.Routes{
+		Mode: h.mode, Logger: h.logger, Ready: h.api.HasUsable,
+		RetryAfter: func() time.Duration { return h.api.RetryAfter(0) },
 		Cache:      h.cache, Coalescer: h.coalescer,
 		ClientGone: func(err error) error { return caddyhttp.Error(499, err) },
 	}
 	if h.multiNode() {
-		h.routes.PinClientBatch = h.routeClientBatch
+		routes.PinClientBatch = h.routeClientBatch
 	}
 	if h.injecting() {
-		replayMemory.SetMax(h.maxReplayMemory())
-		h.routes.Injector = h.newInjector()
+		replayMemory.SetMax(h.uploadGuards().ReplayMemory())
+		routes.Injector = h.newInjector()
+	}
+	h.front = &beeroutes.Front{
+		Mode: h.mode, Hosts: h.hosts, BeeCORS: h.beeCORS, APICORS: h.apiCORS, Routes: routes,
+		APIEndpoint: h.apiEndpoint, API: h.serveAPI, CoalescerHealth: h.api.ServeCoalescerHealth,
+	}
+}
+
+// batchIDPlaceholder lets access logs record the injected batch: {http.bee.batch_id}.
+const batchIDPlaceholder = "http.bee.batch_id"
+
+// replayWait bounds how long a retry waits for the first attempt's read of the client's
+// body to return: a client stalled mid-body gets Bee's refusal instead of a hung request.
+var replayWait = 10 * time.Second
+
+// replayMemory holds the replay copies of every injected upload in this process. The bound
+// is process-wide (memory is): each provisioned injecting handler sets it, the last wins.
+var replayMemory = replay.NewBudget(inject.DefaultMaxReplayMemory)
+
+// uploadGuards are the configured bounds of injected uploads (internal/inject.Guards).
+func (h *Handler) uploadGuards() inject.Guards {
+	return inject.Guards{MaxReplayMemory: h.MaxReplayMemory, IdleTimeout: time.Duration(h.UploadIdleTimeout)}
+}
+
+func (h *Handler) validateUploadGuards() error { return h.uploadGuards().Validate() }
+
+// newInjector wires the Caddy-free injector (internal/inject) to Caddy: its response
+// recorder, error values, the replacer and the variable lb_policy bee routes by.
+func (h *Handler) newInjector() *inject.Injector {
+	nodes := make([]inject.Node, len(h.nodes))
+	for i, n := range h.nodes {
+		nodes[i] = n
+	}
+	return &inject.Injector{
+		Nodes: nodes, Multi: h.multiNode(),
+		Replay: replayMemory, ReplayWait: replayWait, IdleTimeout: h.uploadGuards().Idle(),
+		RetryAfter: func() time.Duration { return h.api.RetryAfter(0) },
+		Logger:     h.logger, Observer: beemetrics.Injection{},
+		NewRecorder: func(w http.ResponseWriter, hold func(status int) bool) inject.Recorder {
+			return caddyhttp.NewResponseRecorder(w, new(bytes.Buffer), func(status int, _ http.Header) bool { return hold(status) })
+		},
+		HTTPError: func(status int, err error) error { return caddyhttp.Error(status, err) },
+		OnBatch: func(r *http.Request, id string) {
+			if repl, ok := r.Context().Value(caddy.ReplacerCtxKey).(*caddy.Replacer); ok {
+				repl.Set(batchIDPlaceholder, id)
+			}
+		},
+		Route: func(r *http.Request, n inject.Node) { routeTo(r, n.(*beeNode)) },
 	}
 }

@@ -2,43 +2,40 @@ package caddymodule
 
 import (
 	"net/http"
-	"strings"
 
+	"github.com/caddyserver/caddy/v2/caddyconfig/caddyfile"
+
+	"github.com/swarmgate/caddy-bee/internal/poolapi"
 	"github.com/swarmgate/caddy-bee/internal/subdomain"
 )
 
-// SubdomainsConfig makes the gateway serve every Swarm site on an origin of its own:
-// `<cid>.<base>/<path>` is served as `/bzz/<ref>/<path>`.
-type SubdomainsConfig struct {
-	// Bases are the base domains, e.g. `bzz.example.com`; a request to `<label>.<base>`
-	// is a content request when `<label>` is a Swarm CID (base32 CIDv1, codec
-	// swarm-manifest 0xfa or swarm-feed 0xfb, keccak-256 multihash).
-	Bases []string `json:"bases,omitempty"`
+// SubdomainsConfig serves each Swarm site on an origin of its own (internal/subdomain).
+type SubdomainsConfig = subdomain.Config
 
-	// ENS serves any other label under a base as the ENS name `<label>.eth` (mutable
-	// content; Bee must be started with an ENS resolver).
-	ENS bool `json:"ens,omitempty"`
-}
-
-func (c *SubdomainsConfig) hosts() (*subdomain.Hosts, error) {
-	if c == nil {
-		return nil, nil
-	}
-	return subdomain.NewHosts(c.Bases, c.ENS)
-}
-
-// serveSubdomainURL is GET <api_prefix>/subdomain/<ref>: the hosts that serve ref's site.
+// serveSubdomainURL is GET <api_prefix>/subdomain/<ref>.
 func (h *Handler) serveSubdomainURL(w http.ResponseWriter, r *http.Request, ref string) error {
-	if !allowMethods(w, r, http.MethodGet, http.MethodHead) {
-		return nil
+	return poolapi.ServeSubdomainURLs(w, r, h.hosts, ref)
+}
+
+func (h *Handler) unmarshalSubdomains(d *caddyfile.Dispenser) error {
+	bases := d.RemainingArgs()
+	if len(bases) == 0 {
+		return d.Errf("subdomains: want one or more base domains, e.g. `subdomains bzz.example.com`")
 	}
-	if h.hosts == nil {
-		return writeDetail(w, http.StatusNotFound,
-			"subdomains are not configured on this gateway: add `subdomains <base-domain>` to the bee directive")
+	if len(h.subdomains().Bases) > 0 {
+		return d.Errf("subdomains: declared twice; list every base domain on one line")
 	}
-	cid, urls, err := h.hosts.URLs(r, ref)
-	if err != nil {
-		return writeDetail(w, http.StatusUnprocessableEntity, err.Error())
+	h.Subdomains.Bases = bases
+	if _, err := h.Subdomains.Hosts(); err != nil {
+		return d.Err(err.Error())
 	}
-	return writeJSON(w, http.StatusOK, map[string]any{"reference": strings.ToLower(ref), "cid": cid, "urls": urls})
+	return nil
+}
+
+// subdomains is the Subdomains block, created by whichever of subdomains and ens comes first.
+func (h *Handler) subdomains() *SubdomainsConfig {
+	if h.Subdomains == nil {
+		h.Subdomains = new(SubdomainsConfig)
+	}
+	return h.Subdomains
 }

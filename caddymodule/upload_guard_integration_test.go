@@ -19,6 +19,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/swarmgate/caddy-bee/internal/beesim"
+	beemetrics "github.com/swarmgate/caddy-bee/internal/metrics"
 	"github.com/swarmgate/caddy-bee/internal/replay"
 	"github.com/swarmgate/caddy-bee/internal/testkit"
 )
@@ -117,10 +118,10 @@ func TestSilentUploadsStayInsideTheReplayBound(t *testing.T) {
 	resp, body := post(t, gw.URL+"/bytes", randomBytes(300_000), nil)
 	require.Equal(t, http.StatusCreated, resp.StatusCode, "warm-up: %s", body)
 
-	okBefore := counterValue(metrics.injections.WithLabelValues("ok"))
-	retriedBefore := counterValue(metrics.injections.WithLabelValues("retried"))
-	idleBefore := counterValue(uploadsIdleEnded)
-	noRoomBefore := counterValue(replayNoRoom)
+	okBefore := counterValue(beemetrics.Injections.WithLabelValues("ok"))
+	retriedBefore := counterValue(beemetrics.Injections.WithLabelValues("retried"))
+	idleBefore := counterValue(beemetrics.UploadsIdleEnded)
+	noRoomBefore := counterValue(beemetrics.ReplayNoRoom)
 	heapBefore, rssBefore := testkit.HeapInUse(), testkit.SelfRSS()
 
 	// The attack. Under the limit first (they keep copies until the bound is full), then over
@@ -152,12 +153,12 @@ func TestSilentUploadsStayInsideTheReplayBound(t *testing.T) {
 	st := replayMemory.Stats()
 	heapDuring, rssDuring := testkit.HeapInUse(), testkit.SelfRSS()
 	t.Logf("%d silent uploads held: replay copies %d bytes (bound %d, idle buffers %d; %.0f uploads without a copy), "+
-		"heap %+.1f MiB, RSS %+.1f MiB", silent, st.Held, st.Max, st.Idle, counterValue(replayNoRoom)-noRoomBefore,
+		"heap %+.1f MiB, RSS %+.1f MiB", silent, st.Held, st.Max, st.Idle, counterValue(beemetrics.ReplayNoRoom)-noRoomBefore,
 		mib(heapDuring, heapBefore), mib(rssDuring, rssBefore))
 	require.EqualValues(t, bound, st.Max)
 	require.LessOrEqual(t, st.Held+st.Idle, int64(bound), "replay copies beyond max_replay_memory")
 	require.GreaterOrEqual(t, st.Held, int64(min(silent/2, 8))*replay.Limit, "the uploads under the limit keep copies")
-	require.Positive(t, counterValue(replayNoRoom)-noRoomBefore, "uploads beyond the bound stream without a copy")
+	require.Positive(t, counterValue(beemetrics.ReplayNoRoom)-noRoomBefore, "uploads beyond the bound stream without a copy")
 	// Each upload's connections and buffers come on top of the bound: the gateway's and the
 	// simulated Bee's (whose real chunk tree keeps a chunk and a BMT hasher per open upload),
 	// ~210 KiB together measured; allow 300 KiB. Unbounded copies would add 1 MiB per upload.
@@ -192,7 +193,7 @@ func TestSilentUploadsStayInsideTheReplayBound(t *testing.T) {
 
 	// A larger one finds no room: Bee's refusal reaches the client, as for a body over 1 MiB.
 	// The silent uploads still hold their copies: the bound has no room for another.
-	require.Zero(t, counterValue(uploadsIdleEnded)-idleBefore, "no silent upload may end before it goes silent")
+	require.Zero(t, counterValue(beemetrics.UploadsIdleEnded)-idleBefore, "no silent upload may end before it goes silent")
 	require.Greater(t, replayMemory.Held()+replay.Limit, int64(bound), "the silent uploads' copies fill the bound: %+v", replayMemory.Stats())
 	next := getPoolStatus(t, gw, adminToken).Active["20"].BatchID
 	require.True(t, sim.FillBatch(next))
@@ -213,10 +214,10 @@ func TestSilentUploadsStayInsideTheReplayBound(t *testing.T) {
 	}
 	require.Eventually(t, func() bool { return replayMemory.Held() == 0 }, 10*time.Second, 10*time.Millisecond,
 		"replay copies still held after every upload ended: %+v", replayMemory.Stats())
-	require.EqualValues(t, silent, counterValue(uploadsIdleEnded)-idleBefore)
-	require.EqualValues(t, honest, counterValue(metrics.injections.WithLabelValues("ok"))-okBefore,
+	require.EqualValues(t, silent, counterValue(beemetrics.UploadsIdleEnded)-idleBefore)
+	require.EqualValues(t, honest, counterValue(beemetrics.Injections.WithLabelValues("ok"))-okBefore,
 		"only the honest uploads are recorded against a batch")
-	require.EqualValues(t, 1, counterValue(metrics.injections.WithLabelValues("retried"))-retriedBefore)
+	require.EqualValues(t, 1, counterValue(beemetrics.Injections.WithLabelValues("retried"))-retriedBefore)
 
 	heapAfter, rssAfter := testkit.HeapInUse(), testkit.SelfRSS()
 	st = replayMemory.Stats()
@@ -263,7 +264,7 @@ func TestSlowClientsAgainstIdleTimeoutAndReadBody(t *testing.T) {
 	}
 }`, sim.URL, testBlockTime, adminToken))
 	waitPoolReserve(t, gw, adminToken, 17, 1, 60*time.Second)
-	idleBefore := counterValue(uploadsIdleEnded)
+	idleBefore := counterValue(beemetrics.UploadsIdleEnded)
 
 	// Pauses of 300 ms, well inside the idle timeout: the upload completes.
 	data := randomBytes(200_000)
@@ -301,7 +302,7 @@ func TestSlowClientsAgainstIdleTimeoutAndReadBody(t *testing.T) {
 	elapsed := time.Since(start)
 	t.Logf("trickling upload ended after %s", elapsed.Round(100*time.Millisecond))
 	require.Less(t, elapsed, 20*time.Second, "read_body did not end a trickling upload")
-	require.Zero(t, counterValue(uploadsIdleEnded)-idleBefore, "the server's timeout is not an idle client")
+	require.Zero(t, counterValue(beemetrics.UploadsIdleEnded)-idleBefore, "the server's timeout is not an idle client")
 }
 
 // Over HTTP/2 (h2c here; the same stream deadlines serve TLS and HTTP/3) a silent injected
@@ -324,7 +325,7 @@ func TestSilentUploadOverHTTP2IsEnded(t *testing.T) {
 	var protocols http.Protocols
 	protocols.SetUnencryptedHTTP2(true)
 	client := &http.Client{Transport: &http.Transport{Protocols: &protocols}}
-	idleBefore := counterValue(uploadsIdleEnded)
+	idleBefore := counterValue(beemetrics.UploadsIdleEnded)
 
 	data := randomBytes(300_000)
 	resp, err := client.Post(gw.URL+"/bytes", "application/octet-stream", bytes.NewReader(data))
@@ -347,6 +348,6 @@ func TestSilentUploadOverHTTP2IsEnded(t *testing.T) {
 	require.NoError(t, err, "the gateway answers the silent stream")
 	resp.Body.Close()
 	require.Equal(t, http.StatusRequestTimeout, resp.StatusCode)
-	require.EqualValues(t, 1, counterValue(uploadsIdleEnded)-idleBefore)
+	require.EqualValues(t, 1, counterValue(beemetrics.UploadsIdleEnded)-idleBefore)
 	require.Zero(t, replayMemory.Held())
 }

@@ -8,6 +8,8 @@ import (
 	"github.com/caddyserver/caddy/v2"
 	"github.com/caddyserver/caddy/v2/caddyconfig/caddyfile"
 	"github.com/stretchr/testify/require"
+
+	"github.com/swarmgate/caddy-bee/internal/inject"
 )
 
 func TestUploadGuardOptions(t *testing.T) {
@@ -16,12 +18,7 @@ func TestUploadGuardOptions(t *testing.T) {
 		"bee localhost:1633 {\n max_replay_memory 16MiB\n upload_idle_timeout 20s\n}")))
 	require.EqualValues(t, 16<<20, h.MaxReplayMemory)
 	require.Equal(t, caddy.Duration(20*time.Second), h.UploadIdleTimeout)
-	require.EqualValues(t, 16<<20, h.maxReplayMemory())
-	require.Equal(t, 20*time.Second, h.uploadIdleTimeout())
-
-	var d Handler
-	require.EqualValues(t, defaultMaxReplayMemory, d.maxReplayMemory())
-	require.Equal(t, defaultUploadIdleTimeout, d.uploadIdleTimeout())
+	require.Equal(t, inject.Guards{MaxReplayMemory: 16 << 20, IdleTimeout: 20 * time.Second}, h.uploadGuards())
 
 	for input, want := range map[string]string{
 		"bee x:1 {\n max_replay_memory lots\n}":    `max_replay_memory "lots": want a size`,

@@ -18,19 +18,19 @@ func (f handlerFunc) ServeHTTP(w http.ResponseWriter, r *http.Request) error { r
 func getPost() []string { return []string{http.MethodGet, http.MethodPost} }
 
 func TestPoliciesDefaultsAndConflicts(t *testing.T) {
-	bee, api, err := Policies(false, nil, nil)
+	bee, api, err := (*Config)(nil).Policies()
 	require.NoError(t, err)
 	require.True(t, bee.AnyOrigin(), "Bee's routes: * by default")
 	require.Nil(t, api, "the API: no CORS by default")
 
-	bee, api, err = Policies(true, nil, []string{"https://admin.example"})
+	bee, api, err = (&Config{Disabled: true, APIOrigins: []string{"https://admin.example"}}).Policies()
 	require.NoError(t, err)
 	require.Nil(t, bee, "cors off leaves Bee's routes to Bee")
 	require.NotNil(t, api)
 
-	_, _, err = Policies(true, []string{"https://app.example"}, nil)
+	_, _, err = (&Config{Disabled: true, Origins: []string{"https://app.example"}}).Policies()
 	require.ErrorContains(t, err, "choose one")
-	_, _, err = Policies(false, nil, []string{"not an origin"})
+	_, _, err = (&Config{APIOrigins: []string{"not an origin"}}).Policies()
 	require.ErrorContains(t, err, "cors api")
 }
 

@@ -1,0 +1,76 @@
+package beeroutes
+
+import (
+	"net/http"
+
+	"github.com/swarmgate/caddy-bee/internal/cors"
+	"github.com/swarmgate/caddy-bee/internal/routepolicy"
+	"github.com/swarmgate/caddy-bee/internal/subdomain"
+)
+
+// CoalescerHealthPath is where the request-coalescer story serves its stats; Bee has no such
+// route, so answering it here shadows nothing.
+const CoalescerHealthPath = "/health/coalescer"
+
+// Front is the gateway's first stop for every request: a Swarm site's own origin, the
+// plugin's API under its prefix, the coalescer's health path, or else Bee's routes, each
+// under its CORS policy. Set the fields before the first request.
+type Front struct {
+	Mode    routepolicy.Mode
+	Hosts   *subdomain.Hosts // nil: no subdomains
+	BeeCORS *cors.Policy     // nil: CORS left to Bee
+	APICORS *cors.Policy     // nil: the API answers no CORS request
+	Routes  *Routes
+
+	// APIEndpoint returns the part of path after the API prefix, if path is under it; API
+	// serves that endpoint.
+	APIEndpoint func(path string) (string, bool)
+	API         func(w http.ResponseWriter, r *http.Request, endpoint string) error
+	// CoalescerHealth serves CoalescerHealthPath.
+	CoalescerHealth func(w http.ResponseWriter, r *http.Request) error
+}
+
+// Serve serves r; what goes to Bee goes through next.
+func (f *Front) Serve(w http.ResponseWriter, r *http.Request, next Handler) error {
+	if f.Hosts != nil {
+		// A Swarm site's own origin serves its content and nothing else.
+		if site, under, err := f.Hosts.Match(r.Host); under {
+			w, done, cerr := f.BeeCORS.Wrap(w, r, cors.SiteMethods, f.Mode)
+			if done {
+				return cerr
+			}
+			next = f.forBeeCORS(w, r, next)
+			if w, done, err = subdomain.Serve(w, r, site, err); done {
+				return err
+			}
+			return f.Routes.Serve(w, r, next)
+		}
+	}
+	if endpoint, ok := f.APIEndpoint(r.URL.Path); ok {
+		w, done, err := f.APICORS.Wrap(w, r, cors.APIMethods, f.Mode)
+		if done {
+			return err
+		}
+		return f.API(w, r, endpoint)
+	}
+	w, done, err := f.BeeCORS.Wrap(w, r, func() []string { return routepolicy.AllowedMethods(f.Mode, r.URL.Path) }, f.Mode)
+	if done {
+		return err
+	}
+	next = f.forBeeCORS(w, r, next)
+	if routepolicy.CleanPath(r.URL.Path) == CoalescerHealthPath {
+		return f.CoalescerHealth(w, r)
+	}
+	return f.Routes.Serve(w, r, next)
+}
+
+// forBeeCORS prepares a request the gateway's CORS policy covers for Bee: the server's own
+// error answers get the CORS headers too, and Bee never sees Origin (the gateway owns CORS:
+// Bee's per-origin answers would only split coalesced flights and refuse WebSockets from
+// other origins).
+func (f *Front) forBeeCORS(w http.ResponseWriter, r *http.Request, next Handler) Handler {
+	if f.BeeCORS != nil {
+		r.Header.Del("Origin")
+	}
+	return cors.OnError(w, next)
+}
