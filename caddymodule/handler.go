@@ -182,7 +182,7 @@ func (h *Handler) Validate() error {
 		return err
 	}
 	if h.Pool != nil {
-		if _, err := h.Pool.poolConfig(); err != nil {
+		if _, err := h.Pool.Resolve(); err != nil {
 			return err
 		}
 	}

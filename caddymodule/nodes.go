@@ -67,7 +67,7 @@ func validateNodes(list []NodeConfig, beeURL string) ([]NodeConfig, error) {
 		if list[i].Pool == nil {
 			return nil
 		}
-		if _, err := list[i].Pool.poolConfig(); err != nil {
+		if _, err := list[i].Pool.Resolve(); err != nil {
 			return fmt.Errorf("node %s: %w", label, err)
 		}
 		return nil

@@ -37,7 +37,7 @@ func poolKey(beeURL string) string { return "bee-pool:" + beeURL }
 func (h *Handler) provisionPool(ctx caddy.Context) (*pool.Config, error) {
 	var shared *pool.Config
 	if h.Pool != nil {
-		cfg, err := h.Pool.poolConfig()
+		cfg, err := h.Pool.Resolve()
 		if err != nil {
 			return nil, err
 		}
@@ -59,7 +59,7 @@ func (h *Handler) provisionPool(ctx caddy.Context) (*pool.Config, error) {
 		h.nodes = append(h.nodes, n)
 		cfg := shared
 		if nc.Pool != nil {
-			own, err := nc.Pool.poolConfig()
+			own, err := nc.Pool.Resolve()
 			if err != nil {
 				return nil, nodeError(n.label, err)
 			}
