@@ -7,7 +7,6 @@ import (
 
 	"github.com/caddyserver/caddy/v2"
 
-	"github.com/swarmgate/caddy-bee/internal/beeerror"
 	"github.com/swarmgate/caddy-bee/internal/pool"
 	"github.com/swarmgate/caddy-bee/internal/poolapi"
 )
@@ -27,9 +26,9 @@ func (h *Handler) provisionAPI(sizes *pool.Config) {
 		h.api.Coalescer = h.coalescer
 	}
 	for _, n := range h.nodes {
-		node := poolapi.Node{Label: n.label, Usable: n.usable}
-		if n.pool != nil {
-			node.Pool = n.pool
+		node := poolapi.Node{Label: n.Label, Usable: n.Usable}
+		if n.Pool != nil {
+			node.Pool = n.Pool
 		}
 		h.api.Nodes = append(h.api.Nodes, node)
 	}
@@ -60,7 +59,4 @@ func (h *Handler) requireToken(w http.ResponseWriter, r *http.Request) bool {
 func (h *Handler) retryAfter(depth int) time.Duration { return h.api.RetryAfter(depth) }
 func (h *Handler) hasUsable() bool                    { return h.api.HasUsable() }
 
-var (
-	allowMethods      = poolapi.AllowMethods
-	retryAfterSeconds = beeerror.RetryAfterSeconds
-)
+var allowMethods = poolapi.AllowMethods

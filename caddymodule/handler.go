@@ -18,6 +18,8 @@ import (
 	"github.com/swarmgate/caddy-bee/internal/cache"
 	"github.com/swarmgate/caddy-bee/internal/coalesce"
 	"github.com/swarmgate/caddy-bee/internal/cors"
+	"github.com/swarmgate/caddy-bee/internal/nodes"
+	"github.com/swarmgate/caddy-bee/internal/pool"
 	"github.com/swarmgate/caddy-bee/internal/poolapi"
 	"github.com/swarmgate/caddy-bee/internal/routepolicy"
 	"github.com/swarmgate/caddy-bee/internal/subdomain"
@@ -98,7 +100,8 @@ type Handler struct {
 	apiCORS *cors.Policy // nil: the API answers no CORS request
 	logger  *zap.Logger
 
-	nodes     []*beeNode        // every node, the single one included; set with the pools
+	nodes     []*nodes.Member   // every node, the single one included; set with the pools
+	pooled    []*nodes.Member   // the nodes whose pool runtime this handler holds
 	routes    *beeroutes.Routes // Bee's routes: policy, injection, cache, coalescing
 	coalescer *coalesce.Group
 	cache     *cache.Cache
@@ -111,6 +114,26 @@ type Handler struct {
 }
 
 const defaultAPIPrefix = "/api/v1"
+
+// PoolConfig configures the stamp pool (internal/pool.Block documents each option).
+type PoolConfig = pool.Block[caddy.Duration]
+
+// NodeConfig is one Bee node of several (internal/nodes.Config documents it).
+type NodeConfig = nodes.Config[caddy.Duration]
+
+// beeNode is a node at run time, as the injector routes uploads to it.
+type beeNode = nodes.Member
+
+// nodeAvoidTime is how long a node that failed counts as down (internal/nodes.AvoidTime).
+const nodeAvoidTime = nodes.AvoidTime
+
+// multiNode reports whether the handler fronts several nodes (the nodes list).
+func (h *Handler) multiNode() bool { return len(h.Nodes) > 0 }
+
+// validateNodes checks the nodes list (internal/nodes.Resolve).
+func validateNodes(list []NodeConfig, beeURL string) ([]NodeConfig, error) {
+	return nodes.Resolve(list, beeURL)
+}
 
 // CaddyModule returns the Caddy module information.
 func (Handler) CaddyModule() caddy.ModuleInfo {
@@ -131,11 +154,11 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 	if h.APIPrefix == "" {
 		h.APIPrefix = defaultAPIPrefix
 	}
-	nodes, err := validateNodes(h.Nodes, h.BeeURL)
+	list, err := nodes.Resolve(h.Nodes, h.BeeURL)
 	if err != nil {
 		return err
 	}
-	h.Nodes = nodes
+	h.Nodes = list
 	if h.BeeURL != "" {
 		normalized, err := NormalizeBeeURL(h.BeeURL)
 		if err != nil {
@@ -195,7 +218,7 @@ func (h *Handler) Validate() error {
 	if _, err := h.Subdomains.hosts(); err != nil {
 		return err
 	}
-	if h.Inject != nil && *h.Inject && h.Pool == nil && !nodesHavePool(h.Nodes) {
+	if h.Inject != nil && *h.Inject && h.Pool == nil && !nodes.AnyPool(h.Nodes) {
 		return fmt.Errorf("inject on needs a pool block: configure `pool { ... }` or remove `inject on`")
 	}
 	return h.coalesceOptions().Validate()

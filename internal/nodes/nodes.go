@@ -11,7 +11,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/swarmgate/caddy-bee/internal/bee"
 	"github.com/swarmgate/caddy-bee/internal/pool"
 )
 
@@ -101,38 +100,4 @@ func Label(i int, label string) (string, error) {
 		return "", fmt.Errorf("node %d label %q: want 1-32 letters, digits, '-', '_' or '.', starting with a letter or digit", i+1, label)
 	}
 	return label, nil
-}
-
-// Spec is a configured node: its Bee API URL and label.
-type Spec struct{ URL, Label string }
-
-// Normalize checks a nodes list: each URL normalised (bee.NormalizeURL) and listed once,
-// each label defaulted (Label) and used once; check sees each node after its own checks
-// passed, with its index and label.
-func Normalize(specs []Spec, check func(i int, label string) error) ([]Spec, error) {
-	out := make([]Spec, len(specs))
-	urls, labels := map[string]bool{}, map[string]bool{}
-	for i, n := range specs {
-		u, err := bee.NormalizeURL(n.URL)
-		if err != nil {
-			return nil, fmt.Errorf("node %d url: %w", i+1, err)
-		}
-		if urls[u] {
-			return nil, fmt.Errorf("node %s listed twice", u)
-		}
-		urls[u] = true
-		label, err := Label(i, n.Label)
-		if err != nil {
-			return nil, err
-		}
-		if labels[label] {
-			return nil, fmt.Errorf("node label %q used twice: give each node its own label", label)
-		}
-		labels[label] = true
-		if err := check(i, label); err != nil {
-			return nil, err
-		}
-		out[i] = Spec{URL: u, Label: label}
-	}
-	return out, nil
 }
