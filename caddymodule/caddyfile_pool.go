@@ -1,6 +1,8 @@
 package caddymodule
 
 import (
+	"slices"
+
 	"github.com/caddyserver/caddy/v2"
 	"github.com/caddyserver/caddy/v2/caddyconfig/caddyfile"
 
@@ -22,16 +24,11 @@ func (h *Handler) unmarshalNode(d *caddyfile.Dispenser) error {
 	if err != nil {
 		return d.Errf("node URL: %v", err)
 	}
-	var node *NodeConfig
-	for i := range h.Nodes {
-		if h.Nodes[i].URL == nodeURL {
-			node = &h.Nodes[i]
-		}
-	}
-	if node == nil {
+	i := slices.IndexFunc(h.Nodes, func(n NodeConfig) bool { return n.URL == nodeURL })
+	if i < 0 {
 		return d.Errf("node %s is not one of the bee directive's URLs; list it after bee", nodeURL)
 	}
-	seen := map[string]bool{}
+	node, seen := &h.Nodes[i], map[string]bool{}
 	for nesting := d.Nesting(); d.NextBlock(nesting); {
 		option := d.Val()
 		if seen[option] {
@@ -40,18 +37,14 @@ func (h *Handler) unmarshalNode(d *caddyfile.Dispenser) error {
 		seen[option] = true
 		switch option {
 		case "label":
-			if err := singleArg(d, "node label", &node.Label); err != nil {
-				return err
-			}
-			if !nodes.LabelPattern.MatchString(node.Label) {
-				return d.Errf("node label %q: want 1-32 letters, digits, '-', '_' or '.', starting with a letter or digit", node.Label)
-			}
+			err = oneValue(d, "node label", &node.Label, nodes.ParseLabel)
 		case "pool":
-			if node.Pool, err = unmarshalPool(d, "node pool"); err != nil {
-				return err
-			}
+			node.Pool, err = unmarshalPool(d, "node pool")
 		default:
-			return d.Errf("unknown node option %q: want label or pool", option)
+			err = d.Errf("unknown node option %q: want label or pool", option)
+		}
+		if err != nil {
+			return err
 		}
 	}
 	return nil

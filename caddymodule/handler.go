@@ -4,9 +4,8 @@
 package caddymodule
 
 import (
+	"cmp"
 	"fmt"
-	"strings"
-	"time"
 
 	"github.com/caddyserver/caddy/v2"
 	"github.com/caddyserver/caddy/v2/caddyconfig/caddyfile"
@@ -113,8 +112,6 @@ type Handler struct {
 	proxySegment caddyfile.Segment
 }
 
-const defaultAPIPrefix = "/api/v1"
-
 // PoolConfig configures the stamp pool (internal/pool.Block documents each option).
 type PoolConfig = pool.Block[caddy.Duration]
 
@@ -132,7 +129,8 @@ func (h *Handler) multiNode() bool { return len(h.Nodes) > 0 }
 
 // validateNodes checks the nodes list (internal/nodes.Resolve).
 func validateNodes(list []NodeConfig, beeURL string) ([]NodeConfig, error) {
-	return nodes.Resolve(list, beeURL)
+	_, list, err := nodes.Resolve(beeURL, list)
+	return list, err
 }
 
 // CaddyModule returns the Caddy module information.
@@ -151,34 +149,17 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 		return fmt.Errorf("routes %q: want gateway or all", h.Routes)
 	}
 	h.mode = mode
-	if h.APIPrefix == "" {
-		h.APIPrefix = defaultAPIPrefix
-	}
-	list, err := nodes.Resolve(h.Nodes, h.BeeURL)
-	if err != nil {
+	h.APIPrefix = cmp.Or(h.APIPrefix, routepolicy.DefaultAPIPrefix)
+	var err error
+	if h.BeeURL, h.Nodes, err = nodes.Resolve(h.BeeURL, h.Nodes); err != nil {
 		return err
-	}
-	h.Nodes = list
-	if h.BeeURL != "" {
-		normalized, err := NormalizeBeeURL(h.BeeURL)
-		if err != nil {
-			return fmt.Errorf("bee_url: %w", err)
-		}
-		h.BeeURL = normalized
 	}
 	if err := registerMetrics(ctx.GetMetricsRegistry()); err != nil {
 		return fmt.Errorf("register metrics: %w", err)
 	}
 	if h.Coalesce == nil || !h.Coalesce.Disabled {
 		h.coalescer = coalesce.New(h.coalesceOptions())
-		removeStaleSpillsOnce.Do(func() {
-			// Left by a crashed process: nothing else removes them.
-			if n, err := coalesce.RemoveStaleSpills(h.coalesceOptions().TempDir, time.Hour); err != nil {
-				h.logger.Warn("could not remove stale coalescer spill files", zap.Error(err))
-			} else if n > 0 {
-				h.logger.Info("removed stale coalescer spill files", zap.Int("files", n))
-			}
-		})
+		coalesce.RemoveStaleSpillsOnce(h.coalesceOptions().TempDir, h.logger)
 	}
 	if err := h.Validate(); err != nil {
 		return err
@@ -204,10 +185,8 @@ func (h *Handler) Validate() error {
 	if err := routepolicy.CheckAPIPrefix(h.APIPrefix); err != nil {
 		return err
 	}
-	if h.Pool != nil {
-		if _, err := h.Pool.Resolve(); err != nil {
-			return err
-		}
+	if err := h.Pool.Check(); err != nil {
+		return err
 	}
 	if err := h.validateUploadGuards(); err != nil {
 		return err
@@ -233,11 +212,7 @@ func (h *Handler) Cleanup() error {
 
 // apiEndpoint returns the part of path after the API prefix, if path is under it.
 func (h *Handler) apiEndpoint(path string) (string, bool) {
-	rest, ok := strings.CutPrefix(routepolicy.CleanPath(path), h.APIPrefix)
-	if !ok || (rest != "" && rest[0] != '/') {
-		return "", false
-	}
-	return rest, true
+	return routepolicy.APIEndpoint(h.APIPrefix, path)
 }
 
 // NormalizeBeeURL turns `host:port` or `http(s)://host:port` into `scheme://host:port`.

@@ -30,7 +30,7 @@ func BenchmarkServeUnshared(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	h := &Handler{mode: routepolicy.Gateway, APIPrefix: defaultAPIPrefix, beeCORS: policy, logger: zap.NewNop(),
+	h := &Handler{mode: routepolicy.Gateway, APIPrefix: routepolicy.DefaultAPIPrefix, beeCORS: policy, logger: zap.NewNop(),
 		coalescer: coalesce.New(coalesce.Options{Observer: beemetrics.Coalescer{}})}
 	h.provisionRequestPath()
 	reqs := make([]*http.Request, 1024)

@@ -24,43 +24,48 @@ type Config[D ~int64] struct {
 	Pool *pool.Block[D] `json:"pool,omitempty"`
 }
 
-// Resolve checks a nodes list, which replaces beeURL: each URL normalised (bee.NormalizeURL)
-// and listed once, each label defaulted (Label) and used once, each pool block valid. It
-// returns the list normalised.
-func Resolve[D ~int64](list []Config[D], beeURL string) ([]Config[D], error) {
+// Resolve checks the node configuration, beeURL or else a nodes list, and returns it
+// normalised: each URL normalised (bee.NormalizeURL) and listed once, each label defaulted
+// (Label) and used once, each pool block valid.
+func Resolve[D ~int64](beeURL string, list []Config[D]) (string, []Config[D], error) {
 	if len(list) == 0 {
-		return nil, nil
+		if beeURL == "" {
+			return "", nil, nil
+		}
+		normalized, err := bee.NormalizeURL(beeURL)
+		if err != nil {
+			return "", nil, fmt.Errorf("bee_url: %w", err)
+		}
+		return normalized, nil, nil
 	}
 	if beeURL != "" {
-		return nil, fmt.Errorf("bee_url %q and nodes are both set: list every node under nodes", beeURL)
+		return "", nil, fmt.Errorf("bee_url %q and nodes are both set: list every node under nodes", beeURL)
 	}
 	out := make([]Config[D], len(list))
 	urls, labels := map[string]bool{}, map[string]bool{}
 	for i, n := range list {
 		u, err := bee.NormalizeURL(n.URL)
 		if err != nil {
-			return nil, fmt.Errorf("node %d url: %w", i+1, err)
+			return "", nil, fmt.Errorf("node %d url: %w", i+1, err)
 		}
 		if urls[u] {
-			return nil, fmt.Errorf("node %s listed twice", u)
+			return "", nil, fmt.Errorf("node %s listed twice", u)
 		}
 		urls[u] = true
 		label, err := Label(i, n.Label)
 		if err != nil {
-			return nil, err
+			return "", nil, err
 		}
 		if labels[label] {
-			return nil, fmt.Errorf("node label %q used twice: give each node its own label", label)
+			return "", nil, fmt.Errorf("node label %q used twice: give each node its own label", label)
 		}
 		labels[label] = true
-		if n.Pool != nil {
-			if _, err := n.Pool.Resolve(); err != nil {
-				return nil, fmt.Errorf("node %s: %w", label, err)
-			}
+		if err := n.Pool.Check(); err != nil {
+			return "", nil, fmt.Errorf("node %s: %w", label, err)
 		}
 		out[i] = Config[D]{URL: u, Label: label, Pool: n.Pool}
 	}
-	return out, nil
+	return "", out, nil
 }
 
 // AnyPool reports whether some node of list has a pool block of its own.

@@ -96,8 +96,13 @@ func Label(i int, label string) (string, error) {
 	if label == "" {
 		label = fmt.Sprintf("node%d", i+1)
 	}
+	return ParseLabel(fmt.Sprintf("node %d label", i+1), label)
+}
+
+// ParseLabel checks a node label (LabelPattern); name is the option as errors call it.
+func ParseLabel(name, label string) (string, error) {
 	if !LabelPattern.MatchString(label) {
-		return "", fmt.Errorf("node %d label %q: want 1-32 letters, digits, '-', '_' or '.', starting with a letter or digit", i+1, label)
+		return "", fmt.Errorf("%s %q: want 1-32 letters, digits, '-', '_' or '.', starting with a letter or digit", name, label)
 	}
 	return label, nil
 }

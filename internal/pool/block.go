@@ -103,6 +103,15 @@ func (b *Block[D]) Resolve() (Config, error) {
 	return cfg, nil
 }
 
+// Check reports whether the block resolves; a nil block (none configured) does.
+func (b *Block[D]) Check() error {
+	if b == nil {
+		return nil
+	}
+	_, err := b.Resolve()
+	return err
+}
+
 // valueOr is *p, or def when the option was left out.
 func valueOr[T any](p *T, def T) T {
 	if p == nil {
