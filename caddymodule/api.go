@@ -3,7 +3,6 @@ package caddymodule
 import (
 	"net/http"
 	"strings"
-	"time"
 
 	"github.com/caddyserver/caddy/v2"
 
@@ -47,16 +46,3 @@ func (h *Handler) serveAPI(w http.ResponseWriter, r *http.Request, endpoint stri
 	}
 	return h.api.NotFound(w, endpoint)
 }
-
-func (h *Handler) serveCoalescerHealth(w http.ResponseWriter, r *http.Request) error {
-	return h.api.ServeCoalescerHealth(w, r)
-}
-
-func (h *Handler) requireToken(w http.ResponseWriter, r *http.Request) bool {
-	return h.api.RequireToken(w, r)
-}
-
-func (h *Handler) retryAfter(depth int) time.Duration { return h.api.RetryAfter(depth) }
-func (h *Handler) hasUsable() bool                    { return h.api.HasUsable() }
-
-var allowMethods = poolapi.AllowMethods

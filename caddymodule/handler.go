@@ -99,13 +99,14 @@ type Handler struct {
 	apiCORS *cors.Policy // nil: the API answers no CORS request
 	logger  *zap.Logger
 
-	nodes     []*nodes.Member   // every node, the single one included; set with the pools
-	pooled    []*nodes.Member   // the nodes whose pool runtime this handler holds
+	nodes     []*beeNode        // every node, the single one included; set with the pools
 	routes    *beeroutes.Routes // Bee's routes: policy, injection, cache, coalescing
 	coalescer *coalesce.Group
 	cache     *cache.Cache
 	cacheKey  string
 	hosts     *subdomain.Hosts
+
+	pooled []*beeNode // the nodes whose pool runtime this handler holds
 
 	// proxySegment holds the tokens of the Caddyfile's `reverse_proxy { ... }` sub-block,
 	// which the bee directive passes on to the reverse_proxy it creates.
@@ -120,9 +121,6 @@ type NodeConfig = nodes.Config[caddy.Duration]
 
 // beeNode is a node at run time, as the injector routes uploads to it.
 type beeNode = nodes.Member
-
-// nodeAvoidTime is how long a node that failed counts as down (internal/nodes.AvoidTime).
-const nodeAvoidTime = nodes.AvoidTime
 
 // multiNode reports whether the handler fronts several nodes (the nodes list).
 func (h *Handler) multiNode() bool { return len(h.Nodes) > 0 }
