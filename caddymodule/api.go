@@ -10,27 +10,11 @@ import (
 	"github.com/swarmgate/caddy-bee/internal/poolapi"
 )
 
-// provisionAPI sets up the plugin's own API over the provisioned pools and coalescer.
+// provisionAPI sets up the plugin's own API over the provisioned pools and coalescer;
 // sizes is the resolved pool configuration whose depths an unkept depth's answer names.
 func (h *Handler) provisionAPI(sizes *pool.Config) {
-	h.api = &poolapi.API{Prefix: h.APIPrefix, AdminToken: caddy.NewReplacer().ReplaceAll(h.AdminToken, ""),
-		MultiNode: h.multiNode(), Fallback: pool.DefaultConfig().AcquireFallback, Logger: h.logger}
-	if sizes != nil {
-		h.api.Sizes = poolapi.SizesText(sizes.Reserve)
-	}
-	if h.Pool != nil {
-		h.api.Fallback = sizes.AcquireFallback // the handler's pool block, resolved first
-	}
-	if h.coalescer != nil {
-		h.api.Coalescer = h.coalescer
-	}
-	for _, n := range h.nodes {
-		node := poolapi.Node{Label: n.Label, Usable: n.Usable}
-		if n.Pool != nil {
-			node.Pool = n.Pool
-		}
-		h.api.Nodes = append(h.api.Nodes, node)
-	}
+	h.api = poolapi.New(poolapi.Setup{Prefix: h.APIPrefix, AdminToken: caddy.NewReplacer().ReplaceAll(h.AdminToken, ""),
+		MultiNode: h.multiNode(), Nodes: h.nodes, Sizes: sizes, SizesShared: h.Pool != nil, Coalescer: h.coalescer, Logger: h.logger})
 }
 
 // serveAPI routes the plugin's own JSON API under api_prefix.
