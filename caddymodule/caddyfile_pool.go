@@ -73,23 +73,12 @@ func unmarshalPool(d *caddyfile.Dispenser, name string) (*PoolConfig, error) {
 }
 
 // unmarshalReserve reads `reserve <depth|small|medium|large> <count>`.
-func unmarshalReserve(d *caddyfile.Dispenser, p *PoolConfig) error {
+func unmarshalReserve(d *caddyfile.Dispenser, p *PoolConfig) (err error) {
 	args := d.RemainingArgs()
 	if len(args) != 2 {
 		return d.Errf("pool reserve: want `reserve <depth|small|medium|large> <count>`")
 	}
-	depth, count, err := pool.ParseReserve(args[0], args[1])
-	if err != nil {
-		return d.Err(err.Error())
-	}
-	if _, dup := p.Reserve[depth]; dup {
-		return d.Errf("pool reserve depth %d: declared twice", depth)
-	}
-	if p.Reserve == nil {
-		p.Reserve = map[int]int{}
-	}
-	p.Reserve[depth] = count
-	if err := pool.CheckReserve(p.Reserve); err != nil {
+	if p.Reserve, err = pool.AddReserve(p.Reserve, args[0], args[1]); err != nil {
 		return d.Err(err.Error())
 	}
 	return nil

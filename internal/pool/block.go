@@ -133,19 +133,28 @@ func CheckReserve(reserve map[int]int) error {
 	return nil
 }
 
-// ParseReserve reads the Caddyfile's `reserve <depth|small|medium|large> <count>` values.
-func ParseReserve(depthWord, countWord string) (depth, count int, err error) {
+// AddReserve adds the Caddyfile's `reserve <depth|small|medium|large> <count>` values to
+// reserve (nil: a new one), refusing a depth declared twice or out of range.
+func AddReserve(reserve map[int]int, depthWord, countWord string) (map[int]int, error) {
 	depth, ok := SizeDepth(depthWord)
 	if !ok {
+		var err error
 		if depth, err = strconv.Atoi(depthWord); err != nil {
-			return 0, 0, fmt.Errorf("pool reserve %q: want a depth (%d..%d) or small/medium/large", depthWord, MinDepth, MaxDepth)
+			return nil, fmt.Errorf("pool reserve %q: want a depth (%d..%d) or small/medium/large", depthWord, MinDepth, MaxDepth)
 		}
 	}
-	count, err = strconv.Atoi(countWord)
+	count, err := strconv.Atoi(countWord)
 	if err != nil || count < 0 {
-		return 0, 0, fmt.Errorf("pool reserve %s count %q: want a whole number >= 0", depthWord, countWord)
+		return nil, fmt.Errorf("pool reserve %s count %q: want a whole number >= 0", depthWord, countWord)
 	}
-	return depth, count, nil
+	if _, dup := reserve[depth]; dup {
+		return nil, fmt.Errorf("pool reserve depth %d: declared twice", depth)
+	}
+	if reserve == nil {
+		reserve = map[int]int{}
+	}
+	reserve[depth] = count
+	return reserve, CheckReserve(reserve)
 }
 
 // The parsers of the Caddyfile's pool option values; name is the option as errors call it.

@@ -32,16 +32,21 @@ func TestBlockResolvesEveryOption(t *testing.T) {
 	require.ErrorContains(t, err, "pool reserve depth 16: want 17..41 or small/medium/large")
 }
 
-// The Caddyfile's reserve words: a size name or a depth, and a count of zero or more.
-func TestParseReserve(t *testing.T) {
-	depth, count, err := ParseReserve("medium", "3")
+// The Caddyfile's reserve words: a size name or a depth in range, declared once, and a
+// count of zero or more.
+func TestAddReserve(t *testing.T) {
+	reserve, err := AddReserve(nil, "medium", "3")
 	require.NoError(t, err)
-	require.Equal(t, [2]int{MediumDepth, 3}, [2]int{depth, count})
-	depth, count, err = ParseReserve("24", "0")
+	reserve, err = AddReserve(reserve, "24", "0")
 	require.NoError(t, err)
-	require.Equal(t, [2]int{24, 0}, [2]int{depth, count})
-	_, _, err = ParseReserve("huge", "1")
-	require.EqualError(t, err, `pool reserve "huge": want a depth (17..41) or small/medium/large`)
-	_, _, err = ParseReserve("small", "-1")
-	require.EqualError(t, err, `pool reserve small count "-1": want a whole number >= 0`)
+	require.Equal(t, map[int]int{MediumDepth: 3, 24: 0}, reserve)
+	for words, want := range map[[2]string]string{
+		{"huge", "1"}:   `pool reserve "huge": want a depth (17..41) or small/medium/large`,
+		{"small", "-1"}: `pool reserve small count "-1": want a whole number >= 0`,
+		{"20", "1"}:     "pool reserve depth 20: declared twice",
+		{"16", "1"}:     "pool reserve depth 16: want 17..41 or small/medium/large",
+	} {
+		_, err := AddReserve(map[int]int{MediumDepth: 1}, words[0], words[1])
+		require.EqualError(t, err, want)
+	}
 }
