@@ -59,7 +59,7 @@ func (h *Handler) startPool(ctx caddy.Context, beeURL, label string, cfg pool.Co
 	key := poolKey(beeURL)
 	observer := new(beemetrics.PoolObserver)
 	observer.SetNode(label)
-	deps := pool.Deps{Storage: ctx.Storage(), Logger: nodeLogger(caddy.Log().Named("bee.pool"), label), Observer: observer}
+	deps := pool.Deps{Storage: ctx.Storage(), Logger: nodes.Logger(caddy.Log().Named("bee.pool"), label), Observer: observer}
 	val, loaded, err := pools.LoadOrNew(key, func() (caddy.Destructor, error) {
 		p, err := pool.StartForNode(beeURL, cfg, deps)
 		if err != nil {
@@ -88,18 +88,10 @@ func (h *Handler) startPool(ctx caddy.Context, beeURL, label string, cfg pool.Co
 func (h *Handler) releasePool() {
 	for _, n := range h.pooled {
 		if _, err := pools.Delete(poolKey(n.URL)); err != nil {
-			nodeLogger(h.logger, n.Label).Error("releasing stamp pool", zap.Error(err))
+			nodes.Logger(h.logger, n.Label).Error("releasing stamp pool", zap.Error(err))
 		}
 	}
 	h.pooled = nil
-}
-
-// nodeLogger names the node, one of several, in logger's entries.
-func nodeLogger(logger *zap.Logger, label string) *zap.Logger {
-	if label == "" {
-		return logger
-	}
-	return logger.With(zap.String("node", label))
 }
 
 func (h *Handler) injecting() bool {

@@ -3,6 +3,8 @@ package nodes
 import (
 	"time"
 
+	"go.uber.org/zap"
+
 	"github.com/swarmgate/caddy-bee/internal/bee"
 	"github.com/swarmgate/caddy-bee/internal/pool"
 )
@@ -31,3 +33,11 @@ func (m *Member) Usable(now time.Time) bool { return !m.Avoided(now) && m.Reacha
 
 // Name labels the node in logs.
 func (m *Member) Name() string { return m.Label }
+
+// Logger names the node, one of several, in logger's entries.
+func Logger(logger *zap.Logger, label string) *zap.Logger {
+	if label == "" {
+		return logger
+	}
+	return logger.With(zap.String("node", label))
+}

@@ -1,6 +1,7 @@
-// Package nodes holds what the gateway knows about the Bee nodes it fronts: their names,
-// which node owns a batch, which nodes to avoid after a failed upload, and which node and
-// batch an injected upload goes to. Caddy's health checks come in through Node.Usable.
+// Package nodes holds what the gateway knows about the Bee nodes it fronts: their
+// configuration and pool plans (config.go), their names, which node owns a batch, which
+// nodes to avoid after a failed upload, and which node and batch an injected upload goes
+// to. Caddy's health checks come in through Node.Usable (Member.Reachable).
 package nodes
 
 import (
