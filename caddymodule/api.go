@@ -3,36 +3,18 @@ package caddymodule
 import (
 	"net/http"
 	"strings"
-	"time"
 
 	"github.com/caddyserver/caddy/v2"
 
-	"github.com/swarmgate/caddy-bee/internal/beeerror"
 	"github.com/swarmgate/caddy-bee/internal/pool"
 	"github.com/swarmgate/caddy-bee/internal/poolapi"
 )
 
-// provisionAPI sets up the plugin's own API over the provisioned pools and coalescer.
+// provisionAPI sets up the plugin's own API over the provisioned pools and coalescer;
 // sizes is the resolved pool configuration whose depths an unkept depth's answer names.
 func (h *Handler) provisionAPI(sizes *pool.Config) {
-	h.api = &poolapi.API{Prefix: h.APIPrefix, AdminToken: caddy.NewReplacer().ReplaceAll(h.AdminToken, ""),
-		MultiNode: h.multiNode(), Fallback: pool.DefaultConfig().AcquireFallback, Logger: h.logger}
-	if sizes != nil {
-		h.api.Sizes = poolapi.SizesText(sizes.Reserve)
-	}
-	if h.Pool != nil {
-		h.api.Fallback = sizes.AcquireFallback // the handler's pool block, resolved first
-	}
-	if h.coalescer != nil {
-		h.api.Coalescer = h.coalescer
-	}
-	for _, n := range h.nodes {
-		node := poolapi.Node{Label: n.label, Usable: n.usable}
-		if n.pool != nil {
-			node.Pool = n.pool
-		}
-		h.api.Nodes = append(h.api.Nodes, node)
-	}
+	h.api = poolapi.New(poolapi.Setup{Prefix: h.APIPrefix, AdminToken: caddy.NewReplacer().ReplaceAll(h.AdminToken, ""),
+		MultiNode: h.multiNode(), Nodes: h.nodes, Sizes: sizes, SizesShared: h.Pool != nil, Coalescer: h.coalescer, Logger: h.logger})
 }
 
 // serveAPI routes the plugin's own JSON API under api_prefix.
@@ -48,19 +30,3 @@ func (h *Handler) serveAPI(w http.ResponseWriter, r *http.Request, endpoint stri
 	}
 	return h.api.NotFound(w, endpoint)
 }
-
-func (h *Handler) serveCoalescerHealth(w http.ResponseWriter, r *http.Request) error {
-	return h.api.ServeCoalescerHealth(w, r)
-}
-
-func (h *Handler) requireToken(w http.ResponseWriter, r *http.Request) bool {
-	return h.api.RequireToken(w, r)
-}
-
-func (h *Handler) retryAfter(depth int) time.Duration { return h.api.RetryAfter(depth) }
-func (h *Handler) hasUsable() bool                    { return h.api.HasUsable() }
-
-var (
-	allowMethods      = poolapi.AllowMethods
-	retryAfterSeconds = beeerror.RetryAfterSeconds
-)

@@ -6,6 +6,7 @@ import (
 
 	"github.com/caddyserver/caddy/v2/caddyconfig/caddyfile"
 
+	"github.com/swarmgate/caddy-bee/internal/pool"
 	"github.com/swarmgate/caddy-bee/internal/routepolicy"
 )
 
@@ -44,7 +45,7 @@ func FuzzUnmarshalCaddyfile(f *testing.F) {
 			t.Fatalf("accepted bee URL %q: %v", h.BeeURL, err)
 		}
 		if h.Pool != nil {
-			if err := validateReserve(h.Pool.Reserve); err != nil {
+			if err := pool.CheckReserve(h.Pool.Reserve); err != nil {
 				t.Fatalf("accepted reserve: %v", err)
 			}
 			if h.Pool.UsageMax < 0 || h.Pool.UsageMax > 1 {

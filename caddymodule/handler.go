@@ -4,9 +4,8 @@
 package caddymodule
 
 import (
+	"cmp"
 	"fmt"
-	"strings"
-	"time"
 
 	"github.com/caddyserver/caddy/v2"
 	"github.com/caddyserver/caddy/v2/caddyconfig/caddyfile"
@@ -18,6 +17,8 @@ import (
 	"github.com/swarmgate/caddy-bee/internal/cache"
 	"github.com/swarmgate/caddy-bee/internal/coalesce"
 	"github.com/swarmgate/caddy-bee/internal/cors"
+	"github.com/swarmgate/caddy-bee/internal/nodes"
+	"github.com/swarmgate/caddy-bee/internal/pool"
 	"github.com/swarmgate/caddy-bee/internal/poolapi"
 	"github.com/swarmgate/caddy-bee/internal/routepolicy"
 	"github.com/swarmgate/caddy-bee/internal/subdomain"
@@ -105,12 +106,30 @@ type Handler struct {
 	cacheKey  string
 	hosts     *subdomain.Hosts
 
+	pooled []*beeNode // the nodes whose pool runtime this handler holds
+
 	// proxySegment holds the tokens of the Caddyfile's `reverse_proxy { ... }` sub-block,
 	// which the bee directive passes on to the reverse_proxy it creates.
 	proxySegment caddyfile.Segment
 }
 
-const defaultAPIPrefix = "/api/v1"
+// PoolConfig configures the stamp pool (internal/pool.Block documents each option).
+type PoolConfig = pool.Block[caddy.Duration]
+
+// NodeConfig is one Bee node of several (internal/nodes.Config documents it).
+type NodeConfig = nodes.Config[caddy.Duration]
+
+// beeNode is a node at run time, as the injector routes uploads to it.
+type beeNode = nodes.Member
+
+// multiNode reports whether the handler fronts several nodes (the nodes list).
+func (h *Handler) multiNode() bool { return len(h.Nodes) > 0 }
+
+// validateNodes checks the nodes list (internal/nodes.Resolve).
+func validateNodes(list []NodeConfig, beeURL string) ([]NodeConfig, error) {
+	_, list, err := nodes.Resolve(beeURL, list)
+	return list, err
+}
 
 // CaddyModule returns the Caddy module information.
 func (Handler) CaddyModule() caddy.ModuleInfo {
@@ -128,34 +147,17 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 		return fmt.Errorf("routes %q: want gateway or all", h.Routes)
 	}
 	h.mode = mode
-	if h.APIPrefix == "" {
-		h.APIPrefix = defaultAPIPrefix
-	}
-	nodes, err := validateNodes(h.Nodes, h.BeeURL)
-	if err != nil {
+	h.APIPrefix = cmp.Or(h.APIPrefix, routepolicy.DefaultAPIPrefix)
+	var err error
+	if h.BeeURL, h.Nodes, err = nodes.Resolve(h.BeeURL, h.Nodes); err != nil {
 		return err
-	}
-	h.Nodes = nodes
-	if h.BeeURL != "" {
-		normalized, err := NormalizeBeeURL(h.BeeURL)
-		if err != nil {
-			return fmt.Errorf("bee_url: %w", err)
-		}
-		h.BeeURL = normalized
 	}
 	if err := registerMetrics(ctx.GetMetricsRegistry()); err != nil {
 		return fmt.Errorf("register metrics: %w", err)
 	}
 	if h.Coalesce == nil || !h.Coalesce.Disabled {
 		h.coalescer = coalesce.New(h.coalesceOptions())
-		removeStaleSpillsOnce.Do(func() {
-			// Left by a crashed process: nothing else removes them.
-			if n, err := coalesce.RemoveStaleSpills(h.coalesceOptions().TempDir, time.Hour); err != nil {
-				h.logger.Warn("could not remove stale coalescer spill files", zap.Error(err))
-			} else if n > 0 {
-				h.logger.Info("removed stale coalescer spill files", zap.Int("files", n))
-			}
-		})
+		coalesce.RemoveStaleSpillsOnce(h.coalesceOptions().TempDir, h.logger)
 	}
 	if err := h.Validate(); err != nil {
 		return err
@@ -181,10 +183,8 @@ func (h *Handler) Validate() error {
 	if err := routepolicy.CheckAPIPrefix(h.APIPrefix); err != nil {
 		return err
 	}
-	if h.Pool != nil {
-		if _, err := h.Pool.poolConfig(); err != nil {
-			return err
-		}
+	if err := h.Pool.Check(); err != nil {
+		return err
 	}
 	if err := h.validateUploadGuards(); err != nil {
 		return err
@@ -195,7 +195,7 @@ func (h *Handler) Validate() error {
 	if _, err := h.Subdomains.Hosts(); err != nil {
 		return err
 	}
-	if h.Inject != nil && *h.Inject && h.Pool == nil && !nodesHavePool(h.Nodes) {
+	if h.Inject != nil && *h.Inject && h.Pool == nil && !nodes.AnyPool(h.Nodes) {
 		return fmt.Errorf("inject on needs a pool block: configure `pool { ... }` or remove `inject on`")
 	}
 	return h.coalesceOptions().Validate()
@@ -210,11 +210,7 @@ func (h *Handler) Cleanup() error {
 
 // apiEndpoint returns the part of path after the API prefix, if path is under it.
 func (h *Handler) apiEndpoint(path string) (string, bool) {
-	rest, ok := strings.CutPrefix(routepolicy.CleanPath(path), h.APIPrefix)
-	if !ok || (rest != "" && rest[0] != '/') {
-		return "", false
-	}
-	return rest, true
+	return routepolicy.APIEndpoint(h.APIPrefix, path)
 }
 
 // NormalizeBeeURL turns `host:port` or `http(s)://host:port` into `scheme://host:port`.

@@ -44,7 +44,7 @@ func TestReadmeGrammarShowsTheDefaults(t *testing.T) {
 	var h Handler
 	input := "bee a:1 {\n pool {\n reserve small 1\n reserve medium 1\n " + strings.Join(lines, "\n ") + "\n }\n}"
 	require.NoError(t, h.UnmarshalCaddyfile(caddyfile.NewTestDispenser(input)))
-	got, err := h.Pool.poolConfig()
+	got, err := h.Pool.Resolve()
 	require.NoError(t, err)
 	want := pool.DefaultConfig()
 	want.BlockTimeConfigured = true // the README's block sets it

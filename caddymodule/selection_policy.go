@@ -11,6 +11,7 @@ import (
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp/reverseproxy"
 
+	"github.com/swarmgate/caddy-bee/internal/inject"
 	"github.com/swarmgate/caddy-bee/internal/nodes"
 )
 
@@ -91,8 +92,23 @@ var upstreamsSeen nodes.Availability[*reverseproxy.Upstream]
 
 func upstreamDial(u *reverseproxy.Upstream) string { return u.Dial }
 
-// upstreamAvailable reports Caddy's health checks' view of the node at dial.
-func upstreamAvailable(dial string) bool { return upstreamsSeen.Available(dial) }
+// nodeVar is the request variable through which the bee handler tells the bee selection
+// policy (lb_policy bee) which node a request must reach: the node's dial address.
+const nodeVar = "bee.node"
+
+// routeTo pins the request to node for lb_policy bee.
+func routeTo(r *http.Request, n *nodes.Member) {
+	caddyhttp.SetVar(r.Context(), nodeVar, n.Dial)
+}
+
+// routeClientBatch sends an upload that carries its own batch (or pre-signed stamp) to the
+// node that owns the batch, when one of the pools issued it. Other uploads take the
+// fallback policy: the batch is not the gateway's to place.
+func (h *Handler) routeClientBatch(r *http.Request) {
+	if n, ok := nodes.Owner(r.Context(), h.nodes, inject.ClientBatchID(r.Header)); ok {
+		routeTo(r, n)
+	}
+}
 
 // Interface guards
 var (

@@ -36,7 +36,7 @@ func BenchmarkServeUnshared(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	h := &Handler{mode: routepolicy.Gateway, APIPrefix: defaultAPIPrefix, beeCORS: policy, logger: zap.NewNop(),
+	h := &Handler{mode: routepolicy.Gateway, APIPrefix: routepolicy.DefaultAPIPrefix, beeCORS: policy, logger: zap.NewNop(),
 		coalescer: coalesce.New(coalesce.Options{Observer: beemetrics.Coalescer{}})}
 	c, err := cache.New(cache.Options{Memory: cache.DefaultMemory})
 	if err != nil {

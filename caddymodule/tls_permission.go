@@ -78,15 +78,12 @@ func (p *TLSPermission) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 		return d.Err("permission bee: want one or more base domains, e.g. `permission bee bzz.example.com`")
 	}
 	for nesting := d.Nesting(); d.NextBlock(nesting); {
-		switch d.Val() {
-		case "ens":
-			on, err := onOff(d, "permission bee ens")
-			if err != nil {
-				return err
-			}
-			p.ENS = on
-		default:
+		if d.Val() != "ens" {
 			return d.Errf("unknown permission bee option %q: want ens", d.Val())
+		}
+		var err error
+		if p.ENS, err = onOff(d, "permission bee ens"); err != nil {
+			return err
 		}
 	}
 	if _, err := subdomain.NewHosts(p.Bases, p.ENS); err != nil {

@@ -7,7 +7,10 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"time"
+
+	"go.uber.org/zap"
 )
 
 // spillPrefix starts the name of every spill file.
@@ -43,4 +46,19 @@ func RemoveStaleSpills(dir string, olderThan time.Duration) (removed int, err er
 		}
 	}
 	return removed, errors.Join(errs...)
+}
+
+// removeStaleOnce: once per process, not on every config reload.
+var removeStaleOnce sync.Once
+
+// RemoveStaleSpillsOnce removes the spill files in dir a crashed process left (nothing else
+// removes them) the first time it is called in this process, and logs what it did.
+func RemoveStaleSpillsOnce(dir string, logger *zap.Logger) {
+	removeStaleOnce.Do(func() {
+		if n, err := RemoveStaleSpills(dir, time.Hour); err != nil {
+			logger.Warn("could not remove stale coalescer spill files", zap.Error(err))
+		} else if n > 0 {
+			logger.Info("removed stale coalescer spill files", zap.Int("files", n))
+		}
+	})
 }

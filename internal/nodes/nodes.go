@@ -1,6 +1,7 @@
-// Package nodes holds what the gateway knows about the Bee nodes it fronts: their names,
-// which node owns a batch, which nodes to avoid after a failed upload, and which node and
-// batch an injected upload goes to. Caddy's health checks come in through Node.Usable.
+// Package nodes holds what the gateway knows about the Bee nodes it fronts: their
+// configuration and pool plans (config.go), their names, which node owns a batch, which
+// nodes to avoid after a failed upload, and which node and batch an injected upload goes
+// to. Caddy's health checks come in through Node.Usable (Member.Reachable).
 package nodes
 
 import (
@@ -11,7 +12,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/swarmgate/caddy-bee/internal/bee"
 	"github.com/swarmgate/caddy-bee/internal/pool"
 )
 
@@ -97,42 +97,13 @@ func Label(i int, label string) (string, error) {
 	if label == "" {
 		label = fmt.Sprintf("node%d", i+1)
 	}
-	if !LabelPattern.MatchString(label) {
-		return "", fmt.Errorf("node %d label %q: want 1-32 letters, digits, '-', '_' or '.', starting with a letter or digit", i+1, label)
-	}
-	return label, nil
+	return ParseLabel(fmt.Sprintf("node %d label", i+1), label)
 }
 
-// Spec is a configured node: its Bee API URL and label.
-type Spec struct{ URL, Label string }
-
-// Normalize checks a nodes list: each URL normalised (bee.NormalizeURL) and listed once,
-// each label defaulted (Label) and used once; check sees each node after its own checks
-// passed, with its index and label.
-func Normalize(specs []Spec, check func(i int, label string) error) ([]Spec, error) {
-	out := make([]Spec, len(specs))
-	urls, labels := map[string]bool{}, map[string]bool{}
-	for i, n := range specs {
-		u, err := bee.NormalizeURL(n.URL)
-		if err != nil {
-			return nil, fmt.Errorf("node %d url: %w", i+1, err)
-		}
-		if urls[u] {
-			return nil, fmt.Errorf("node %s listed twice", u)
-		}
-		urls[u] = true
-		label, err := Label(i, n.Label)
-		if err != nil {
-			return nil, err
-		}
-		if labels[label] {
-			return nil, fmt.Errorf("node label %q used twice: give each node its own label", label)
-		}
-		labels[label] = true
-		if err := check(i, label); err != nil {
-			return nil, err
-		}
-		out[i] = Spec{URL: u, Label: label}
+// ParseLabel checks a node label (LabelPattern); name is the option as errors call it.
+func ParseLabel(name, label string) (string, error) {
+	if !LabelPattern.MatchString(label) {
+		return "", fmt.Errorf("%s %q: want 1-32 letters, digits, '-', '_' or '.', starting with a letter or digit", name, label)
 	}
-	return out, nil
+	return label, nil
 }

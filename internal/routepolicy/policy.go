@@ -241,6 +241,18 @@ func AllowedMethods(mode Mode, decodedPath string) []string {
 	return out
 }
 
+// DefaultAPIPrefix is where the plugin's own API lives unless api_prefix says otherwise.
+const DefaultAPIPrefix = "/api/v1"
+
+// APIEndpoint returns the part of path after the API prefix, if path is under it.
+func APIEndpoint(prefix, path string) (string, bool) {
+	rest, ok := strings.CutPrefix(CleanPath(path), prefix)
+	if !ok || (rest != "" && rest[0] != '/') {
+		return "", false
+	}
+	return rest, true
+}
+
 // CheckAPIPrefix refuses an api_prefix that is not a clean path or would hide Bee's routes.
 func CheckAPIPrefix(prefix string) error {
 	if !strings.HasPrefix(prefix, "/") || prefix == "/" || strings.HasSuffix(prefix, "/") || CleanPath(prefix) != prefix {
