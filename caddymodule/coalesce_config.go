@@ -1,8 +1,6 @@
 package caddymodule
 
 import (
-	"sync"
-
 	"github.com/caddyserver/caddy/v2"
 	"github.com/caddyserver/caddy/v2/caddyconfig/caddyfile"
 
@@ -12,9 +10,6 @@ import (
 
 // CoalesceConfig configures request coalescing (internal/coalesce).
 type CoalesceConfig = coalesce.Config[caddy.Duration]
-
-// removeStaleSpillsOnce: once per process, not on every config reload.
-var removeStaleSpillsOnce sync.Once
 
 func (h *Handler) coalesceOptions() coalesce.Options {
 	return h.Coalesce.Options(beemetrics.Coalescer{}, h.logger)
