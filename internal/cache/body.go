@@ -20,3 +20,9 @@ func (b *bytesBody) whole() (io.Reader, error) { return b.Reader, nil }
 type wholeBody interface {
 	whole() (io.Reader, error)
 }
+
+// Both tiers' bodies; a file's can fail (a seek), a memory entry's cannot.
+var (
+	_ wholeBody = (*bytesBody)(nil)
+	_ wholeBody = (*fileBody)(nil)
+)
