@@ -2,6 +2,7 @@ package inject
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"maps"
 	"net/http"
@@ -141,7 +142,7 @@ func (in *Injector) Serve(w http.ResponseWriter, r *http.Request, next func(http
 			tried[node] = true
 			in.Logger.Warn("bee node failed an injected upload; trying another node",
 				zap.String("node", node.Name()), zap.Int("status", rec.Status()), zap.Error(err))
-			nextNode, nextBatch, perr := in.choose(r, tried, false) // a body replays once
+			nextNode, nextBatch, perr := in.chooseForRetry(r, tried)
 			if perr == nil {
 				if again, ok := in.replayBody(r, b); ok {
 					in.Observer.Injection("node_failed")
@@ -178,8 +179,23 @@ func (in *Injector) Serve(w http.ResponseWriter, r *http.Request, next func(http
 		clear(w.Header())
 		maps.Copy(w.Header(), headerBefore)
 		in.Logger.Info("retrying upload with another batch", zap.Int("rejected_status", rec.Status()))
-		batch, err = p.ActiveForUpload(r.Context(), StampedBytes(r, r.ContentLength), false, avoid) // the last attempt
+		batch, err = p.ActiveForUpload(r.Context(), StampedBytes(r, r.ContentLength), false, avoid)
+		if errors.Is(err, pool.ErrEmpty) { // see chooseForRetry
+			batch, err = p.ActiveForUpload(r.Context(), StampedBytes(r, r.ContentLength), true, avoid)
+		}
 	}
+}
+
+// chooseForRetry picks the node and batch for an upload's last attempt (a body replays once):
+// a batch it would not overflow where one exists, else the least risky one, since a 503 would
+// fail the upload for certain where a second 402 is unlikely. The strict ask still tells the
+// pool to make room.
+func (in *Injector) chooseForRetry(r *http.Request, skip map[Node]bool) (Node, pool.Batch, error) {
+	n, b, err := in.choose(r, skip, false)
+	if errors.Is(err, pool.ErrEmpty) {
+		return in.choose(r, skip, true)
+	}
+	return n, b, err
 }
 
 // canReplay: whether the upload's first attempt can go again after Bee's 402 (no body, or a
