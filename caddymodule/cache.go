@@ -2,7 +2,6 @@ package caddymodule
 
 import (
 	"fmt"
-	"net/http"
 	"sync"
 
 	"github.com/caddyserver/caddy/v2"
@@ -72,11 +71,6 @@ func (h *Handler) releaseCache() {
 		h.logger.Error("releasing content cache", zap.Error(err))
 	}
 	h.cacheKey = ""
-}
-
-// serveCacheAPI is GET <api_prefix>/cache and DELETE <api_prefix>/cache/{ref}.
-func (h *Handler) serveCacheAPI(w http.ResponseWriter, r *http.Request, endpoint string) error {
-	return h.api.ServeCache(w, r, h.cache, endpoint)
 }
 
 func (h *Handler) unmarshalCache(d *caddyfile.Dispenser) (err error) {

@@ -148,7 +148,7 @@ var beeBlocks = map[string]func(*Handler, *caddyfile.Dispenser) error{
 	"coalesce":   (*Handler).unmarshalCoalesce,
 	"cache":      (*Handler).unmarshalCache,
 	"cors":       (*Handler).unmarshalCORS,
-	"subdomains": (*Handler).unmarshalSubdomains,
+	"subdomains": func(h *Handler, d *caddyfile.Dispenser) error { return caddyfileopts.Subdomains(d, h.subdomains) },
 	"pool": func(h *Handler, d *caddyfile.Dispenser) (err error) {
 		if h.Pool != nil {
 			return d.Errf("pool: declared twice")

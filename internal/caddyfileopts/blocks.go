@@ -14,6 +14,7 @@ import (
 	"github.com/swarmgate/caddy-bee/internal/nodes"
 	"github.com/swarmgate/caddy-bee/internal/pool"
 	"github.com/swarmgate/caddy-bee/internal/routepolicy"
+	"github.com/swarmgate/caddy-bee/internal/subdomain"
 )
 
 // Node reads `node <bee-api-url> { label <name>  pool { ... } }`: the label and pool of the
@@ -165,6 +166,24 @@ func CORS(d Dispenser) (*cors.Config, error) {
 		return nil, d.Err(err.Error())
 	}
 	return c, nil
+}
+
+// Subdomains reads `subdomains <base-domain>...` into the block get gives (which `ens`
+// may have created first).
+func Subdomains(d Dispenser, get func() *subdomain.Config) error {
+	bases := d.RemainingArgs()
+	if len(bases) == 0 {
+		return d.Errf("subdomains: want one or more base domains, e.g. `subdomains bzz.example.com`")
+	}
+	c := get()
+	if len(c.Bases) > 0 {
+		return d.Errf("subdomains: declared twice; list every base domain on one line")
+	}
+	c.Bases = bases
+	if _, err := c.Hosts(); err != nil {
+		return d.Err(err.Error())
+	}
+	return nil
 }
 
 // ParseRoutes reads the routes mode: gateway or all.

@@ -11,6 +11,7 @@ import (
 	"github.com/swarmgate/caddy-bee/internal/cors"
 	"github.com/swarmgate/caddy-bee/internal/nodes"
 	"github.com/swarmgate/caddy-bee/internal/pool"
+	"github.com/swarmgate/caddy-bee/internal/subdomain"
 )
 
 // duration is a stand-in for caddy.Duration.
@@ -146,6 +147,21 @@ func TestCORS(t *testing.T) {
 		_, err := CORS(dispense(input))
 		require.ErrorContains(t, err, want, input)
 		require.ErrorContains(t, err, "Testfile:", input)
+	}
+}
+
+func TestSubdomains(t *testing.T) {
+	var c subdomain.Config
+	get := func() *subdomain.Config { return &c }
+	require.NoError(t, Subdomains(dispense("subdomains a.example.com b.example.com"), get))
+	require.Equal(t, []string{"a.example.com", "b.example.com"}, c.Bases)
+	require.ErrorContains(t, Subdomains(dispense("subdomains c.example.com"), get), "subdomains: declared twice")
+	for input, want := range map[string]string{
+		"subdomains":                         "subdomains: want one or more base domains",
+		"subdomains https://bzz.example.com": "want a DNS name",
+		"subdomains *.example.com":           "want a DNS name",
+	} {
+		require.ErrorContains(t, Subdomains(dispense(input), func() *subdomain.Config { return new(subdomain.Config) }), want, input)
 	}
 }
 
