@@ -23,10 +23,10 @@ func (h *Handler) serveAPI(w http.ResponseWriter, r *http.Request, endpoint stri
 		return err
 	}
 	if endpoint == "/cache" || strings.HasPrefix(endpoint, "/cache/") && !strings.Contains(endpoint[len("/cache/"):], "/") {
-		return h.serveCacheAPI(w, r, endpoint)
+		return h.api.ServeCache(w, r, h.cache, endpoint) // GET /cache, DELETE /cache/{ref}
 	}
 	if ref, ok := strings.CutPrefix(endpoint, "/subdomain/"); ok && ref != "" && !strings.Contains(ref, "/") {
-		return h.serveSubdomainURL(w, r, ref)
+		return poolapi.ServeSubdomainURLs(w, r, h.front.Hosts, ref)
 	}
 	return h.api.NotFound(w, endpoint)
 }

@@ -2,7 +2,6 @@ package caddymodule
 
 import (
 	"fmt"
-	"net/http"
 	"sync"
 
 	"github.com/caddyserver/caddy/v2"
@@ -10,6 +9,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/swarmgate/caddy-bee/internal/cache"
+	"github.com/swarmgate/caddy-bee/internal/caddyfileopts"
 	beemetrics "github.com/swarmgate/caddy-bee/internal/metrics"
 )
 
@@ -73,22 +73,10 @@ func (h *Handler) releaseCache() {
 	h.cacheKey = ""
 }
 
-// serveCacheAPI is GET <api_prefix>/cache and DELETE <api_prefix>/cache/{ref}.
-func (h *Handler) serveCacheAPI(w http.ResponseWriter, r *http.Request, endpoint string) error {
-	return h.api.ServeCache(w, r, h.cache, endpoint)
-}
-
-// unmarshalCache reads `cache on|off` or `cache { memory <size> disk <size> dir <path> }`.
-func (h *Handler) unmarshalCache(d *caddyfile.Dispenser) error {
+func (h *Handler) unmarshalCache(d *caddyfile.Dispenser) (err error) {
 	if h.Cache != nil {
 		return d.Errf("cache: declared twice")
 	}
-	h.Cache = new(CacheConfig)
-	return onOffBlock(d, "cache", h.Cache, &h.Cache.Disabled, cacheOptions, "unknown cache option %q: want memory, disk or dir")
-}
-
-var cacheOptions = map[string]func(*CacheConfig, string, string) error{
-	"memory": field(func(c *CacheConfig) *int64 { return &c.Memory }, sizeUpTo(1<<50, "64MiB or 10GiB")),
-	"disk":   field(func(c *CacheConfig) *int64 { return &c.Disk }, sizeUpTo(1<<50, "64MiB or 10GiB")),
-	"dir":    field(func(c *CacheConfig) *string { return &c.Dir }, anyString),
+	h.Cache, err = caddyfileopts.Cache(d)
+	return err
 }

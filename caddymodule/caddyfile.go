@@ -10,9 +10,8 @@ import (
 	"github.com/caddyserver/caddy/v2/caddyconfig/httpcaddyfile"
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp/reverseproxy"
-	"github.com/dustin/go-humanize"
 
-	"github.com/swarmgate/caddy-bee/internal/inject"
+	"github.com/swarmgate/caddy-bee/internal/caddyfileopts"
 	"github.com/swarmgate/caddy-bee/internal/nodes"
 	"github.com/swarmgate/caddy-bee/internal/routepolicy"
 )
@@ -112,7 +111,7 @@ func (h *Handler) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 		if parse, ok := beeBlocks[d.Val()]; ok {
 			err = parse(h, d)
 		} else if _, ok := beeValues[d.Val()]; ok {
-			err = blockOption(d, h, "", beeValues, "")
+			err = caddyfileopts.BlockOption(d, h, "", beeValues, "")
 		} else {
 			err = d.Errf("unknown bee option %q: want node, pool, inject, coalesce, cors, api_prefix, admin_token, routes, subdomains, ens, max_replay_memory, upload_idle_timeout or reverse_proxy", d.Val())
 		}
@@ -129,29 +128,32 @@ func (h *Handler) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 	return nil
 }
 
+// options reads the option blocks with Caddy's durations (internal/caddyfileopts).
+var options = caddyfileopts.Parser[caddy.Duration]{ParseDuration: caddy.ParseDuration}
+
 // beeValues are the bee block's `<option> <value>` lines.
 var beeValues = map[string]func(*Handler, string, string) error{
-	"inject":              field(func(h *Handler) **bool { return &h.Inject }, parseOnOff),
-	"api_prefix":          field(func(h *Handler) *string { return &h.APIPrefix }, checked(routepolicy.CheckAPIPrefix)),
-	"admin_token":         field(func(h *Handler) *string { return &h.AdminToken }, anyString),
-	"routes":              field(func(h *Handler) *string { return &h.Routes }, parseRoutes),
-	"max_replay_memory":   field(func(h *Handler) *int64 { return &h.MaxReplayMemory }, parseReplayMemory),
-	"upload_idle_timeout": field(func(h *Handler) *caddy.Duration { return &h.UploadIdleTimeout }, parseDuration),
-	"ens":                 field(func(h *Handler) *bool { return &h.subdomains().ENS }, parseSwitch),
+	"inject":              caddyfileopts.Field(func(h *Handler) **bool { return &h.Inject }, caddyfileopts.ParseOnOff),
+	"api_prefix":          caddyfileopts.Field(func(h *Handler) *string { return &h.APIPrefix }, caddyfileopts.Checked(routepolicy.CheckAPIPrefix)),
+	"admin_token":         caddyfileopts.Field(func(h *Handler) *string { return &h.AdminToken }, caddyfileopts.AnyString),
+	"routes":              caddyfileopts.Field(func(h *Handler) *string { return &h.Routes }, caddyfileopts.ParseRoutes),
+	"max_replay_memory":   caddyfileopts.Field(func(h *Handler) *int64 { return &h.MaxReplayMemory }, caddyfileopts.ParseReplayMemory),
+	"upload_idle_timeout": caddyfileopts.Field(func(h *Handler) *caddy.Duration { return &h.UploadIdleTimeout }, options.Duration),
+	"ens":                 caddyfileopts.Field(func(h *Handler) *bool { return &h.subdomains().ENS }, caddyfileopts.ParseSwitch),
 }
 
 // beeBlocks parse the bee block's other options, each from its name on.
 var beeBlocks = map[string]func(*Handler, *caddyfile.Dispenser) error{
-	"node":       (*Handler).unmarshalNode,
+	"node":       func(h *Handler, d *caddyfile.Dispenser) error { return options.Node(d, h.Nodes) },
 	"coalesce":   (*Handler).unmarshalCoalesce,
 	"cache":      (*Handler).unmarshalCache,
 	"cors":       (*Handler).unmarshalCORS,
-	"subdomains": (*Handler).unmarshalSubdomains,
+	"subdomains": func(h *Handler, d *caddyfile.Dispenser) error { return caddyfileopts.Subdomains(d, h.subdomains) },
 	"pool": func(h *Handler, d *caddyfile.Dispenser) (err error) {
 		if h.Pool != nil {
 			return d.Errf("pool: declared twice")
 		}
-		h.Pool, err = unmarshalPool(d, "pool")
+		h.Pool, err = options.Pool(d, "pool")
 		return err
 	},
 	"reverse_proxy": func(h *Handler, d *caddyfile.Dispenser) error {
@@ -164,21 +166,6 @@ var beeBlocks = map[string]func(*Handler, *caddyfile.Dispenser) error{
 		h.proxySegment = d.NextSegment()
 		return nil
 	},
-}
-
-func parseRoutes(name, value string) (string, error) {
-	if _, ok := routepolicy.ParseMode(value); !ok || value == "" {
-		return "", fmt.Errorf("%s %q: want gateway or all", name, value)
-	}
-	return value, nil
-}
-
-func parseReplayMemory(name, value string) (int64, error) {
-	size, err := humanize.ParseBytes(value)
-	if err != nil || size == 0 || size > inject.MaxReplayMemoryLimit {
-		return 0, fmt.Errorf("%s %q: want a size such as 64MiB (at least 1 byte, at most 1TiB)", name, value)
-	}
-	return int64(size), nil
 }
 
 // nodeURLs are the reverse_proxy upstreams of the directive.

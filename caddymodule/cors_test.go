@@ -8,7 +8,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/caddyserver/caddy/v2/caddyconfig/caddyfile"
 	"github.com/stretchr/testify/require"
 
 	"github.com/swarmgate/caddy-bee/internal/beesim"
@@ -185,35 +184,4 @@ func TestCORSOnThePluginAPIWhenConfigured(t *testing.T) {
 	// Bee's routes keep the default.
 	resp, _ = corsRequest(t, http.MethodGet, gw.URL+"/bytes/"+testRef, appOrigin)
 	require.Equal(t, "*", resp.Header.Get("Access-Control-Allow-Origin"))
-}
-
-func TestUnmarshalCORS(t *testing.T) {
-	for input, want := range map[string]CORSConfig{
-		"bee x:1 {\n cors off\n}":                               {Disabled: true},
-		"bee x:1 {\n cors *\n}":                                 {Origins: []string{"*"}},
-		"bee x:1 {\n cors https://a.example http://b:8\n}":      {Origins: []string{"https://a.example", "http://b:8"}},
-		"bee x:1 {\n cors {\n api https://admin.example\n }\n}": {APIOrigins: []string{"https://admin.example"}},
-		"bee x:1 {\n cors off {\n api *\n }\n}":                 {Disabled: true, APIOrigins: []string{"*"}},
-	} {
-		var h Handler
-		require.NoError(t, h.UnmarshalCaddyfile(caddyfile.NewTestDispenser(input)), input)
-		require.Equal(t, want, *h.CORS, input)
-	}
-	for input, want := range map[string]string{
-		"bee x:1 {\n cors\n}":                         "want `off`",
-		"bee x:1 {\n cors off https://a.example\n}":   "stands alone",
-		"bee x:1 {\n cors https://a.example/\n}":      "no path",
-		"bee x:1 {\n cors a.example\n}":               "scheme://host",
-		"bee x:1 {\n cors * https://a.example\n}":     "either `*` or origins",
-		"bee x:1 {\n cors *\n cors off\n}":            "declared twice",
-		"bee x:1 {\n cors {\n api\n }\n}":             "cors api: want one or more",
-		"bee x:1 {\n cors {\n credentials on\n }\n}":  `unknown cors option "credentials"`,
-		"bee x:1 {\n cors {\n api https://x/y\n }\n}": "no path",
-	} {
-		var h Handler
-		err := h.UnmarshalCaddyfile(caddyfile.NewTestDispenser(input))
-		require.Error(t, err, input)
-		require.Contains(t, err.Error(), want, input)
-		require.Contains(t, err.Error(), "Testfile:", input)
-	}
 }

@@ -21,7 +21,6 @@ import (
 	"github.com/swarmgate/caddy-bee/internal/pool"
 	"github.com/swarmgate/caddy-bee/internal/poolapi"
 	"github.com/swarmgate/caddy-bee/internal/routepolicy"
-	"github.com/swarmgate/caddy-bee/internal/subdomain"
 )
 
 func init() {
@@ -93,7 +92,6 @@ type Handler struct {
 	// batch. Default: 60s.
 	UploadIdleTimeout caddy.Duration `json:"upload_idle_timeout,omitempty"`
 
-	mode    routepolicy.Mode
 	api     *poolapi.API
 	beeCORS *cors.Policy // nil: CORS left to Bee
 	apiCORS *cors.Policy // nil: the API answers no CORS request
@@ -104,7 +102,6 @@ type Handler struct {
 	coalescer *coalesce.Group
 	cache     *cache.Cache
 	cacheKey  string
-	hosts     *subdomain.Hosts
 
 	pooled []*beeNode // the nodes whose pool runtime this handler holds
 
@@ -146,7 +143,6 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 	if !ok {
 		return fmt.Errorf("routes %q: want gateway or all", h.Routes)
 	}
-	h.mode = mode
 	h.APIPrefix = cmp.Or(h.APIPrefix, routepolicy.DefaultAPIPrefix)
 	var err error
 	if h.BeeURL, h.Nodes, err = nodes.Resolve(h.BeeURL, h.Nodes); err != nil {
@@ -165,7 +161,6 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 	if err := h.provisionCORS(); err != nil {
 		return err
 	}
-	h.hosts, _ = h.Subdomains.Hosts() // Validate checked it
 	if err := h.provisionCache(); err != nil {
 		return err
 	}
@@ -174,7 +169,7 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 		return err
 	}
 	h.provisionAPI(sizes)
-	h.provisionRequestPath()
+	h.provisionRequestPath(mode)
 	return nil
 }
 
@@ -186,7 +181,7 @@ func (h *Handler) Validate() error {
 	if err := h.Pool.Check(); err != nil {
 		return err
 	}
-	if err := h.validateUploadGuards(); err != nil {
+	if err := h.uploadGuards().Validate(); err != nil {
 		return err
 	}
 	if err := h.Cache.Validate(); err != nil {

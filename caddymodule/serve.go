@@ -12,6 +12,7 @@ import (
 	"github.com/swarmgate/caddy-bee/internal/inject"
 	beemetrics "github.com/swarmgate/caddy-bee/internal/metrics"
 	"github.com/swarmgate/caddy-bee/internal/replay"
+	"github.com/swarmgate/caddy-bee/internal/routepolicy"
 )
 
 // ServeHTTP applies the route policy, answers the plugin's own endpoints, injects pool
@@ -24,9 +25,9 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyht
 // provisionRequestPath builds what serves requests (internal/beeroutes), with Caddy's
 // answer for a client that went away: a 499 Caddy logs at debug level, as reverse_proxy
 // does for a client that cancelled.
-func (h *Handler) provisionRequestPath() {
+func (h *Handler) provisionRequestPath(mode routepolicy.Mode) {
 	routes := &beeroutes.Routes{
-		Mode: h.mode, Logger: h.logger, Ready: h.api.HasUsable,
+		Mode: mode, Logger: h.logger, Ready: h.api.HasUsable,
 		RetryAfter: func() time.Duration { return h.api.RetryAfter(0) },
 		Cache:      h.cache, Coalescer: h.coalescer,
 		ClientGone: func(err error) error { return caddyhttp.Error(499, err) },
@@ -38,8 +39,9 @@ func (h *Handler) provisionRequestPath() {
 		replayMemory.SetMax(h.uploadGuards().ReplayMemory())
 		routes.Injector = h.newInjector()
 	}
+	hosts, _ := h.Subdomains.Hosts() // Validate checked it
 	h.front = &beeroutes.Front{
-		Mode: h.mode, Hosts: h.hosts, BeeCORS: h.beeCORS, APICORS: h.apiCORS, Routes: routes,
+		Mode: mode, Hosts: hosts, BeeCORS: h.beeCORS, APICORS: h.apiCORS, Routes: routes,
 		APIEndpoint: h.apiEndpoint, API: h.serveAPI, CoalescerHealth: h.api.ServeCoalescerHealth,
 	}
 }
@@ -59,8 +61,6 @@ var replayMemory = replay.NewBudget(inject.DefaultMaxReplayMemory)
 func (h *Handler) uploadGuards() inject.Guards {
 	return inject.Guards{MaxReplayMemory: h.MaxReplayMemory, IdleTimeout: time.Duration(h.UploadIdleTimeout)}
 }
-
-func (h *Handler) validateUploadGuards() error { return h.uploadGuards().Validate() }
 
 // newInjector wires the Caddy-free injector (internal/inject) to Caddy: its response
 // recorder, error values, the replacer and the variable lb_policy bee routes by.

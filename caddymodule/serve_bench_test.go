@@ -36,7 +36,7 @@ func BenchmarkServeUnshared(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	h := &Handler{mode: routepolicy.Gateway, APIPrefix: routepolicy.DefaultAPIPrefix, beeCORS: policy, logger: zap.NewNop(),
+	h := &Handler{APIPrefix: routepolicy.DefaultAPIPrefix, beeCORS: policy, logger: zap.NewNop(),
 		coalescer: coalesce.New(coalesce.Options{Observer: beemetrics.Coalescer{}})}
 	c, err := cache.New(cache.Options{Memory: cache.DefaultMemory})
 	if err != nil {
@@ -55,7 +55,7 @@ func BenchmarkServeUnshared(b *testing.B) {
 			if mode == "bee+cache" {
 				h.cache = c
 			}
-			h.provisionRequestPath() // the routes take the cache in use
+			h.provisionRequestPath(routepolicy.Gateway) // the routes take the cache in use
 			w := &benchWriter{header: http.Header{}}
 			b.ReportAllocs()
 			i := 0

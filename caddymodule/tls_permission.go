@@ -9,6 +9,7 @@ import (
 	"github.com/caddyserver/caddy/v2/modules/caddytls"
 	"go.uber.org/zap"
 
+	"github.com/swarmgate/caddy-bee/internal/caddyfileopts"
 	"github.com/swarmgate/caddy-bee/internal/subdomain"
 )
 
@@ -82,7 +83,7 @@ func (p *TLSPermission) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 			return d.Errf("unknown permission bee option %q: want ens", d.Val())
 		}
 		var err error
-		if p.ENS, err = onOff(d, "permission bee ens"); err != nil {
+		if p.ENS, err = caddyfileopts.OnOff(d, "permission bee ens"); err != nil {
 			return err
 		}
 	}

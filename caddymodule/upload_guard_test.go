@@ -34,8 +34,8 @@ func TestUploadGuardOptions(t *testing.T) {
 		require.ErrorContains(t, err, want, input)
 	}
 
-	require.ErrorContains(t, (&Handler{MaxReplayMemory: -1}).validateUploadGuards(), "max_replay_memory -1")
-	require.ErrorContains(t, (&Handler{UploadIdleTimeout: -1}).validateUploadGuards(), "upload_idle_timeout")
+	require.ErrorContains(t, (&Handler{MaxReplayMemory: -1}).uploadGuards().Validate(), "max_replay_memory -1")
+	require.ErrorContains(t, (&Handler{UploadIdleTimeout: -1}).uploadGuards().Validate(), "upload_idle_timeout")
 }
 
 // Caddyfile.example shows the upload guards and the server timeouts a public gateway sets.
