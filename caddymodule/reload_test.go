@@ -54,7 +54,12 @@ func TestReloadKeepsPoolRuntime(t *testing.T) {
 	}
 	require.Same(t, before, runningPool(t, sim.URL), "a reload must keep the running pool")
 	waitPoolReserve(t, gw, adminToken, 20, 1, 60*time.Second)
-	time.Sleep(200 * time.Millisecond)
+	// A purchase the reloads set off is decided in a maintenance run: let one begun after now
+	// complete before counting.
+	p := runningPool(t, sim.URL)
+	runs := p.MaintenanceRuns()
+	p.TriggerCheck()
+	require.Eventually(t, func() bool { return p.MaintenanceRuns() >= runs+2 }, 30*time.Second, 5*time.Millisecond)
 	require.Len(t, sim.Batches(), 2, "reloads bought twice")
 
 	reload("http://{addr} {\n\tbee " + sim.URL + "\n}")

@@ -725,6 +725,11 @@ func (p *Pool) Available() []Batch {
 	return out
 }
 
+// MaintenanceRuns counts the maintenance runs completed. To see the pool's reaction to the
+// present state, trigger a check and wait until this has grown by two: the run under way,
+// then one begun after the trigger.
+func (p *Pool) MaintenanceRuns() int64 { return p.maintained.Load() }
+
 // TriggerCheck schedules maintenance now, in the background.
 func (p *Pool) TriggerCheck() time.Time {
 	p.signal()
