@@ -3,6 +3,7 @@ package pool
 import (
 	"context"
 	"math/big"
+	"slices"
 	"strings"
 	"time"
 
@@ -90,7 +91,7 @@ func (p *Pool) dilutions(ctx context.Context) {
 		return
 	}
 	id := plan.r.ID
-	startedAt, ok := p.reserveOperation(ctx, cfg, id)
+	startedAt, ok := p.reserveOperation(ctx, cfg, id, Active)
 	if !ok {
 		return
 	}
@@ -131,7 +132,7 @@ func (p *Pool) dilutions(ctx context.Context) {
 	}
 
 	// Keep the TTL: top up what the dilution halved away.
-	startedAt, ok = p.reserveOperation(ctx, cfg, id)
+	startedAt, ok = p.reserveOperation(ctx, cfg, id, Active)
 	if !ok {
 		return // the regular top-up takes over once the TTL is below min_ttl
 	}
@@ -158,19 +159,20 @@ type DiluteObserver interface {
 	Dilute(fromDepth, toDepth int)
 }
 
-// reserveOperation books one on-chain operation on batch id in the ledger (cap, spacing, the
-// share kept for depths below target) and marks the batch busy; ok is false when the budget
-// says no.
-func (p *Pool) reserveOperation(ctx context.Context, cfg Config, id string) (time.Time, bool) {
+// reserveOperation books one on-chain operation (a top-up or a dilution) on batch id in the
+// ledger (cap, spacing, the share kept for depths below target) and marks the batch busy; ok
+// is false when the batch is in none of states or the budget says no.
+func (p *Pool) reserveOperation(ctx context.Context, cfg Config, id string, states ...State) (time.Time, bool) {
 	var startedAt time.Time
 	err := p.update(ctx, func(doc *ledgerDoc) error {
 		r := doc.find(id)
-		if r == nil || r.State != Active {
+		if r == nil || !slices.Contains(states, r.State) {
 			return errNoChange
 		}
 		if err := p.canSpend(doc, cfg); err != nil {
 			return err
 		}
+		// A depth below target is bought before any top-up: keep its share of the budget.
 		now := p.deps.Clock.Now()
 		if short := shortfall(doc, cfg); short > 0 && doc.operationsSince(now.Add(-time.Hour))+short >= cfg.MaxPurchasesPerHour {
 			return errBudgetKept

@@ -444,33 +444,13 @@ func (p *Pool) topUps(ctx context.Context) {
 		if ctx.Err() != nil {
 			return
 		}
-		var startedAt time.Time
-		err := p.update(ctx, func(doc *ledgerDoc) error {
-			fresh := doc.find(r.ID)
-			if fresh == nil || (fresh.State != Reserve && fresh.State != Active) {
-				return errNoChange
-			}
-			if err := p.canSpend(doc, cfg); err != nil {
-				return err
-			}
-			// A depth below target is bought before any top-up: keep its share of the budget.
-			now := p.deps.Clock.Now()
-			if short := shortfall(doc, cfg); short > 0 && doc.operationsSince(now.Add(-time.Hour))+short >= cfg.MaxPurchasesPerHour {
-				return errBudgetKept
-			}
-			startedAt = now
-			doc.Operations = append(doc.Operations, now)
-			p.mu.Lock()
-			p.toppingUp[r.ID] = true
-			p.mu.Unlock()
-			return nil
-		})
-		if err != nil {
+		startedAt, ok := p.reserveOperation(ctx, cfg, r.ID, Reserve, Active)
+		if !ok {
 			return
 		}
 		plur := new(big.Int).Lsh(amount, uint(r.Depth))
 		opCtx, cancel := p.withTimeout(ctx, cfg.PurchaseTimeout)
-		err = p.deps.Bee.TopUp(opCtx, r.ID, amount)
+		err := p.deps.Bee.TopUp(opCtx, r.ID, amount)
 		cancel()
 		p.mu.Lock()
 		delete(p.toppingUp, r.ID)
