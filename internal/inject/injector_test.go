@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"io/fs"
 	"net/http"
 	"net/http/httptest"
 	"net/http/httputil"
@@ -21,60 +20,10 @@ import (
 	"github.com/swarmgate/caddy-bee/internal/beesim"
 	"github.com/swarmgate/caddy-bee/internal/pool"
 	"github.com/swarmgate/caddy-bee/internal/replay"
+	"github.com/swarmgate/caddy-bee/internal/testkit"
 )
 
 const testBlock = 10 * time.Millisecond
-
-// memStorage is an in-memory pool.Storage for one process.
-type memStorage struct {
-	mu    sync.Mutex
-	data  map[string][]byte
-	locks map[string]chan struct{}
-}
-
-func (m *memStorage) lock(name string) chan struct{} {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	if m.locks[name] == nil {
-		m.locks[name] = make(chan struct{}, 1)
-	}
-	return m.locks[name]
-}
-
-func (m *memStorage) Lock(ctx context.Context, name string) error {
-	select {
-	case m.lock(name) <- struct{}{}:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
-}
-
-func (m *memStorage) Unlock(_ context.Context, name string) error {
-	select {
-	case <-m.lock(name):
-		return nil
-	default:
-		return fmt.Errorf("lock %s not held", name)
-	}
-}
-
-func (m *memStorage) Store(_ context.Context, key string, value []byte) error {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	m.data[key] = bytes.Clone(value)
-	return nil
-}
-
-func (m *memStorage) Load(_ context.Context, key string) ([]byte, error) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	v, ok := m.data[key]
-	if !ok {
-		return nil, fs.ErrNotExist
-	}
-	return bytes.Clone(v), nil
-}
 
 // testNode is a single node: always usable.
 type testNode struct{ p *pool.Pool }
@@ -166,7 +115,7 @@ func newFixture(t *testing.T) *fixture {
 	cfg.BlockTime, cfg.PurchaseSpacing, cfg.CheckInterval = testBlock, 0, time.Second
 	cfg.PollInterval, cfg.PurchaseTimeout, cfg.MaxPurchasesPerHour = 5*time.Millisecond, 500*time.Millisecond, 1000
 	cfg.BackoffBase, cfg.BackoffMax, cfg.IntentGrace = 200*time.Millisecond, time.Second, time.Minute
-	f.pool, err = pool.New(cfg, pool.Deps{Bee: client, Storage: &memStorage{data: map[string][]byte{}, locks: map[string]chan struct{}{}}, NodeKey: srv.URL})
+	f.pool, err = pool.New(cfg, pool.Deps{Bee: client, Storage: testkit.NewMemStorage(), NodeKey: srv.URL})
 	require.NoError(t, err)
 	f.pool.Start()
 	t.Cleanup(f.pool.Stop)
