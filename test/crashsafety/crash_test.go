@@ -247,23 +247,8 @@ func TestSIGKILLDuringPurchasesAcquiresAndUploads(t *testing.T) {
 		}
 	}
 	t.Logf("retired because: %v", reasons)
-	labels := map[string]bool{}
 	chain := w.chain(t)
-	for _, b := range chain {
-		if _, ok := byID[b.BatchID]; !ok {
-			t.Errorf("batch %s (%s) was paid for but is not in the ledger", b.BatchID, b.Label)
-		}
-		if labels[b.Label] {
-			t.Errorf("label %s was bought twice", b.Label)
-		}
-		labels[b.Label] = true
-	}
-	issued.Range(func(k, _ any) bool {
-		if byID[k.(string)] != "issued" {
-			t.Errorf("batch %s was handed out but the ledger says %q", k, byID[k.(string)])
-		}
-		return true
-	})
+	ledgerAgreesWithChain(t, byID, chain, &issued)
 	if len(chain) != len(doc.Batches) {
 		t.Errorf("chain has %d batches, the ledger %d", len(chain), len(doc.Batches))
 	}
@@ -364,4 +349,27 @@ func TestCorruptLedgerStopsSpending(t *testing.T) {
 	}
 	t.Logf("RESULT: corrupt ledger: status errors %q, acquire answered %d, purchases unchanged (%d), file untouched",
 		st.Errors, resp.StatusCode, after.Purchases)
+}
+
+// ledgerAgreesWithChain reports every batch paid for on the chain but missing from the ledger
+// (byID: batch id -> state), every label bought twice, and every batch a client was handed
+// (issued) that the ledger does not record as issued.
+func ledgerAgreesWithChain(t *testing.T, byID map[string]string, chain []beesim.BatchInfo, issued *sync.Map) {
+	t.Helper()
+	labels := map[string]bool{}
+	for _, b := range chain {
+		if _, ok := byID[b.BatchID]; !ok {
+			t.Errorf("batch %s (%s) was paid for but is not in the ledger", b.BatchID, b.Label)
+		}
+		if labels[b.Label] {
+			t.Errorf("label %s was bought twice", b.Label)
+		}
+		labels[b.Label] = true
+	}
+	issued.Range(func(k, _ any) bool {
+		if byID[k.(string)] != "issued" {
+			t.Errorf("batch %s was handed out but the ledger says %q", k, byID[k.(string)])
+		}
+		return true
+	})
 }

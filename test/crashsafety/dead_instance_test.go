@@ -169,23 +169,8 @@ func TestDeadInstanceNeverFreezesTheOther(t *testing.T) {
 	for _, b := range doc.Batches {
 		byID[b.ID] = b.State
 	}
-	labels := map[string]bool{}
 	chain := w.chain(t)
-	for _, b := range chain {
-		if _, ok := byID[b.BatchID]; !ok {
-			t.Errorf("batch %s (%s) was paid for but is not in the ledger", b.BatchID, b.Label)
-		}
-		if labels[b.Label] {
-			t.Errorf("label %s was bought twice", b.Label)
-		}
-		labels[b.Label] = true
-	}
-	issued.Range(func(k, _ any) bool {
-		if byID[k.(string)] != "issued" {
-			t.Errorf("batch %s was handed out but the ledger says %q", k, byID[k.(string)])
-		}
-		return true
-	})
+	ledgerAgreesWithChain(t, byID, chain, &issued)
 	refreshErrors := 0
 	for _, in := range insts {
 		refreshErrors += bytes.Count(in.logBytes(w), []byte("Keeping lock file fresh"))
