@@ -25,20 +25,27 @@ func TestBeeJSEndToEnd(t *testing.T) {
 		}
 		t.Skip("node or test/e2e/node_modules missing: run `npm ci --prefix test/e2e`")
 	}
+	runNodeSuite(t, node, dir, "gateway.test.mjs", "bee-js", 3*time.Minute)
+}
+
+// runNodeSuite serves a gateway with a pool of two small batches on a fresh simulator and
+// runs the node test script in dir against it (GATEWAY_URL, ADMIN_TOKEN, and env).
+func runNodeSuite(t *testing.T, node, dir, script, name string, timeout time.Duration, env ...string) {
+	t.Helper()
 	const token = "e2e-admin-token"
 	sim := startSimulator(t)
 	gw := startGateway(t, poolSite(sim.URL, token, "reserve small 2"))
 	waitPoolReserve(t, gw, token, 17, 2, 60*time.Second)
 
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, node, "--test", "--test-reporter=spec", "gateway.test.mjs")
+	cmd := exec.CommandContext(ctx, node, "--test", "--test-reporter=spec", script)
 	cmd.Dir = dir
-	cmd.Env = append(os.Environ(), "GATEWAY_URL="+gw.URL, "ADMIN_TOKEN="+token)
+	cmd.Env = append(append(os.Environ(), "GATEWAY_URL="+gw.URL, "ADMIN_TOKEN="+token), env...)
 	out, err := cmd.CombinedOutput()
-	t.Logf("bee-js:\n%s", out)
+	t.Logf("%s:\n%s", name, out)
 	if err != nil {
-		t.Fatalf("bee-js end-to-end test failed: %v", err)
+		t.Fatalf("%s end-to-end test failed: %v", name, err)
 	}
 }
 

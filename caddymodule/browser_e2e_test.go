@@ -1,7 +1,6 @@
 package caddymodule
 
 import (
-	"context"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -31,19 +30,5 @@ func TestBrowserEndToEnd(t *testing.T) {
 	if chromium == "" || nodeErr != nil || !exists(filepath.Join(dir, "node_modules", "puppeteer-core")) || !exists(filepath.Join(dir, "node_modules", "esbuild")) {
 		t.Fatal("browser test needs node, the Debian chromium package (apt-get install chromium) and `npm ci --prefix test/e2e`")
 	}
-	const token = "browser-admin-token"
-	sim := startSimulator(t)
-	gw := startGateway(t, poolSite(sim.URL, token, "reserve small 2"))
-	waitPoolReserve(t, gw, token, 17, 2, 60*time.Second)
-
-	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, node, "--test", "--test-reporter=spec", "browser.test.mjs")
-	cmd.Dir = dir
-	cmd.Env = append(os.Environ(), "GATEWAY_URL="+gw.URL, "CHROMIUM="+chromium)
-	out, err := cmd.CombinedOutput()
-	t.Logf("bee-js in Chromium:\n%s", out)
-	if err != nil {
-		t.Fatalf("browser end-to-end test failed: %v", err)
-	}
+	runNodeSuite(t, node, dir, "browser.test.mjs", "bee-js in Chromium", 4*time.Minute, "CHROMIUM="+chromium)
 }
