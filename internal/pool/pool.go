@@ -151,6 +151,7 @@ type Pool struct {
 	owners ownerView // Owns' re-read of the stored ledger (owner.go)
 
 	maintained atomic.Int64 // maintenance runs completed (tests wait on it)
+	syncFailed bool         // the last maintenance run could not sync (p.mu)
 	// roomNeed: chunks of an upload that cannot be replayed and found no batch it would not
 	// overflow, last asked for at roomNeedAt; maintenance dilutes a batch for it (room.go).
 	roomNeed   int64

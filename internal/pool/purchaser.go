@@ -44,6 +44,13 @@ func (p *Pool) nextWait() time.Duration {
 	cfg := p.config()
 	p.mu.RLock()
 	defer p.mu.RUnlock()
+	// A failed sync (Bee away, or the ledger busy or unreadable: a dead peer's lock until its
+	// takeover) is tried again soon, not after a whole check interval: until one succeeds the
+	// pool spends nothing and knows nothing.
+	retry := min(cfg.CheckInterval, max(cfg.pollInterval(), time.Second))
+	if p.syncFailed {
+		return retry
+	}
 	if p.doc != nil && p.ledgerErr == nil {
 		for _, d := range cfg.depths() {
 			if p.doc.count(d, Pending) > 0 || p.doc.openIntents(d) > 0 {
@@ -57,14 +64,18 @@ func (p *Pool) nextWait() time.Duration {
 		}
 	}
 	if p.beeErr != nil {
-		return min(cfg.CheckInterval, max(cfg.pollInterval(), time.Second))
+		return retry
 	}
 	return cfg.CheckInterval
 }
 
 func (p *Pool) maintain(ctx context.Context) {
 	defer p.logSpendingChanges()
-	if err := p.sync(ctx); err != nil {
+	err := p.sync(ctx)
+	p.mu.Lock()
+	p.syncFailed = err != nil
+	p.mu.Unlock()
+	if err != nil {
 		return
 	}
 	p.chooseInjectDepth()
