@@ -51,6 +51,7 @@ type stampedeRow struct {
 	Upstream int64 // downloads that reached the simulator
 	PeakRSS  int64
 	Delivery time.Duration // first response byte to last body byte (deliveryWindow)
+	Tries    int           // times the case ran (stampedeRuns); the row is the median try
 }
 
 func (bn *bench) stampede() ([]stampedeRow, error) {
@@ -71,49 +72,63 @@ func (bn *bench) stampede() ([]stampedeRow, error) {
 		for _, n := range bn.opts.stampedeN {
 			round++
 			for _, t := range bn.rotated(round) {
-				if err := bn.ctx.Err(); err != nil {
-					return nil, err
+				var tries []stampedeRow
+				for try := 0; try < stampedeRuns(size); try++ {
+					row, err := bn.stampedeTry(t, size, n, single[t.key])
+					if err != nil {
+						return nil, err
+					}
+					tries = append(tries, row)
 				}
-				ref, err := bn.sim.Synthetic(size, bn.nextSeed(), false)
-				if err != nil {
-					return nil, err
-				}
-				before, err := bn.sim.Stats()
-				if err != nil {
-					return nil, err
-				}
-				client, err := bn.warmClient(t, n)
-				if err != nil {
-					return nil, err
-				}
-				meter := testkit.StartRSS(t.proc.Cmd.Process.Pid)
-				res, wall, err := loadgen.Run(bn.ctx, loadgen.Plan{
-					Concurrency: n, Total: n, StartTogether: true, Client: client,
-					Next: func(int) loadgen.Request { return get(t.url + "/bytes/" + ref) },
-				})
-				client.CloseIdleConnections()
-				peak := meter.Stop()
-				if err != nil {
-					return nil, err
-				}
-				after, err := bn.sim.Stats()
-				if err != nil {
-					return nil, err
-				}
-				s, err := loadgen.Summarize(res, wall)
-				if err != nil {
-					return nil, err
-				}
-				row := stampedeRow{Size: size, N: n, Target: t.key, Single: single[t.key], Summary: s,
-					Upstream: after.Downloads - before.Downloads, PeakRSS: peak, Delivery: deliveryWindow(res)}
+				row := combineStampedeTries(tries)
+				s := row.Summary
 				rows = append(rows, row)
-				bn.log("stampede %-6s x %-4d %s: upstream %d, p50 %v p99 %v, %s, bodies %d, peak RSS %s",
+				bn.log("stampede %-6s x %-4d %s: upstream %d, p50 %v p99 %v, %s, bodies %d, peak RSS %s (median of %d)",
 					human(size), n, t.key, row.Upstream, s.Latency.P50.Round(time.Millisecond),
-					s.Latency.P99.Round(time.Millisecond), s.StatusLine(), s.Bodies, human(peak))
+					s.Latency.P99.Round(time.Millisecond), s.StatusLine(), s.Bodies, human(row.PeakRSS), row.Tries)
 			}
 		}
 	}
 	return rows, nil
+}
+
+// stampedeTry runs one try of a case: n clients at once on a fresh ref.
+func (bn *bench) stampedeTry(t *target, size int64, n int, single time.Duration) (stampedeRow, error) {
+	if err := bn.ctx.Err(); err != nil {
+		return stampedeRow{}, err
+	}
+	ref, err := bn.sim.Synthetic(size, bn.nextSeed(), false)
+	if err != nil {
+		return stampedeRow{}, err
+	}
+	before, err := bn.sim.Stats()
+	if err != nil {
+		return stampedeRow{}, err
+	}
+	client, err := bn.warmClient(t, n)
+	if err != nil {
+		return stampedeRow{}, err
+	}
+	meter := testkit.StartRSS(t.proc.Cmd.Process.Pid)
+	res, wall, err := loadgen.Run(bn.ctx, loadgen.Plan{
+		Concurrency: n, Total: n, StartTogether: true, Client: client,
+		Next: func(int) loadgen.Request { return get(t.url + "/bytes/" + ref) },
+	})
+	client.CloseIdleConnections()
+	peak := meter.Stop()
+	if err != nil {
+		return stampedeRow{}, err
+	}
+	after, err := bn.sim.Stats()
+	if err != nil {
+		return stampedeRow{}, err
+	}
+	s, err := loadgen.Summarize(res, wall)
+	if err != nil {
+		return stampedeRow{}, err
+	}
+	return stampedeRow{Size: size, N: n, Target: t.key, Single: single, Summary: s,
+		Upstream: after.Downloads - before.Downloads, PeakRSS: peak, Delivery: deliveryWindow(res)}, nil
 }
 
 // warmClient opens n keep-alive connections to the target before a stampede. Opening 1000
