@@ -2,9 +2,9 @@ package swarm
 
 import (
 	"encoding/binary"
-	"hash"
+	"sync"
 
-	"golang.org/x/crypto/sha3"
+	"github.com/cloudflare/circl/simd/keccakf1600"
 )
 
 const (
@@ -21,89 +21,148 @@ const (
 	ChunkWithSpanSize = ChunkSize + SpanSize
 	segmentSize       = HashSize
 	segments          = ChunkSize / segmentSize // 128 leaves of the BMT
+	bmtDepth          = 7                       // log2(segments)
+
+	// A BMT node hashes two 32-byte children: 64 bytes, eight Keccak lanes, in one block.
+	nodeLanes = 2 * HashSize / 8
+	hashLanes = HashSize / 8
 )
 
-// zeroSubtree[d] is the BMT root of 32<<d zero bytes: padding hashes to the same value every
-// time, so a short payload's empty right subtrees are looked up, not hashed.
-var zeroSubtree = func() [8][HashSize]byte {
-	var z [8][HashSize]byte
-	h := sha3.NewLegacyKeccak256()
+// x4Enabled says whether circl's AVX2 four-way Keccak-f runs on this CPU; without it four
+// one-block hashes in a row beat its interleaved generic code.
+var x4Enabled = keccakf1600.IsEnabledX4()
+
+// zeroSubtree[d] is the BMT root of 32<<d zero bytes, as lanes: padding hashes to the same
+// value every time, so a short payload's empty right subtrees are looked up, not hashed.
+var zeroSubtree = func() [bmtDepth + 1][hashLanes]uint64 {
+	var z [bmtDepth + 1][hashLanes]uint64
 	for d := 1; d < len(z); d++ {
-		h.Reset()
-		h.Write(z[d-1][:])
-		h.Write(z[d-1][:])
-		h.Sum(z[d][:0])
+		var msg [nodeLanes]uint64
+		copy(msg[:hashLanes], z[d-1][:])
+		copy(msg[hashLanes:], z[d-1][:])
+		hashNodeScalar(z[d][:], msg[:])
 	}
 	return z
 }()
 
-// Hasher computes BMT chunk addresses with one reusable Keccak state. Not safe for
-// concurrent use.
+// Hasher computes BMT chunk addresses. It holds no allocation-worthy state per chunk: the
+// tree's nodes live in it as Keccak lanes (a parent's input is its children's output lanes
+// side by side, so no level is serialised to bytes but the root). Not safe for concurrent
+// use.
 type Hasher struct {
-	h     hash.Hash
-	level [segments][HashSize]byte
-	pad   [ChunkSize]byte
+	x4    bool
+	perm  keccakf1600.StateX4
+	state []uint64 // perm's 32-byte aligned, interleaved lanes of four states
+	// leaves holds the payload as eight lanes per 64-byte leaf pair; nodes the hashes of
+	// one tree level, four lanes each, plus room for a zero right sibling.
+	leaves [segments / 2 * nodeLanes]uint64
+	nodes  [(segments/2 + 1) * hashLanes]uint64
 }
 
 // NewHasher returns a BMT hasher.
-func NewHasher() *Hasher { return &Hasher{h: sha3.NewLegacyKeccak256()} }
+func NewHasher() *Hasher { return newHasher(x4Enabled) }
 
-func (b *Hasher) keccak(dst []byte, parts ...[]byte) {
-	b.h.Reset()
-	for _, p := range parts {
-		b.h.Write(p)
-	}
-	b.h.Sum(dst[:0])
+// newHasher lets tests force the one-block fallback where AVX2 exists.
+func newHasher(x4 bool) *Hasher {
+	h := &Hasher{x4: x4}
+	h.state = h.perm.Initialize(false) // 24 rounds: real Keccak, not the 12-round turbo
+	return h
 }
 
-// root is the BMT root of payload (at most ChunkSize bytes) zero-padded to ChunkSize: 128
-// segments of 32 bytes hashed pairwise with Keccak-256 up to one 32-byte root.
-func (b *Hasher) root(payload []byte) [HashSize]byte {
+// hashNodeScalar hashes one 64-byte node given as eight lanes into four output lanes.
+func hashNodeScalar(out, in []uint64) {
+	var s [25]uint64
+	copy(s[:nodeLanes], in[:nodeLanes])
+	s[nodeLanes] = 0x01
+	s[rateLanes-1] = padLast
+	keccakF1600(&s)
+	copy(out[:hashLanes], s[:hashLanes])
+}
+
+// hashNodes hashes n 64-byte messages, in[8i:8i+8], into out[4i:4i+4], four at a time with
+// AVX2. out may be in itself: a batch's outputs land only on inputs already read.
+func (b *Hasher) hashNodes(out, in []uint64, n int) {
+	i := 0
+	if b.x4 {
+		st := b.state
+		for ; i+1 < n; i += 4 { // a batch of two or three still beats two or three singles
+			k := min(4, n-i)
+			for j := range nodeLanes {
+				for m := range k {
+					st[4*j+m] = in[nodeLanes*(i+m)+j]
+				}
+			}
+			for m := range 4 {
+				st[4*nodeLanes+m] = 0x01
+				st[4*(rateLanes-1)+m] = padLast
+			}
+			clear(st[4*(nodeLanes+1) : 4*(rateLanes-1)])
+			clear(st[4*rateLanes:])
+			b.perm.Permute()
+			for j := range hashLanes {
+				for m := range k {
+					out[hashLanes*(i+m)+j] = st[4*j+m]
+				}
+			}
+		}
+	}
+	for ; i < n; i++ {
+		hashNodeScalar(out[hashLanes*i:], in[nodeLanes*i:])
+	}
+}
+
+// rootLanes is the BMT root of payload (at most ChunkSize bytes) zero-padded to ChunkSize:
+// 128 segments of 32 bytes hashed pairwise with Keccak-256 up to one 32-byte root.
+func (b *Hasher) rootLanes(payload []byte) [hashLanes]uint64 {
 	if len(payload) > ChunkSize {
 		payload = payload[:ChunkSize]
 	}
-	// Pad the last partial 64-byte pair into a scratch copy; full pairs are hashed in place.
-	used := (len(payload) + 2*segmentSize - 1) / (2 * segmentSize) // non-zero leaf pairs
-	n := 0
-	for i := 0; i < used; i++ {
-		pair := payload[i*2*segmentSize:]
-		if len(pair) >= 2*segmentSize {
-			b.keccak(b.level[i][:], pair[:2*segmentSize])
-		} else {
-			copy(b.pad[:], pair)
-			clear(b.pad[len(pair) : 2*segmentSize])
-			b.keccak(b.level[i][:], b.pad[:2*segmentSize])
-		}
-		n++
-	}
+	n := (len(payload) + 2*segmentSize - 1) / (2 * segmentSize) // non-zero leaf pairs
 	if n == 0 {
-		return zeroSubtree[7]
+		return zeroSubtree[bmtDepth]
 	}
-	// Fold depth 1 (64 nodes) up to depth 7 (the root); a missing right node is the root
-	// of an all-zero subtree of that depth.
-	for d := 1; d < 7; d++ {
-		next := (n + 1) / 2
-		for i := 0; i < next; i++ {
-			right := zeroSubtree[d][:]
-			if 2*i+1 < n {
-				right = b.level[2*i+1][:]
-			}
-			var out [HashSize]byte
-			b.keccak(out[:], b.level[2*i][:], right)
-			b.level[i] = out
+	full := len(payload) / 8
+	for i := range full {
+		b.leaves[i] = binary.LittleEndian.Uint64(payload[8*i:])
+	}
+	if rest := payload[8*full:]; len(rest) > 0 {
+		var tail [8]byte
+		copy(tail[:], rest)
+		b.leaves[full] = binary.LittleEndian.Uint64(tail[:])
+		full++
+	}
+	clear(b.leaves[full : n*nodeLanes])
+	b.hashNodes(b.nodes[:], b.leaves[:], n)
+	// Fold depth 1 (up to 64 nodes) to depth 7 (the root); a missing right node is the
+	// root of an all-zero subtree of that depth.
+	for d := 1; d < bmtDepth; d++ {
+		if n%2 == 1 {
+			copy(b.nodes[n*hashLanes:], zeroSubtree[d][:])
+			n++
 		}
-		n = next
+		n /= 2
+		b.hashNodes(b.nodes[:], b.nodes[:], n)
 	}
-	return b.level[0]
+	return [hashLanes]uint64(b.nodes[:hashLanes])
+}
+
+// root is the BMT root of payload as bytes.
+func (b *Hasher) root(payload []byte) [HashSize]byte {
+	r := b.rootLanes(payload)
+	return lanesBytes(r[:])
 }
 
 // Address is the content address of a chunk: keccak256(span || BMT root of payload). span
 // is the 8-byte span as sent (a redundancy level may be encoded in its top byte).
 func (b *Hasher) Address(span [SpanSize]byte, payload []byte) [HashSize]byte {
-	r := b.root(payload)
-	var out [HashSize]byte
-	b.keccak(out[:], span[:], r[:])
-	return out
+	r := b.rootLanes(payload)
+	var s [25]uint64
+	s[0] = binary.LittleEndian.Uint64(span[:])
+	copy(s[1:1+hashLanes], r[:])
+	s[1+hashLanes] = 0x01 // 40 bytes absorbed, then the padding
+	s[rateLanes-1] = padLast
+	keccakF1600(&s)
+	return lanesBytes(s[:hashLanes])
 }
 
 // Span encodes a byte count as a little-endian span.
@@ -113,22 +172,18 @@ func Span(n uint64) [SpanSize]byte {
 	return s
 }
 
+// hashers keeps Hashers for one-off addresses: a Hasher is a few KiB, too much to allocate
+// for every chunk a cache verifies or a simulator stores.
+var hashers = sync.Pool{New: func() any { return NewHasher() }}
+
 // ChunkAddress is the address of a chunk given as span+payload (what POST /chunks takes).
 // It reports false when data is shorter than a span or longer than ChunkWithSpanSize.
 func ChunkAddress(data []byte) ([HashSize]byte, bool) {
 	if len(data) < SpanSize || len(data) > ChunkWithSpanSize {
 		return [HashSize]byte{}, false
 	}
-	return NewHasher().Address([SpanSize]byte(data[:SpanSize]), data[SpanSize:]), true
-}
-
-// Keccak256 is the legacy (pre-SHA-3) Keccak-256 Ethereum and Swarm use.
-func Keccak256(parts ...[]byte) [HashSize]byte {
-	h := sha3.NewLegacyKeccak256()
-	for _, p := range parts {
-		h.Write(p)
-	}
-	var out [HashSize]byte
-	h.Sum(out[:0])
-	return out
+	h := hashers.Get().(*Hasher)
+	addr := h.Address([SpanSize]byte(data[:SpanSize]), data[SpanSize:])
+	hashers.Put(h)
+	return addr, true
 }

@@ -1,0 +1,298 @@
+package swarm
+
+import (
+	"encoding/binary"
+	"hash"
+	"math/rand/v2"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+	"golang.org/x/crypto/sha3"
+)
+
+// refHasher is the BMT as it was first written, on x/crypto's hash.Hash Keccak: the
+// reference the lane-level hasher must agree with, and the "before" of the benchmarks.
+type refHasher struct {
+	h     hash.Hash
+	level [segments][HashSize]byte
+	pad   [ChunkSize]byte
+}
+
+func newRefHasher() *refHasher { return &refHasher{h: sha3.NewLegacyKeccak256()} }
+
+func (b *refHasher) keccak(dst []byte, parts ...[]byte) {
+	b.h.Reset()
+	for _, p := range parts {
+		b.h.Write(p)
+	}
+	b.h.Sum(dst[:0])
+}
+
+func (b *refHasher) root(payload []byte) [HashSize]byte {
+	var zero [bmtDepth + 1][HashSize]byte
+	for d := 1; d < len(zero); d++ {
+		b.keccak(zero[d][:], zero[d-1][:], zero[d-1][:])
+	}
+	if len(payload) > ChunkSize {
+		payload = payload[:ChunkSize]
+	}
+	n := (len(payload) + 2*segmentSize - 1) / (2 * segmentSize)
+	for i := 0; i < n; i++ {
+		pair := payload[i*2*segmentSize:]
+		if len(pair) >= 2*segmentSize {
+			b.keccak(b.level[i][:], pair[:2*segmentSize])
+		} else {
+			copy(b.pad[:], pair)
+			clear(b.pad[len(pair) : 2*segmentSize])
+			b.keccak(b.level[i][:], b.pad[:2*segmentSize])
+		}
+	}
+	if n == 0 {
+		return zero[bmtDepth]
+	}
+	for d := 1; d < bmtDepth; d++ {
+		next := (n + 1) / 2
+		for i := 0; i < next; i++ {
+			right := zero[d][:]
+			if 2*i+1 < n {
+				right = b.level[2*i+1][:]
+			}
+			var out [HashSize]byte
+			b.keccak(out[:], b.level[2*i][:], right)
+			b.level[i] = out
+		}
+		n = next
+	}
+	return b.level[0]
+}
+
+func (b *refHasher) Address(span [SpanSize]byte, payload []byte) [HashSize]byte {
+	r := b.root(payload)
+	var out [HashSize]byte
+	b.keccak(out[:], span[:], r[:])
+	return out
+}
+
+// refBytesRoot is the level-0 /bytes reference of data built level by level with the
+// reference hasher: 4096-byte leaves, 128 references per intermediate chunk, a lone last
+// reference of a level carried up unwrapped.
+func refBytesRoot(h *refHasher, data []byte) [HashSize]byte {
+	type ref struct {
+		addr [HashSize]byte
+		span uint64
+	}
+	var level []ref
+	for off := 0; off < len(data) || off == 0; off += ChunkSize {
+		p := data[off:min(off+ChunkSize, len(data))]
+		level = append(level, ref{h.Address(Span(uint64(len(p))), p), uint64(len(p))})
+	}
+	for len(level) > 1 {
+		var next []ref
+		for i := 0; i < len(level); i += Branches {
+			group := level[i:min(i+Branches, len(level))]
+			if len(group) == 1 {
+				next = append(next, group[0])
+				continue
+			}
+			var span uint64
+			payload := make([]byte, 0, ChunkSize)
+			for _, r := range group {
+				span += r.span
+				payload = append(payload, r.addr[:]...)
+			}
+			next = append(next, ref{h.Address(Span(span), payload), span})
+		}
+		level = next
+	}
+	return level[0].addr
+}
+
+func legacyKeccak(msg []byte) [HashSize]byte {
+	h := sha3.NewLegacyKeccak256()
+	h.Write(msg)
+	return [HashSize]byte(h.Sum(nil))
+}
+
+func TestKeccakMatchesXCrypto(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	msg := make([]byte, 3*keccakRate+7)
+	for i := range msg {
+		msg[i] = byte(rng.Uint32())
+	}
+	for n := 0; n <= len(msg); n++ {
+		want := legacyKeccak(msg[:n])
+		if n <= oneBlockMax {
+			require.Equal(t, want, keccakOneBlock(msg[:n]), "one block, %d bytes", n)
+		}
+		require.Equal(t, want, keccakSponge(msg[:n]), "sponge, %d bytes", n)
+		cut := n / 3
+		require.Equal(t, want, Keccak256(msg[:cut], nil, msg[cut:n]), "Keccak256 in parts, %d bytes", n)
+	}
+}
+
+// Four-way batches of every fill (1..4 and leftovers) agree with one-at-a-time hashing,
+// in place as the tree levels hash.
+func TestHashNodesBatchesMatchScalar(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 4))
+	x4, one := newHasher(true), newHasher(false)
+	for n := 1; n <= segments/2; n++ {
+		in := make([]uint64, n*nodeLanes)
+		for i := range in {
+			in[i] = rng.Uint64()
+		}
+		want := make([]uint64, n*hashLanes)
+		one.hashNodes(want, in, n)
+		for i := range n {
+			b := lanesBytes(want[i*hashLanes:])
+			var msg [2 * HashSize]byte
+			for j := range nodeLanes {
+				binary.LittleEndian.PutUint64(msg[8*j:], in[i*nodeLanes+j])
+			}
+			require.Equal(t, legacyKeccak(msg[:]), b, "node %d of %d", i, n)
+		}
+		x4.hashNodes(in, in, n)
+		require.Equal(t, want, in[:n*hashLanes], "%d nodes four at a time, in place", n)
+	}
+}
+
+// The lane-level hasher, with and without the four-way permutation, gives the reference's
+// addresses for every payload length class, random spans, and one hasher reused across
+// long and short payloads (stale lanes must not leak into the next chunk).
+func TestAddressMatchesReference(t *testing.T) {
+	rng := rand.New(rand.NewPCG(5, 6))
+	lengths := []int{0, 1, 31, 32, 33, 63, 64, 65, 127, 128, 129, 255, 256, 257, 2048, 2049, 4095, 4096}
+	for range 60 {
+		lengths = append(lengths, rng.IntN(ChunkSize+1))
+	}
+	ref := newRefHasher()
+	hashers := map[string]*Hasher{"four-way": newHasher(true), "one-block": newHasher(false), "default": NewHasher()}
+	for _, n := range lengths {
+		payload := make([]byte, n)
+		for i := range payload {
+			payload[i] = byte(rng.Uint32())
+		}
+		span := Span(rng.Uint64())
+		if rng.IntN(2) == 0 {
+			span = Span(uint64(n))
+		}
+		want := ref.Address(span, payload)
+		for name, h := range hashers {
+			require.Equal(t, ref.root(payload), h.root(payload), "%s root, %d bytes", name, n)
+			require.Equal(t, want, h.Address(span, payload), "%s address, %d bytes", name, n)
+		}
+		data := append(span[:], payload...)
+		got, ok := ChunkAddress(data)
+		require.True(t, ok)
+		require.Equal(t, want, got, "ChunkAddress, %d bytes", n)
+	}
+}
+
+func TestTreeWriterMatchesReference(t *testing.T) {
+	rng := rand.New(rand.NewPCG(7, 8))
+	sizes := []int{0, 1, ChunkSize, ChunkSize + 1, Branches * ChunkSize, Branches*ChunkSize + 1, 3*Branches*ChunkSize + 5}
+	for range 4 {
+		sizes = append(sizes, rng.IntN(2<<20))
+	}
+	for _, n := range sizes {
+		data := make([]byte, n)
+		for i := range data {
+			data[i] = byte(rng.Uint32())
+		}
+		w := NewTreeWriter(LevelNone, nil)
+		_, err := w.Write(data)
+		require.NoError(t, err)
+		root, err := w.Sum()
+		require.NoError(t, err)
+		require.Equal(t, refBytesRoot(newRefHasher(), data), root, "%d bytes", n)
+	}
+}
+
+func TestChunkAddressDoesNotAllocate(t *testing.T) {
+	data := make([]byte, ChunkWithSpanSize)
+	ChunkAddress(data) // fill the pool
+	require.Zero(t, testing.AllocsPerRun(100, func() { ChunkAddress(data) }))
+}
+
+func benchPayload() []byte {
+	rng := rand.New(rand.NewPCG(9, 10))
+	p := make([]byte, 1<<20)
+	for i := range p {
+		p[i] = byte(rng.Uint32())
+	}
+	return p
+}
+
+// Per 4 KiB chunk address: before (x/crypto hash.Hash), after (lanes, four-way where the CPU
+// has AVX2) and after with the one-block fallback forced.
+func BenchmarkChunkAddress(b *testing.B) {
+	payload := benchPayload()[:ChunkSize]
+	span := Span(ChunkSize)
+	b.Run("before", func(b *testing.B) {
+		h := newRefHasher()
+		b.SetBytes(ChunkSize)
+		b.ReportAllocs()
+		for b.Loop() {
+			h.Address(span, payload)
+		}
+	})
+	for _, c := range []struct {
+		name string
+		x4   bool
+	}{{"after", x4Enabled}, {"after-one-block", false}} {
+		b.Run(c.name, func(b *testing.B) {
+			h := newHasher(c.x4)
+			b.SetBytes(ChunkSize)
+			b.ReportAllocs()
+			for b.Loop() {
+				h.Address(span, payload)
+			}
+		})
+	}
+}
+
+// Per MiB of /bytes tree verification (level 0, the cache's first try): before is the tree
+// built with the reference hasher, after is TreeWriter.
+func BenchmarkBytesTree1MiB(b *testing.B) {
+	data := benchPayload()
+	b.Run("before", func(b *testing.B) {
+		b.SetBytes(int64(len(data)))
+		b.ReportAllocs()
+		for b.Loop() {
+			refBytesRoot(newRefHasher(), data)
+		}
+	})
+	b.Run("after", func(b *testing.B) {
+		b.SetBytes(int64(len(data)))
+		b.ReportAllocs()
+		for b.Loop() {
+			w := NewTreeWriter(LevelNone, nil)
+			_, _ = w.Write(data)
+			_, _ = w.Sum()
+		}
+	})
+}
+
+func BenchmarkKeccakF1600(b *testing.B) {
+	var s [25]uint64
+	b.Run("one", func(b *testing.B) {
+		for b.Loop() {
+			keccakF1600(&s)
+		}
+	})
+	b.Run("x-crypto-64B-hash", func(b *testing.B) {
+		h := sha3.NewLegacyKeccak256()
+		var msg [2 * HashSize]byte
+		var out [HashSize]byte
+		for b.Loop() {
+			h.Reset()
+			h.Write(msg[:])
+			h.Sum(out[:0])
+		}
+	})
+	b.Run("four-way", func(b *testing.B) {
+		h := newHasher(true)
+		for b.Loop() {
+			h.perm.Permute()
+		}
+	})
+}
