@@ -84,12 +84,19 @@ func hashNodeScalar(out, in []uint64) {
 func (b *Hasher) hashNodes(out, in []uint64, n int) {
 	i := 0
 	if b.x4 {
-		st := b.state
+		st := (*[100]uint64)(b.state)
 		for ; i+1 < n; i += 4 { // a batch of two or three still beats two or three singles
 			k := min(4, n-i)
-			for j := range nodeLanes {
-				for m := range k {
-					st[4*j+m] = in[nodeLanes*(i+m)+j]
+			if k == 4 {
+				src := (*[4 * nodeLanes]uint64)(in[nodeLanes*i:])
+				for j := range nodeLanes {
+					st[4*j], st[4*j+1], st[4*j+2], st[4*j+3] = src[j], src[nodeLanes+j], src[2*nodeLanes+j], src[3*nodeLanes+j]
+				}
+			} else {
+				for j := range nodeLanes {
+					for m := range k {
+						st[4*j+m] = in[nodeLanes*(i+m)+j]
+					}
 				}
 			}
 			for m := range 4 {
@@ -99,9 +106,16 @@ func (b *Hasher) hashNodes(out, in []uint64, n int) {
 			clear(st[4*(nodeLanes+1) : 4*(rateLanes-1)])
 			clear(st[4*rateLanes:])
 			b.perm.Permute()
-			for j := range hashLanes {
-				for m := range k {
-					out[hashLanes*(i+m)+j] = st[4*j+m]
+			if k == 4 {
+				dst := (*[4 * hashLanes]uint64)(out[hashLanes*i:])
+				for j := range hashLanes {
+					dst[j], dst[hashLanes+j], dst[2*hashLanes+j], dst[3*hashLanes+j] = st[4*j], st[4*j+1], st[4*j+2], st[4*j+3]
+				}
+			} else {
+				for j := range hashLanes {
+					for m := range k {
+						out[hashLanes*(i+m)+j] = st[4*j+m]
+					}
 				}
 			}
 		}
