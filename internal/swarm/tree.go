@@ -58,6 +58,8 @@ type TreeWriter struct {
 	leaf        [ChunkWithSpanSize]byte
 	fill        int // payload bytes in leaf
 	levels      [][]childRef
+	spare       [][]byte // shard buffers whose parent is done: reused, not reallocated per chunk
+	inter       [ChunkWithSpanSize]byte
 	leaves      int
 	err         error
 	done        bool
@@ -114,9 +116,31 @@ func (t *TreeWriter) shard(data []byte) []byte {
 	if t.level == LevelNone {
 		return nil
 	}
-	out := make([]byte, ChunkWithSpanSize)
-	copy(out, data)
+	out := t.buffer()
+	clear(out[copy(out, data):])
 	return out
+}
+
+// shardBuffers keeps the shard buffers of finished writers: a cache verifying one body
+// after another at a redundancy level would otherwise allocate a fresh 4 KiB per chunk.
+var shardBuffers = sync.Pool{New: func() any { return new([ChunkWithSpanSize]byte) }}
+
+// buffer is a ChunkWithSpanSize byte slice, a spare one when there is.
+func (t *TreeWriter) buffer() []byte {
+	if n := len(t.spare); n > 0 {
+		b := t.spare[n-1]
+		t.spare = t.spare[:n-1]
+		return b
+	}
+	return shardBuffers.Get().(*[ChunkWithSpanSize]byte)[:]
+}
+
+// releaseBuffers hands the spare shard buffers to other writers once the tree is done.
+func (t *TreeWriter) releaseBuffers() {
+	for _, b := range t.spare {
+		shardBuffers.Put((*[ChunkWithSpanSize]byte)(b))
+	}
+	t.spare = nil
 }
 
 func (t *TreeWriter) push(level int, ref childRef) error {
@@ -137,7 +161,9 @@ func (t *TreeWriter) wrap(level int) error {
 	t.levels[level] = refs[:0]
 	parities := t.level.Parities(len(refs))
 	var span uint64
-	payload := make([]byte, 0, (len(refs)+parities)*HashSize)
+	// The intermediate chunk is built in place after its span; emit's Data is only valid
+	// during the callback, and shard copies it before the level above can reuse inter.
+	payload := t.inter[SpanSize:SpanSize]
 	for _, r := range refs {
 		span += r.span
 		payload = append(payload, r.addr[:]...)
@@ -148,7 +174,9 @@ func (t *TreeWriter) wrap(level int) error {
 			shards[i] = r.data
 		}
 		for range parities {
-			shards = append(shards, make([]byte, ChunkWithSpanSize))
+			p := t.buffer()
+			clear(p)
+			shards = append(shards, p)
 		}
 		enc, err := erasureEncoder(len(refs), parities)
 		if err != nil {
@@ -164,12 +192,14 @@ func (t *TreeWriter) wrap(level int) error {
 			}
 			payload = append(payload, addr[:]...)
 		}
+		t.spare = append(t.spare, shards...) // the group is coded; its shards are free
 	}
 	spanBytes := Span(span)
 	if parities > 0 {
 		spanBytes[SpanSize-1] = uint8(t.level) | 1<<7 // Bee encodes the level in the span's top byte
 	}
-	data := append(spanBytes[:], payload...)
+	copy(t.inter[:SpanSize], spanBytes[:])
+	data := t.inter[:SpanSize+len(payload)]
 	addr := t.hasher.Address(spanBytes, payload)
 	if err := t.emit(Chunk{Address: addr, Data: data, Kind: KindIntermediate}); err != nil {
 		return err
@@ -203,6 +233,7 @@ func (t *TreeWriter) Sum() ([HashSize]byte, error) {
 		return [HashSize]byte{}, errWriteAfterSum
 	}
 	t.done = true
+	defer t.releaseBuffers()
 	if t.fill > 0 || t.leaves == 0 {
 		if err := t.flushLeaf(); err != nil {
 			return [HashSize]byte{}, err
