@@ -28,9 +28,25 @@ const (
 	hashLanes = HashSize / 8
 )
 
-// x4Enabled says whether circl's AVX2 four-way Keccak-f runs on this CPU; without it four
-// one-block hashes in a row beat its interleaved generic code.
-var x4Enabled = keccakf1600.IsEnabledX4()
+// x4Mode is how a Hasher runs four node hashes at once.
+type x4Mode uint8
+
+const (
+	x4None   x4Mode = iota // one node at a time: circl's generic four-way code is slower
+	x4AVX2                 // circl's StateX4
+	x4AVX512               // keccakx4_amd64.s, about twice circl's AVX2 speed
+)
+
+// bestX4 is the fastest four-way permutation this CPU runs.
+var bestX4 = func() x4Mode {
+	switch {
+	case avx512Enabled:
+		return x4AVX512
+	case keccakf1600.IsEnabledX4():
+		return x4AVX2
+	}
+	return x4None
+}()
 
 // zeroSubtree[d] is the BMT root of 32<<d zero bytes, as lanes: padding hashes to the same
 // value every time, so a short payload's empty right subtrees are looked up, not hashed.
@@ -50,7 +66,7 @@ var zeroSubtree = func() [bmtDepth + 1][hashLanes]uint64 {
 // side by side, so no level is serialised to bytes but the root). Not safe for concurrent
 // use.
 type Hasher struct {
-	x4    bool
+	x4    x4Mode
 	perm  keccakf1600.StateX4
 	state []uint64 // perm's 32-byte aligned, interleaved lanes of four states
 	// leaves holds the payload as eight lanes per 64-byte leaf pair; nodes the hashes of
@@ -60,10 +76,11 @@ type Hasher struct {
 }
 
 // NewHasher returns a BMT hasher.
-func NewHasher() *Hasher { return newHasher(x4Enabled) }
+func NewHasher() *Hasher { return newHasher(bestX4) }
 
-// newHasher lets tests force the one-block fallback where AVX2 exists.
-func newHasher(x4 bool) *Hasher {
+// newHasher lets tests force a slower mode (the one-block fallback above all) than the CPU's
+// best.
+func newHasher(x4 x4Mode) *Hasher {
 	h := &Hasher{x4: x4}
 	h.state = h.perm.Initialize(false) // 24 rounds: real Keccak, not the 12-round turbo
 	return h
@@ -80,10 +97,10 @@ func hashNodeScalar(out, in []uint64) {
 }
 
 // hashNodes hashes n 64-byte messages, in[8i:8i+8], into out[4i:4i+4], four at a time with
-// AVX2. out may be in itself: a batch's outputs land only on inputs already read.
+// SIMD. out may be in itself: a batch's outputs land only on inputs already read.
 func (b *Hasher) hashNodes(out, in []uint64, n int) {
 	i := 0
-	if b.x4 {
+	if b.x4 != x4None {
 		st := (*[100]uint64)(b.state)
 		for ; i+1 < n; i += 4 { // a batch of two or three still beats two or three singles
 			k := min(4, n-i)
@@ -105,7 +122,11 @@ func (b *Hasher) hashNodes(out, in []uint64, n int) {
 			}
 			clear(st[4*(nodeLanes+1) : 4*(rateLanes-1)])
 			clear(st[4*rateLanes:])
-			b.perm.Permute()
+			if b.x4 == x4AVX512 {
+				permuteX4AVX512(st)
+			} else {
+				b.perm.Permute()
+			}
 			if k == 4 {
 				dst := (*[4 * hashLanes]uint64)(out[hashLanes*i:])
 				for j := range hashLanes {

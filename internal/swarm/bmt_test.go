@@ -6,6 +6,7 @@ import (
 	"math/rand/v2"
 	"testing"
 
+	"github.com/cloudflare/circl/simd/keccakf1600"
 	"github.com/stretchr/testify/require"
 	"golang.org/x/crypto/sha3"
 )
@@ -134,24 +135,68 @@ func TestKeccakMatchesXCrypto(t *testing.T) {
 // in place as the tree levels hash.
 func TestHashNodesBatchesMatchScalar(t *testing.T) {
 	rng := rand.New(rand.NewPCG(3, 4))
-	x4, one := newHasher(true), newHasher(false)
-	for n := 1; n <= segments/2; n++ {
-		in := make([]uint64, n*nodeLanes)
-		for i := range in {
-			in[i] = rng.Uint64()
-		}
-		want := make([]uint64, n*hashLanes)
-		one.hashNodes(want, in, n)
-		for i := range n {
-			b := lanesBytes(want[i*hashLanes:])
-			var msg [2 * HashSize]byte
-			for j := range nodeLanes {
-				binary.LittleEndian.PutUint64(msg[8*j:], in[i*nodeLanes+j])
+	one := newHasher(x4None)
+	for _, mode := range fourWayModes(t) {
+		x4 := newHasher(mode)
+		for n := 1; n <= segments/2; n++ {
+			in := make([]uint64, n*nodeLanes)
+			for i := range in {
+				in[i] = rng.Uint64()
 			}
-			require.Equal(t, legacyKeccak(msg[:]), b, "node %d of %d", i, n)
+			want := make([]uint64, n*hashLanes)
+			one.hashNodes(want, in, n)
+			for i := range n {
+				b := lanesBytes(want[i*hashLanes:])
+				var msg [2 * HashSize]byte
+				for j := range nodeLanes {
+					binary.LittleEndian.PutUint64(msg[8*j:], in[i*nodeLanes+j])
+				}
+				require.Equal(t, legacyKeccak(msg[:]), b, "node %d of %d", i, n)
+			}
+			x4.hashNodes(in, in, n)
+			require.Equal(t, want, in[:n*hashLanes], "%d nodes four at a time (mode %d), in place", n, mode)
 		}
-		x4.hashNodes(in, in, n)
-		require.Equal(t, want, in[:n*hashLanes], "%d nodes four at a time, in place", n)
+	}
+}
+
+// fourWayModes are the four-way permutations this CPU can run; a test that needs them is
+// skipped where there is none (its fallback is then what every other test runs).
+func fourWayModes(t testing.TB) []x4Mode {
+	var modes []x4Mode
+	if keccakf1600.IsEnabledX4() {
+		modes = append(modes, x4AVX2)
+	}
+	if avx512Enabled {
+		modes = append(modes, x4AVX512)
+	}
+	if len(modes) == 0 {
+		t.Skip("no four-way Keccak on this CPU")
+	}
+	return modes
+}
+
+// The AVX-512 permutation agrees with the one-state permutation on four unrelated states.
+func TestPermuteX4AVX512MatchesScalar(t *testing.T) {
+	if !avx512Enabled {
+		t.Skip("no AVX-512VL on this CPU")
+	}
+	rng := rand.New(rand.NewPCG(11, 12))
+	var x4 [100]uint64
+	var one [4][25]uint64
+	for round := 0; round < 20; round++ {
+		for i := range 25 {
+			for m := range 4 {
+				one[m][i] = rng.Uint64()
+				x4[4*i+m] = one[m][i]
+			}
+		}
+		permuteX4AVX512(&x4)
+		for m := range 4 {
+			keccakF1600(&one[m])
+			for i := range 25 {
+				require.Equal(t, one[m][i], x4[4*i+m], "state %d lane %d", m, i)
+			}
+		}
 	}
 }
 
@@ -165,7 +210,13 @@ func TestAddressMatchesReference(t *testing.T) {
 		lengths = append(lengths, rng.IntN(ChunkSize+1))
 	}
 	ref := newRefHasher()
-	hashers := map[string]*Hasher{"four-way": newHasher(true), "one-block": newHasher(false), "default": NewHasher()}
+	hashers := map[string]*Hasher{"one-block": newHasher(x4None), "default": NewHasher()}
+	if keccakf1600.IsEnabledX4() {
+		hashers["avx2"] = newHasher(x4AVX2)
+	}
+	if avx512Enabled {
+		hashers["avx512"] = newHasher(x4AVX512)
+	}
 	for _, n := range lengths {
 		payload := make([]byte, n)
 		for i := range payload {
@@ -222,8 +273,8 @@ func benchPayload() []byte {
 	return p
 }
 
-// Per 4 KiB chunk address: before (x/crypto hash.Hash), after (lanes, four-way where the CPU
-// has AVX2) and after with the one-block fallback forced.
+// Per 4 KiB chunk address: before (x/crypto hash.Hash), after (lanes, the CPU's best four-way
+// permutation), after with circl's AVX2 and with the one-block fallback forced.
 func BenchmarkChunkAddress(b *testing.B) {
 	payload := benchPayload()[:ChunkSize]
 	span := Span(ChunkSize)
@@ -237,8 +288,8 @@ func BenchmarkChunkAddress(b *testing.B) {
 	})
 	for _, c := range []struct {
 		name string
-		x4   bool
-	}{{"after", x4Enabled}, {"after-one-block", false}} {
+		x4   x4Mode
+	}{{"after", bestX4}, {"after-avx2", x4AVX2}, {"after-one-block", x4None}} {
 		b.Run(c.name, func(b *testing.B) {
 			h := newHasher(c.x4)
 			b.SetBytes(ChunkSize)
@@ -289,10 +340,16 @@ func BenchmarkKeccakF1600(b *testing.B) {
 			h.Sum(out[:0])
 		}
 	})
-	b.Run("four-way", func(b *testing.B) {
-		h := newHasher(true)
+	b.Run("four-way-avx2", func(b *testing.B) {
+		h := newHasher(x4AVX2)
 		for b.Loop() {
 			h.perm.Permute()
+		}
+	})
+	b.Run("four-way-avx512", func(b *testing.B) {
+		var st [100]uint64
+		for b.Loop() {
+			permuteX4AVX512(&st)
 		}
 	})
 }
