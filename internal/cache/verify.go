@@ -17,7 +17,7 @@ func verify(t Target, etag string, body []byte) bool {
 	switch t.Kind {
 	case KindChunks:
 		addr, ok := swarm.ChunkAddress(body)
-		return ok && hex.EncodeToString(addr[:]) == t.Ref
+		return ok && addressIs(addr, t.Ref)
 	case KindBytes:
 		return len(t.Ref) == 64 && treeRootIs(body, t.Ref)
 	case KindBzz:
@@ -44,9 +44,17 @@ func treeRootIs(body []byte, ref string) bool {
 		if err != nil {
 			return false
 		}
-		if hex.EncodeToString(root[:]) == ref {
+		if addressIs(root, ref) {
 			return true
 		}
 	}
 	return false
+}
+
+// addressIs compares an address with a lower-case hex reference without allocating: a
+// /chunks entry's verification is one per chunk.
+func addressIs(addr [swarm.HashSize]byte, ref string) bool {
+	var buf [2 * swarm.HashSize]byte
+	hex.Encode(buf[:], addr[:])
+	return string(buf[:]) == ref
 }

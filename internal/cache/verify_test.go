@@ -1,0 +1,78 @@
+package cache
+
+import (
+	"encoding/hex"
+	"math/rand/v2"
+	"net/http"
+	"testing"
+
+	"github.com/swarmgate/caddy-bee/internal/swarm"
+)
+
+func randomBytes(n int, seed uint64) []byte {
+	rng := rand.New(rand.NewPCG(seed, seed+1))
+	b := make([]byte, n)
+	for i := range b {
+		b[i] = byte(rng.Uint32())
+	}
+	return b
+}
+
+func chunkTarget(t testing.TB, body []byte) Target {
+	addr, ok := swarm.ChunkAddress(body)
+	if !ok {
+		t.Fatal("not a chunk")
+	}
+	tg, ok := Classify("GET", "/chunks/"+hex.EncodeToString(addr[:]), "", http.Header{})
+	if !ok {
+		t.Fatal("/chunks not classified")
+	}
+	return tg
+}
+
+// Verifying a /chunks entry is one BMT hash and nothing on the heap: the cache checks every
+// chunk it admits.
+func TestVerifyChunkDoesNotAllocate(t *testing.T) {
+	body := randomBytes(swarm.ChunkWithSpanSize, 1)
+	s := swarm.Span(swarm.ChunkSize)
+	copy(body, s[:])
+	tg := chunkTarget(t, body)
+	if !verify(tg, "", body) {
+		t.Fatal("a chunk did not verify against its own address")
+	}
+	if n := testing.AllocsPerRun(50, func() { verify(tg, "", body) }); n != 0 {
+		t.Fatalf("%v allocations per chunk verification", n)
+	}
+	body[len(body)-1] ^= 1
+	if verify(tg, "", body) {
+		t.Fatal("a changed chunk verified")
+	}
+}
+
+func BenchmarkVerifyChunk(b *testing.B) {
+	body := randomBytes(swarm.ChunkWithSpanSize, 2)
+	s := swarm.Span(swarm.ChunkSize)
+	copy(body, s[:])
+	tg := chunkTarget(b, body)
+	b.SetBytes(int64(len(body)))
+	b.ReportAllocs()
+	for b.Loop() {
+		verify(tg, "", body)
+	}
+}
+
+// A 1 MiB /bytes entry at level 0, the first (and, for level-0 content, only) tree tried.
+func BenchmarkVerifyBytes1MiB(b *testing.B) {
+	body := randomBytes(1<<20, 3)
+	w := swarm.NewTreeWriter(swarm.LevelNone, nil)
+	w.Write(body)
+	root, _ := w.Sum()
+	tg, _ := Classify("GET", "/bytes/"+hex.EncodeToString(root[:]), "", http.Header{})
+	b.SetBytes(int64(len(body)))
+	b.ReportAllocs()
+	for b.Loop() {
+		if !verify(tg, "", body) {
+			b.Fatal("did not verify")
+		}
+	}
+}
