@@ -69,11 +69,15 @@ type Hasher struct {
 	x4    x4Mode
 	perm  keccakf1600.StateX4
 	state []uint64 // perm's 32-byte aligned, interleaved lanes of four states
-	// leaves holds the payload as eight lanes per 64-byte leaf pair; nodes the hashes of
-	// one tree level, four lanes each, plus room for a zero right sibling.
-	leaves [segments / 2 * nodeLanes]uint64
-	nodes  [(segments/2 + 1) * hashLanes]uint64
+	// tree holds the payload as eight lanes per 64-byte leaf pair, then, hashed in place,
+	// each level's nodes at four lanes each (with room for a zero right sibling).
+	tree [segments / 2 * nodeLanes]uint64
+	// trees is tree for batchChunks chunks side by side, allocated on first use.
+	trees *[batchChunks * segments / 2 * nodeLanes]uint64
 }
+
+// batchChunks is how many full chunks fullAddresses hashes together.
+const batchChunks = 4
 
 // NewHasher returns a BMT hasher.
 func NewHasher() *Hasher { return newHasher(bestX4) }
@@ -124,11 +128,7 @@ func (b *Hasher) hashNodes(out, in []uint64, n int) {
 			}
 			clear(st[4*(nodeLanes+1) : 4*(rateLanes-1)])
 			clear(st[4*rateLanes:])
-			if b.x4 == x4AVX512 {
-				permuteX4AVX512(st)
-			} else {
-				b.perm.Permute()
-			}
+			b.permute4(st)
 			if k == 4 {
 				dst := (*[4 * hashLanes]uint64)(out[hashLanes*i:])
 				for j := range hashLanes {
@@ -148,6 +148,15 @@ func (b *Hasher) hashNodes(out, in []uint64, n int) {
 	}
 }
 
+// permute4 runs the four interleaved permutations of b.state.
+func (b *Hasher) permute4(st *[100]uint64) {
+	if b.x4 == x4AVX512 {
+		permuteX4AVX512(st)
+	} else {
+		b.perm.Permute()
+	}
+}
+
 // rootLanes is the BMT root of payload (at most ChunkSize bytes) zero-padded to ChunkSize:
 // 128 segments of 32 bytes hashed pairwise with Keccak-256 up to one 32-byte root.
 func (b *Hasher) rootLanes(payload []byte) [hashLanes]uint64 {
@@ -158,29 +167,72 @@ func (b *Hasher) rootLanes(payload []byte) [hashLanes]uint64 {
 	if n == 0 {
 		return zeroSubtree[bmtDepth]
 	}
+	l := b.tree[:]
 	full := len(payload) / 8
 	for i := range full {
-		b.leaves[i] = binary.LittleEndian.Uint64(payload[8*i:])
+		l[i] = binary.LittleEndian.Uint64(payload[8*i:])
 	}
 	if rest := payload[8*full:]; len(rest) > 0 {
 		var tail [8]byte
 		copy(tail[:], rest)
-		b.leaves[full] = binary.LittleEndian.Uint64(tail[:])
+		l[full] = binary.LittleEndian.Uint64(tail[:])
 		full++
 	}
-	clear(b.leaves[full : n*nodeLanes])
-	b.hashNodes(b.nodes[:], b.leaves[:], n)
+	clear(l[full : n*nodeLanes])
+	b.hashNodes(l, l, n)
 	// Fold depth 1 (up to 64 nodes) to depth 7 (the root); a missing right node is the
 	// root of an all-zero subtree of that depth.
 	for d := 1; d < bmtDepth; d++ {
 		if n%2 == 1 {
-			copy(b.nodes[n*hashLanes:], zeroSubtree[d][:])
+			copy(l[n*hashLanes:], zeroSubtree[d][:])
 			n++
 		}
 		n /= 2
-		b.hashNodes(b.nodes[:], b.nodes[:], n)
+		b.hashNodes(l, l, n)
 	}
-	return [hashLanes]uint64(b.nodes[:hashLanes])
+	return [hashLanes]uint64(l[:hashLanes])
+}
+
+// fullAddresses sets dst[c] to the address of chunk c, payloads[c*ChunkSize:(c+1)*ChunkSize],
+// under span, for batchChunks full chunks. Their trees are hashed level by level together,
+// so that the four-way permutation runs full up to the roots and the span hashes, where one
+// chunk alone leaves it half or three-quarters idle.
+func (b *Hasher) fullAddresses(dst *[batchChunks][HashSize]byte, span [SpanSize]byte, payloads []byte) {
+	payloads = payloads[:batchChunks*ChunkSize]
+	if b.x4 == x4None {
+		for c := range dst {
+			dst[c] = b.Address(span, payloads[c*ChunkSize:(c+1)*ChunkSize])
+		}
+		return
+	}
+	if b.trees == nil {
+		b.trees = new([batchChunks * segments / 2 * nodeLanes]uint64)
+	}
+	l := b.trees[:]
+	for i := range l {
+		l[i] = binary.LittleEndian.Uint64(payloads[8*i:])
+	}
+	// Chunk c's nodes of a level stay contiguous and in order: message i of a level is
+	// nodes 2i and 2i+1 of the level below, and every level halves each chunk's count.
+	for n := batchChunks * segments / 2; n >= batchChunks; n /= 2 {
+		b.hashNodes(l, l, n)
+	}
+	st := (*[100]uint64)(b.state)
+	spanLane := binary.LittleEndian.Uint64(span[:])
+	for c := range batchChunks {
+		st[c] = spanLane
+		for j := range hashLanes {
+			st[4*(1+j)+c] = l[hashLanes*c+j]
+		}
+		st[4*(1+hashLanes)+c] = 0x01
+		st[4*(rateLanes-1)+c] = padLast
+	}
+	clear(st[4*(2+hashLanes) : 4*(rateLanes-1)])
+	clear(st[4*rateLanes:])
+	b.permute4(st)
+	for c := range batchChunks {
+		dst[c] = lanesBytes([]uint64{st[c], st[4+c], st[8+c], st[12+c]})
+	}
 }
 
 // root is the BMT root of payload as bytes.

@@ -1,7 +1,9 @@
 package swarm
 
 import (
+	"bytes"
 	"encoding/binary"
+	"fmt"
 	"hash"
 	"math/rand/v2"
 	"testing"
@@ -238,9 +240,12 @@ func TestAddressMatchesReference(t *testing.T) {
 	}
 }
 
+// TreeWriter agrees with the reference tree whether its input comes whole (full chunks
+// hashed four at a time from the caller's bytes), in random pieces (both paths mixed), with
+// an emit callback (every full leaf copied out) or without.
 func TestTreeWriterMatchesReference(t *testing.T) {
 	rng := rand.New(rand.NewPCG(7, 8))
-	sizes := []int{0, 1, ChunkSize, ChunkSize + 1, Branches * ChunkSize, Branches*ChunkSize + 1, 3*Branches*ChunkSize + 5}
+	sizes := []int{0, 1, ChunkSize, ChunkSize + 1, 4 * ChunkSize, 5*ChunkSize - 1, Branches * ChunkSize, Branches*ChunkSize + 1, 3*Branches*ChunkSize + 5}
 	for range 4 {
 		sizes = append(sizes, rng.IntN(2<<20))
 	}
@@ -249,12 +254,72 @@ func TestTreeWriterMatchesReference(t *testing.T) {
 		for i := range data {
 			data[i] = byte(rng.Uint32())
 		}
-		w := NewTreeWriter(LevelNone, nil)
-		_, err := w.Write(data)
-		require.NoError(t, err)
-		root, err := w.Sum()
-		require.NoError(t, err)
-		require.Equal(t, refBytesRoot(newRefHasher(), data), root, "%d bytes", n)
+		want := refBytesRoot(newRefHasher(), data)
+		for _, pieces := range []bool{false, true} {
+			for _, emit := range []bool{false, true} {
+				var emitFn func(Chunk) error
+				var emitted []byte
+				if emit {
+					emitFn = func(c Chunk) error {
+						if c.Kind == KindData {
+							emitted = append(emitted, c.Data[SpanSize:]...)
+							if a, _ := ChunkAddress(c.Data); a != c.Address {
+								return fmt.Errorf("chunk data does not hash to its address")
+							}
+						}
+						return nil
+					}
+				}
+				w := NewTreeWriter(LevelNone, emitFn)
+				for rest := data; len(rest) > 0; {
+					k := len(rest)
+					if pieces {
+						k = min(k, 1+rng.IntN(6*ChunkSize))
+					}
+					written, err := w.Write(rest[:k])
+					require.NoError(t, err)
+					require.Equal(t, k, written)
+					rest = rest[k:]
+				}
+				root, err := w.Sum()
+				require.NoError(t, err)
+				require.Equal(t, want, root, "%d bytes, in pieces %v, emit %v", n, pieces, emit)
+				if emit {
+					require.True(t, bytes.Equal(data, emitted), "%d bytes: the data chunks emitted are the content", n)
+				}
+			}
+		}
+	}
+}
+
+// Four full chunks hashed together give each one's own address, in every mode, on a
+// hasher reused across batches and single chunks.
+func TestFullAddressesMatchAddress(t *testing.T) {
+	rng := rand.New(rand.NewPCG(13, 14))
+	modes := []x4Mode{x4None}
+	if keccakf1600.IsEnabledX4() {
+		modes = append(modes, x4AVX2)
+	}
+	if avx512Enabled {
+		modes = append(modes, x4AVX512)
+	}
+	ref := newRefHasher()
+	for _, mode := range modes {
+		h := newHasher(mode)
+		for range 3 {
+			block := make([]byte, batchChunks*ChunkSize)
+			for i := range block {
+				block[i] = byte(rng.Uint32())
+			}
+			span := Span(rng.Uint64())
+			var got [batchChunks][HashSize]byte
+			h.fullAddresses(&got, span, block)
+			for c := range batchChunks {
+				require.Equal(t, ref.Address(span, block[c*ChunkSize:(c+1)*ChunkSize]), got[c], "mode %d chunk %d", mode, c)
+			}
+			short := block[:rng.IntN(ChunkSize)]
+			require.Equal(t, ref.Address(span, short), h.Address(span, short), "mode %d, %d bytes after a batch", mode, len(short))
+		}
 	}
 }
 
@@ -350,6 +415,29 @@ func BenchmarkKeccakF1600(b *testing.B) {
 		var st [100]uint64
 		for b.Loop() {
 			permuteX4AVX512(&st)
+		}
+	})
+}
+
+// Four full chunks' addresses one by one against hashed together (what TreeWriter does with
+// a long write).
+func BenchmarkFourChunks(b *testing.B) {
+	block := benchPayload()[:batchChunks*ChunkSize]
+	span := Span(ChunkSize)
+	h := NewHasher()
+	b.Run("one-by-one", func(b *testing.B) {
+		b.SetBytes(int64(len(block)))
+		for b.Loop() {
+			for c := range batchChunks {
+				h.Address(span, block[c*ChunkSize:(c+1)*ChunkSize])
+			}
+		}
+	})
+	b.Run("together", func(b *testing.B) {
+		var dst [batchChunks][HashSize]byte
+		b.SetBytes(int64(len(block)))
+		for b.Loop() {
+			h.fullAddresses(&dst, span, block)
 		}
 	})
 }

@@ -56,7 +56,8 @@ type TreeWriter struct {
 	emit        func(Chunk) error
 	hasher      *Hasher
 	leaf        [ChunkWithSpanSize]byte
-	fill        int // payload bytes in leaf
+	fill        int  // payload bytes in leaf
+	quiet       bool // no emit and no shards: full leaves need not be copied into leaf
 	levels      [][]childRef
 	spare       [][]byte // shard buffers whose parent is done: reused, not reallocated per chunk
 	inter       [ChunkWithSpanSize]byte
@@ -68,6 +69,7 @@ type TreeWriter struct {
 // NewTreeWriter returns a writer that calls emit for every chunk it produces (emit may be
 // nil) and returns the root reference from Sum.
 func NewTreeWriter(level Level, emit func(Chunk) error) *TreeWriter {
+	quiet := emit == nil && level == LevelNone
 	if emit == nil {
 		emit = func(Chunk) error { return nil }
 	}
@@ -75,7 +77,7 @@ func NewTreeWriter(level Level, emit func(Chunk) error) *TreeWriter {
 	if level != LevelNone {
 		maxChildren = level.MaxShards()
 	}
-	return &TreeWriter{level: level, maxChildren: maxChildren, emit: emit, hasher: NewHasher()}
+	return &TreeWriter{level: level, maxChildren: maxChildren, emit: emit, hasher: NewHasher(), quiet: quiet}
 }
 
 var errWriteAfterSum = errors.New("swarm: write after Sum")
@@ -87,6 +89,13 @@ func (t *TreeWriter) Write(p []byte) (int, error) {
 	}
 	written := 0
 	for len(p) > 0 && t.err == nil {
+		if t.fill == 0 && len(p) >= batchChunks*ChunkSize {
+			n, err := t.flushFullLeaves(p[:batchChunks*ChunkSize])
+			p = p[batchChunks*ChunkSize:]
+			written += n
+			t.err = err
+			continue
+		}
 		n := copy(t.leaf[SpanSize+t.fill:], p)
 		t.fill += n
 		p = p[n:]
@@ -109,6 +118,31 @@ func (t *TreeWriter) flushLeaf() error {
 		return err
 	}
 	return t.push(0, childRef{addr: addr, span: span, data: t.shard(data)})
+}
+
+// flushFullLeaves adds batchChunks full data chunks straight from the caller's bytes, their
+// addresses hashed together. It returns how many bytes it took (up to the chunk whose emit
+// failed).
+func (t *TreeWriter) flushFullLeaves(block []byte) (int, error) {
+	var addrs [batchChunks][HashSize]byte
+	span := Span(ChunkSize)
+	t.hasher.fullAddresses(&addrs, span, block)
+	copy(t.leaf[:SpanSize], span[:])
+	for c, addr := range addrs {
+		payload := block[c*ChunkSize : (c+1)*ChunkSize]
+		data := t.leaf[:]
+		if !t.quiet {
+			copy(data[SpanSize:], payload)
+		}
+		t.leaves++
+		if err := t.emit(Chunk{Address: addr, Data: data, Kind: KindData}); err != nil {
+			return (c + 1) * ChunkSize, err
+		}
+		if err := t.push(0, childRef{addr: addr, span: ChunkSize, data: t.shard(data)}); err != nil {
+			return (c + 1) * ChunkSize, err
+		}
+	}
+	return len(block), nil
 }
 
 // shard keeps a chunk's data, zero-padded, for its parent's erasure coding.
