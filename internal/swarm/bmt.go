@@ -276,8 +276,8 @@ func Span(n uint64) [SpanSize]byte {
 	return s
 }
 
-// hashers keeps Hashers for one-off addresses: a Hasher is a few KiB, too much to allocate
-// for every chunk a cache verifies or a simulator stores.
+// hashers keeps Hashers for one-off addresses and finished TreeWriters: a Hasher is 4 to 20
+// KiB, too much to allocate for every chunk or body a cache verifies or a simulator stores.
 var hashers = sync.Pool{New: func() any { return NewHasher() }}
 
 // ChunkAddress is the address of a chunk given as span+payload (what POST /chunks takes).

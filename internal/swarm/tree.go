@@ -77,7 +77,7 @@ func NewTreeWriter(level Level, emit func(Chunk) error) *TreeWriter {
 	if level != LevelNone {
 		maxChildren = level.MaxShards()
 	}
-	return &TreeWriter{level: level, maxChildren: maxChildren, emit: emit, hasher: NewHasher(), quiet: quiet}
+	return &TreeWriter{level: level, maxChildren: maxChildren, emit: emit, hasher: hashers.Get().(*Hasher), quiet: quiet}
 }
 
 var errWriteAfterSum = errors.New("swarm: write after Sum")
@@ -169,12 +169,15 @@ func (t *TreeWriter) buffer() []byte {
 	return shardBuffers.Get().(*[ChunkWithSpanSize]byte)[:]
 }
 
-// releaseBuffers hands the spare shard buffers to other writers once the tree is done.
+// releaseBuffers hands the hasher and the spare shard buffers to other writers once the
+// tree is done.
 func (t *TreeWriter) releaseBuffers() {
 	for _, b := range t.spare {
 		shardBuffers.Put((*[ChunkWithSpanSize]byte)(b))
 	}
 	t.spare = nil
+	hashers.Put(t.hasher)
+	t.hasher = nil
 }
 
 func (t *TreeWriter) push(level int, ref childRef) error {
