@@ -61,10 +61,10 @@ var zeroSubtree = func() [bmtDepth + 1][hashLanes]uint64 {
 	return z
 }()
 
-// Hasher computes BMT chunk addresses. It holds no allocation-worthy state per chunk: the
-// tree's nodes live in it as Keccak lanes (a parent's input is its children's output lanes
-// side by side, so no level is serialised to bytes but the root). Not safe for concurrent
-// use.
+// Hasher computes BMT chunk addresses. It keeps the tree's nodes as Keccak lanes (a parent's
+// input is its children's output lanes side by side, so nothing is serialised to bytes but
+// the address) and hashes each level four nodes at a time where the CPU allows. A reused
+// Hasher allocates nothing per chunk. Not safe for concurrent use.
 type Hasher struct {
 	x4    x4Mode
 	perm  keccakf1600.StateX4
