@@ -453,3 +453,42 @@ func BenchmarkFourChunks(b *testing.B) {
 		}
 	})
 }
+
+// BytesLevel finds the level a tree was built at, from leaves hashed once, for sizes with
+// one chunk, a partial last chunk, and more chunks than one intermediate chunk holds at
+// every level; changed bytes or another reference are not found.
+func TestBytesLevelFindsTheUploadLevel(t *testing.T) {
+	rng := rand.New(rand.NewPCG(15, 16))
+	for _, n := range []int{0, 100, ChunkSize, ChunkSize + 1, 17*ChunkSize - 3, 130 * ChunkSize} {
+		data := make([]byte, n)
+		for i := range data {
+			data[i] = byte(rng.Uint32())
+		}
+		for l := LevelNone; l <= LevelParanoid; l++ {
+			if raceEnabled && n > 20*ChunkSize && l > LevelMedium {
+				continue
+			}
+			w := NewTreeWriter(l, nil)
+			_, err := w.Write(data)
+			require.NoError(t, err)
+			ref, err := w.Sum()
+			require.NoError(t, err)
+			got, ok := BytesLevel(data, ref)
+			require.True(t, ok, "%d bytes at level %d", n, l)
+			if n <= ChunkSize {
+				require.Equal(t, LevelNone, got, "one chunk is the same at every level")
+			} else {
+				require.Equal(t, l, got, "%d bytes", n)
+			}
+			if n > 0 {
+				changed := bytes.Clone(data)
+				changed[rng.IntN(n)] ^= 1
+				_, ok = BytesLevel(changed, ref)
+				require.False(t, ok, "%d changed bytes at level %d", n, l)
+			}
+			ref[0] ^= 1
+			_, ok = BytesLevel(data, ref)
+			require.False(t, ok, "%d bytes, another reference", n)
+		}
+	}
+}

@@ -145,6 +145,19 @@ func (t *TreeWriter) flushFullLeaves(block []byte) (int, error) {
 	return len(block), nil
 }
 
+// pushLeaf adds a data chunk whose address is already known (BytesLevel hashes the leaves
+// once for every level it tries); at a redundancy level its shard is built from payload.
+func (t *TreeWriter) pushLeaf(addr [HashSize]byte, payload []byte) error {
+	var data []byte
+	if t.level != LevelNone {
+		data = t.buffer()
+		binary.LittleEndian.PutUint64(data[:SpanSize], uint64(len(payload)))
+		clear(data[SpanSize+copy(data[SpanSize:], payload):])
+	}
+	t.leaves++
+	return t.push(0, childRef{addr: addr, span: uint64(len(payload)), data: data})
+}
+
 // shard keeps a chunk's data, zero-padded, for its parent's erasure coding.
 func (t *TreeWriter) shard(data []byte) []byte {
 	if t.level == LevelNone {
