@@ -66,10 +66,9 @@ var zeroSubtree = func() [bmtDepth + 1][hashLanes]uint64 {
 // the address) and hashes each level four nodes at a time where the CPU allows. A reused
 // Hasher allocates nothing per chunk. Not safe for concurrent use.
 type Hasher struct {
-	x4     x4Mode
-	perm   keccakf1600.StateX4
-	state  []uint64    // perm's 32-byte aligned, interleaved lanes of four states
-	state8 [200]uint64 // eight interleaved states for AVX-512
+	x4    x4Mode
+	perm  keccakf1600.StateX4
+	state []uint64 // perm's 32-byte aligned, interleaved lanes of four states
 	// tree holds the payload as eight lanes per 64-byte leaf pair, then, hashed in place,
 	// each level's nodes at four lanes each (with room for a zero right sibling).
 	tree [segments / 2 * nodeLanes]uint64
@@ -106,28 +105,10 @@ func hashNodeScalar(out, in []uint64) {
 func (b *Hasher) hashNodes(out, in []uint64, n int) {
 	i := 0
 	if b.x4 == x4AVX512 {
-		// Eight permutations on 512-bit registers cost 1.7 times four on 256-bit ones.
-		st := &b.state8
+		// Eight permutations on 512-bit registers cost 1.7 times four on 256-bit ones, and
+		// this one also transposes nodes to lanes and back in registers.
 		for ; n-i >= 8; i += 8 {
-			src := (*[8 * nodeLanes]uint64)(in[nodeLanes*i:])
-			for j := range nodeLanes {
-				for m := range 8 {
-					st[8*j+m] = src[nodeLanes*m+j]
-				}
-			}
-			for m := range 8 {
-				st[8*nodeLanes+m] = 0x01
-				st[8*(rateLanes-1)+m] = padLast
-			}
-			clear(st[8*(nodeLanes+1) : 8*(rateLanes-1)])
-			clear(st[8*rateLanes:])
-			permuteX8AVX512(st)
-			dst := (*[8 * hashLanes]uint64)(out[hashLanes*i:])
-			for j := range hashLanes {
-				for m := range 8 {
-					dst[hashLanes*m+j] = st[8*j+m]
-				}
-			}
+			hashNodesX8AVX512((*[8 * hashLanes]uint64)(out[hashLanes*i:]), (*[8 * nodeLanes]uint64)(in[nodeLanes*i:]))
 		}
 	}
 	if b.x4 != x4None {
