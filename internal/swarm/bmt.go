@@ -202,8 +202,8 @@ func (b *Hasher) rootLanes(payload []byte) [hashLanes]uint64 {
 
 // fullAddresses sets dst[c] to the address of chunk c, payloads[c*ChunkSize:(c+1)*ChunkSize],
 // under span, for batchChunks full chunks. Their trees are hashed level by level together,
-// so that the four-way permutation runs full up to the roots and the span hashes, where one
-// chunk alone leaves it half or three-quarters idle.
+// so that the SIMD batches run full up to the roots and the span hashes, where one chunk
+// alone leaves them half or three-quarters idle.
 func (b *Hasher) fullAddresses(dst *[batchChunks][HashSize]byte, span [SpanSize]byte, payloads []byte) {
 	payloads = payloads[:batchChunks*ChunkSize]
 	if b.x4 == x4None {
