@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"github.com/swarmgate/caddy-bee/internal/swarm"
-	"golang.org/x/crypto/sha3"
 )
 
 // serveDownload is GET/HEAD of /bytes/{ref} and /bzz/{ref}/{path}.
@@ -148,9 +147,11 @@ func splitmix64(z uint64) uint64 {
 
 // AddSynthetic registers size bytes of generated content and returns its reference.
 func (s *Sim) AddSynthetic(size, seed int64) string {
-	h := sha3.NewLegacyKeccak256()
-	_ = binary.Write(h, binary.LittleEndian, [2]int64{size, seed})
-	ref := hex.EncodeToString(h.Sum(nil))
+	var key [16]byte
+	binary.LittleEndian.PutUint64(key[:8], uint64(size))
+	binary.LittleEndian.PutUint64(key[8:], uint64(seed))
+	sum := swarm.Keccak256(key[:])
+	ref := hex.EncodeToString(sum[:])
 	s.mu.Lock()
 	s.content[ref] = &stored{synth: &synthetic{size: size, seed: seed}, size: size}
 	s.mu.Unlock()

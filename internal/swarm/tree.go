@@ -56,8 +56,11 @@ type TreeWriter struct {
 	emit        func(Chunk) error
 	hasher      *Hasher
 	leaf        [ChunkWithSpanSize]byte
-	fill        int // payload bytes in leaf
+	fill        int  // payload bytes in leaf
+	quiet       bool // no emit and no shards: full leaves need not be copied into leaf
 	levels      [][]childRef
+	spare       [][]byte // shard buffers whose parent is done: reused, not reallocated per chunk
+	inter       [ChunkWithSpanSize]byte
 	leaves      int
 	err         error
 	done        bool
@@ -66,6 +69,7 @@ type TreeWriter struct {
 // NewTreeWriter returns a writer that calls emit for every chunk it produces (emit may be
 // nil) and returns the root reference from Sum.
 func NewTreeWriter(level Level, emit func(Chunk) error) *TreeWriter {
+	quiet := emit == nil && level == LevelNone
 	if emit == nil {
 		emit = func(Chunk) error { return nil }
 	}
@@ -73,7 +77,7 @@ func NewTreeWriter(level Level, emit func(Chunk) error) *TreeWriter {
 	if level != LevelNone {
 		maxChildren = level.MaxShards()
 	}
-	return &TreeWriter{level: level, maxChildren: maxChildren, emit: emit, hasher: NewHasher()}
+	return &TreeWriter{level: level, maxChildren: maxChildren, emit: emit, hasher: hashers.Get().(*Hasher), quiet: quiet}
 }
 
 var errWriteAfterSum = errors.New("swarm: write after Sum")
@@ -85,6 +89,13 @@ func (t *TreeWriter) Write(p []byte) (int, error) {
 	}
 	written := 0
 	for len(p) > 0 && t.err == nil {
+		if t.fill == 0 && len(p) >= batchChunks*ChunkSize {
+			n, err := t.flushFullLeaves(p[:batchChunks*ChunkSize])
+			p = p[batchChunks*ChunkSize:]
+			written += n
+			t.err = err
+			continue
+		}
 		n := copy(t.leaf[SpanSize+t.fill:], p)
 		t.fill += n
 		p = p[n:]
@@ -109,14 +120,77 @@ func (t *TreeWriter) flushLeaf() error {
 	return t.push(0, childRef{addr: addr, span: span, data: t.shard(data)})
 }
 
+// flushFullLeaves adds batchChunks full data chunks straight from the caller's bytes, their
+// addresses hashed together. It returns how many bytes it took (up to the chunk whose emit
+// failed).
+func (t *TreeWriter) flushFullLeaves(block []byte) (int, error) {
+	var addrs [batchChunks][HashSize]byte
+	span := Span(ChunkSize)
+	t.hasher.fullAddresses(&addrs, span, block)
+	copy(t.leaf[:SpanSize], span[:])
+	for c, addr := range addrs {
+		payload := block[c*ChunkSize : (c+1)*ChunkSize]
+		data := t.leaf[:]
+		if !t.quiet {
+			copy(data[SpanSize:], payload)
+		}
+		t.leaves++
+		if err := t.emit(Chunk{Address: addr, Data: data, Kind: KindData}); err != nil {
+			return (c + 1) * ChunkSize, err
+		}
+		if err := t.push(0, childRef{addr: addr, span: ChunkSize, data: t.shard(data)}); err != nil {
+			return (c + 1) * ChunkSize, err
+		}
+	}
+	return len(block), nil
+}
+
+// pushLeaf adds a data chunk whose address is already known (BytesLevel hashes the leaves
+// once for every level it tries); at a redundancy level its shard is built from payload.
+func (t *TreeWriter) pushLeaf(addr [HashSize]byte, payload []byte) error {
+	var data []byte
+	if t.level != LevelNone {
+		data = t.buffer()
+		binary.LittleEndian.PutUint64(data[:SpanSize], uint64(len(payload)))
+		clear(data[SpanSize+copy(data[SpanSize:], payload):])
+	}
+	t.leaves++
+	return t.push(0, childRef{addr: addr, span: uint64(len(payload)), data: data})
+}
+
 // shard keeps a chunk's data, zero-padded, for its parent's erasure coding.
 func (t *TreeWriter) shard(data []byte) []byte {
 	if t.level == LevelNone {
 		return nil
 	}
-	out := make([]byte, ChunkWithSpanSize)
-	copy(out, data)
+	out := t.buffer()
+	clear(out[copy(out, data):])
 	return out
+}
+
+// shardBuffers keeps the shard buffers of finished writers: a cache verifying one body
+// after another at a redundancy level would otherwise allocate a fresh 4 KiB per chunk.
+var shardBuffers = sync.Pool{New: func() any { return new([ChunkWithSpanSize]byte) }}
+
+// buffer is a ChunkWithSpanSize byte slice, a spare one when there is.
+func (t *TreeWriter) buffer() []byte {
+	if n := len(t.spare); n > 0 {
+		b := t.spare[n-1]
+		t.spare = t.spare[:n-1]
+		return b
+	}
+	return shardBuffers.Get().(*[ChunkWithSpanSize]byte)[:]
+}
+
+// releaseBuffers hands the hasher and the spare shard buffers to other writers once the
+// tree is done.
+func (t *TreeWriter) releaseBuffers() {
+	for _, b := range t.spare {
+		shardBuffers.Put((*[ChunkWithSpanSize]byte)(b))
+	}
+	t.spare = nil
+	hashers.Put(t.hasher)
+	t.hasher = nil
 }
 
 func (t *TreeWriter) push(level int, ref childRef) error {
@@ -137,7 +211,9 @@ func (t *TreeWriter) wrap(level int) error {
 	t.levels[level] = refs[:0]
 	parities := t.level.Parities(len(refs))
 	var span uint64
-	payload := make([]byte, 0, (len(refs)+parities)*HashSize)
+	// The intermediate chunk is built in place after its span; emit's Data is only valid
+	// during the callback, and shard copies it before the level above can reuse inter.
+	payload := t.inter[SpanSize:SpanSize]
 	for _, r := range refs {
 		span += r.span
 		payload = append(payload, r.addr[:]...)
@@ -148,7 +224,9 @@ func (t *TreeWriter) wrap(level int) error {
 			shards[i] = r.data
 		}
 		for range parities {
-			shards = append(shards, make([]byte, ChunkWithSpanSize))
+			p := t.buffer()
+			clear(p)
+			shards = append(shards, p)
 		}
 		enc, err := erasureEncoder(len(refs), parities)
 		if err != nil {
@@ -164,12 +242,14 @@ func (t *TreeWriter) wrap(level int) error {
 			}
 			payload = append(payload, addr[:]...)
 		}
+		t.spare = append(t.spare, shards...) // the group is coded; its shards are free
 	}
 	spanBytes := Span(span)
 	if parities > 0 {
 		spanBytes[SpanSize-1] = uint8(t.level) | 1<<7 // Bee encodes the level in the span's top byte
 	}
-	data := append(spanBytes[:], payload...)
+	copy(t.inter[:SpanSize], spanBytes[:])
+	data := t.inter[:SpanSize+len(payload)]
 	addr := t.hasher.Address(spanBytes, payload)
 	if err := t.emit(Chunk{Address: addr, Data: data, Kind: KindIntermediate}); err != nil {
 		return err
@@ -203,6 +283,7 @@ func (t *TreeWriter) Sum() ([HashSize]byte, error) {
 		return [HashSize]byte{}, errWriteAfterSum
 	}
 	t.done = true
+	defer t.releaseBuffers()
 	if t.fill > 0 || t.leaves == 0 {
 		if err := t.flushLeaf(); err != nil {
 			return [HashSize]byte{}, err
