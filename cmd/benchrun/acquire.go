@@ -26,6 +26,9 @@ type acquireResult struct {
 	// waves' acquires were in flight: the acquires' commits plus any replacement purchase's
 	// bookkeeping that ran meanwhile.
 	LedgerWrites int64
+	// LedgerBytes is the ledger's size after the waves: every write stores (and syncs) it
+	// whole, issued batches included for HistoryRetention.
+	LedgerBytes int64
 }
 
 // WritesPerAcquire is the ledger writes per answered concurrent acquire (0: not measured).
@@ -91,6 +94,7 @@ func (bn *bench) acquireConcurrent(out *acquireResult) error {
 			bn.log("acquire x %d clients: %d/%d", acquireClients, len(res), total)
 		}
 	}
+	out.LedgerBytes = bn.ledgerBytes()
 	if profiled != nil {
 		if err := <-profiled; err != nil {
 			bn.log("acquire: CPU profile: %v", err)
@@ -103,9 +107,9 @@ func (bn *bench) acquireConcurrent(out *acquireResult) error {
 		return err
 	}
 	out.Concurrent = s
-	bn.log("acquire x %d clients (%d waves of %d): p50 %v p90 %v p99 %v max %v, %s; %d ledger writes (%.2f per acquire)",
+	bn.log("acquire x %d clients (%d waves of %d): p50 %v p90 %v p99 %v max %v, %s; %d ledger writes (%.2f per acquire), ledger %s",
 		acquireClients, out.Waves, wave, s.Latency.P50, s.Latency.P90, s.Latency.P99, s.Latency.Max, s.StatusLine(),
-		out.LedgerWrites, out.WritesPerAcquire())
+		out.LedgerWrites, out.WritesPerAcquire(), human(out.LedgerBytes))
 	return nil
 }
 
@@ -180,6 +184,18 @@ func (bn *bench) ledgerFence() (uint64, error) {
 		time.Sleep(5 * time.Millisecond) // a store in progress
 	}
 	return 0, err
+}
+
+// ledgerBytes is the size of B's largest pool ledger file (0: none found).
+func (bn *bench) ledgerBytes() int64 {
+	files, _ := filepath.Glob(filepath.Join(bn.bStorage, "caddy-bee", "pool", "*.json"))
+	var size int64
+	for _, f := range files {
+		if st, err := os.Stat(f); err == nil {
+			size = max(size, st.Size())
+		}
+	}
+	return size
 }
 
 func (bn *bench) readLedgerFence() (uint64, error) {

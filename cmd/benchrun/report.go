@@ -253,8 +253,10 @@ func (r *report) targetsTable(w func(string, ...any)) {
 		w("ledger, under the storage lock (a lock file, a fresh read, an atomic write with fsync, the lock")
 		w("removed), so no crash and no second Caddy instance can ever hand the same batch out again.")
 		w("Concurrent acquires share one such write (group commit: %.2f ledger writes per acquire here,", r.acquire.WritesPerAcquire())
-		w("replacement purchases' bookkeeping included), so the p99 is a few commits' time plus fsync's tail")
-		w("on this VM's disk.")
+		w("replacement purchases' bookkeeping included), so an acquire waits for one or two commits: two")
+		w("fsyncs each (Caddy's file storage syncs the lock file and the ledger), the ledger written whole")
+		w("(%s at the end, every batch issued in the last 30 days included). The p99 is the tail", human(r.acquire.LedgerBytes))
+		w("of those fsyncs on this VM's disk, shared with the other processes on the machine.")
 		w("")
 	}
 	if len(explainDistinct) > 0 {
@@ -454,8 +456,8 @@ func (r *report) acquireTable(w func(string, ...any)) {
 	w("| | p50 | p90 | p99 | max | Answers |")
 	w("|---|---|---|---|---|---|")
 	c := a.Concurrent
-	w("| Acquire, %d concurrent clients | %s | %s | %s | %s | %s; %d ledger writes (%.2f per acquire) |", acquireClients,
-		ms(c.Latency.P50), ms(c.Latency.P90), ms(c.Latency.P99), ms(c.Latency.Max), c.StatusLine(), a.LedgerWrites, a.WritesPerAcquire())
+	w("| Acquire, %d concurrent clients | %s | %s | %s | %s | %s; %d ledger writes (%.2f per acquire), ledger %s at the end |", acquireClients,
+		ms(c.Latency.P50), ms(c.Latency.P90), ms(c.Latency.P99), ms(c.Latency.Max), c.StatusLine(), a.LedgerWrites, a.WritesPerAcquire(), human(a.LedgerBytes))
 	s := a.Summary
 	w("| Acquire, sequential | %s | %s | %s | %s | %s |", ms(s.Latency.P50), ms(s.Latency.P90), ms(s.Latency.P99), ms(s.Latency.Max), s.StatusLine())
 	w("| Acquire -> replacement purchase | %s | %s | %s | %s | %d not seen within 5 s |", ms(a.Replacement.P50), ms(a.Replacement.P90), ms(a.Replacement.P99), ms(a.Replacement.Max), a.Missed)
