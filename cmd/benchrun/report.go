@@ -223,7 +223,11 @@ func (r *report) targetsTable(w func(string, ...any)) {
 	if r.acquire.Concurrent.Requests == 0 {
 		acq, acq50, acqHow = r.acquire.Summary.Latency.P99, r.acquire.Summary.Latency.P50, "sequential only"
 	}
-	w("| Acquire p99 < 5 ms at %d concurrent clients | %s (p50 %s; %s) | %s |", acquireClients, ms(acq), ms(acq50), acqHow, yes(acq > 0 && acq < 5*time.Millisecond))
+	if acq == 0 {
+		w("| Acquire p99 < 5 ms at %d concurrent clients | not measured | - |", acquireClients)
+	} else {
+		w("| Acquire p99 < 5 ms at %d concurrent clients | %s (p50 %s; %s) | %s |", acquireClients, ms(acq), ms(acq50), acqHow, yes(acq < 5*time.Millisecond))
+	}
 	var peers []string
 	peerOK := true
 	for _, t := range r.targets {
@@ -247,6 +251,20 @@ func (r *report) targetsTable(w func(string, ...any)) {
 		w("uploads of %s, gives %s (95%% CI %s..%s): the noise floor of that size on this machine.", human(int64(best.Size)),
 			signed(best.Floor.Median), signed(best.Floor.Low), signed(best.Floor.High))
 		w("")
+	}
+	for _, e := range inj {
+		if e.Overhead.Low >= 100*time.Microsecond {
+			w("At %s the paired median's interval lies above 100 µs (%s..%s); the noise floor at that size is %s",
+				human(int64(e.Size)), signed(e.Overhead.Low), signed(e.Overhead.High), signed(e.Floor.Median))
+			floorWide := e.Floor.High-e.Floor.Low >= 200*time.Microsecond || e.Floor.Median <= -100*time.Microsecond || e.Floor.Median >= 100*time.Microsecond
+			if floorWide {
+				w("(%s..%s): two paths doing the same work differ by as much there, so that size does not resolve", signed(e.Floor.Low), signed(e.Floor.High))
+				w("100 µs on this machine.")
+			} else {
+				w("(%s..%s), far narrower: at that size injection costs more than 100 µs.", signed(e.Floor.Low), signed(e.Floor.High))
+			}
+			w("")
+		}
 	}
 	if acq >= 5*time.Millisecond {
 		w("Where acquire misses 5 ms: an acquire answers only after the batch is recorded as issued in the")
