@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"math"
 	"math/rand/v2"
+	"reflect"
+	"strings"
 	"testing"
 	"time"
 )
@@ -95,5 +97,28 @@ func TestEncodedLedgerDecodes(t *testing.T) {
 	}
 	if back.Fence != 7 || len(back.Batches) != 50 || back.Checksum != d.Checksum {
 		t.Fatalf("read back %+v", back)
+	}
+}
+
+// appendLedger writes the fields it knows: a field added to the ledger's types must be added
+// there too (else its value would be missing and the checksum would fail on every read).
+func TestAppendLedgerKnowsEveryField(t *testing.T) {
+	for _, c := range []struct {
+		v    any
+		want string
+	}{
+		{ledgerDoc{}, "version,node,batches,intents,operations,fence,checksum"},
+		{record{}, "id,label,depth,state,amount,bought_at,usable_at,issued_at,retired_at,retired_reason,ttl_seconds,utilization,seen_on_chain,last_seen"},
+		{intent{}, "label,depth,amount,started_at,abandoned"},
+	} {
+		typ := reflect.TypeOf(c.v)
+		var names []string
+		for i := range typ.NumField() {
+			name, _, _ := strings.Cut(typ.Field(i).Tag.Get("json"), ",")
+			names = append(names, name)
+		}
+		if got := strings.Join(names, ","); got != c.want {
+			t.Fatalf("%s has the JSON fields %s; appendLedger (ledger_encode.go) writes %s: update it and this test", typ, got, c.want)
+		}
 	}
 }
