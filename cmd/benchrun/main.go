@@ -27,8 +27,10 @@ type options struct {
 	peers                 string
 	onlyZipf              bool
 	onlyDistinct          bool
+	only                  string // -only: one workload alone
 	cacheOffTarget        bool
 	zipfProfile           string
+	acquireProfile        string
 
 	latency   time.Duration
 	sizes     []int64
@@ -40,11 +42,14 @@ type options struct {
 	distinctRounds      int
 	distinctConcurrency int
 
-	uploads    int
-	uploadSize int
+	uploads      int // per mode, of uploadSize
+	uploadSize   int
+	smallUploads int // per mode, of smallUploadSize: resolves injection's overhead
+	smallSize    int
 
-	acquires int
-	reserve  int
+	acquires           int // sequential
+	concurrentAcquires int // acquireClients at once, in waves of reserve
+	reserve            int
 
 	stalledSockets int
 	stalledSize    int64
@@ -63,13 +68,16 @@ func main() {
 	flag.StringVar(&o.peers, "peers", "auto", "auto: add nginx and Varnish when installed; none: A and B only")
 	flag.DurationVar(&o.latency, "latency", 200*time.Millisecond, "simulator download latency for the stampede")
 	distinctLatency := flag.String("distinct-latency", "0s,20ms", "simulator download latencies for the distinct workload, comma-separated")
-	uploads := flag.Int("uploads", 0, "uploads per mode (0: 10 with -quick, else 300)")
+	uploads := flag.Int("uploads", 0, "1 MiB uploads per mode (0: 10 with -quick, else 300)")
+	smallUploads := flag.Int("small-uploads", 0, "4 KiB uploads per mode (0: 100 with -quick, else 3000)")
+	acquires := flag.Int("acquires", 0, "acquires by 16 concurrent clients (0: 64 with -quick, else 1024)")
 	sizes := flag.String("stampede-sizes", "", "stampede body sizes, e.g. 4KiB,1MiB,100MiB (default: the mode's); for reduced runs")
 	stampedeN := flag.String("stampede-n", "", "stampede client counts, e.g. 10,100 (default: the mode's); for reduced runs")
 	zipfRefs := flag.Int("zipf-refs", 0, "refs in the Zipf workload (0: 60 with -quick, else 1000)")
 	zipfRequests := flag.Int("zipf-requests", 0, "requests in the Zipf workload (0: 500 with -quick, else 20000)")
-	only := flag.String("only", "", "zipf: run only the Zipf workload; distinct: run only the distinct workload")
+	only := flag.String("only", "", "run one workload alone: zipf, distinct, uploads or acquire")
 	flag.StringVar(&o.zipfProfile, "zipf-profile", "", "write a CPU profile of caddy-bee (B) during the Zipf workload to this file (B's admin endpoint is on for it)")
+	flag.StringVar(&o.acquireProfile, "acquire-profile", "", "write a CPU profile of caddy-bee (B) during the concurrent acquires to this file (B's admin endpoint is on for it)")
 	flag.BoolVar(&o.cacheOffTarget, "cache-off-target", false, "add configuration E: caddy-bee as B with `cache off`, to measure the content cache's cost side by side")
 	flag.Parse()
 	for _, v := range strings.Split(*distinctLatency, ",") {
@@ -82,12 +90,12 @@ func main() {
 	}
 
 	o.distinctSize = 4 << 10
-	o.uploadSize = 1 << 20
+	o.uploadSize, o.smallSize = 1<<20, 4<<10
 	if o.quick {
 		o.sizes = []int64{4 << 10, 1 << 20}
 		o.stampedeN = []int{10, 50}
 		o.distinctRequests, o.distinctRounds, o.distinctConcurrency = 300, 2, 8
-		o.uploads, o.acquires, o.reserve = 10, 5, 3
+		o.uploads, o.smallUploads, o.acquires, o.concurrentAcquires, o.reserve = 10, 100, 5, 64, 16
 		o.stalledSockets, o.stalledSize, o.stalledHold = 5, 64<<20, 2*time.Second
 		o.zipf = zipfOptions{refs: 60, minSize: 4 << 10, maxSize: 256 << 10, requests: 500, concurrency: 8,
 			latency: 50 * time.Millisecond, memory: 4 << 20}
@@ -95,13 +103,19 @@ func main() {
 		o.sizes = []int64{4 << 10, 1 << 20, 100 << 20}
 		o.stampedeN = []int{10, 100, 1000}
 		o.distinctRequests, o.distinctRounds, o.distinctConcurrency = 5000, 3, 32
-		o.uploads, o.acquires, o.reserve = 300, 100, 4
+		o.uploads, o.smallUploads, o.acquires, o.concurrentAcquires, o.reserve = 300, 3000, 100, 1024, 32
 		o.stalledSockets, o.stalledSize, o.stalledHold = 30, 200<<20, 10*time.Second
 		o.zipf = zipfOptions{refs: 1000, minSize: 4 << 10, maxSize: 10 << 20, requests: 20000, concurrency: 32,
 			latency: 50 * time.Millisecond, memory: 256 << 20}
 	}
 	if *uploads > 0 {
 		o.uploads = *uploads
+	}
+	if *smallUploads > 0 {
+		o.smallUploads = *smallUploads
+	}
+	if *acquires > 0 {
+		o.concurrentAcquires = *acquires
 	}
 	if err := o.overrideStampede(*sizes, *stampedeN); err != nil {
 		fmt.Fprintln(os.Stderr, "benchrun:", err)
@@ -113,6 +127,13 @@ func main() {
 	if *zipfRequests > 0 {
 		o.zipf.requests = *zipfRequests
 	}
+	switch *only {
+	case "", "zipf", "distinct", "uploads", "acquire":
+	default:
+		fmt.Fprintf(os.Stderr, "benchrun: -only %q: want zipf, distinct, uploads or acquire\n", *only)
+		os.Exit(2)
+	}
+	o.only = *only
 	o.onlyZipf = *only == "zipf"
 	o.onlyDistinct = *only == "distinct"
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -180,7 +201,8 @@ func run(ctx context.Context, o options) (*report, error) {
 	if err != nil || u.Host == "" {
 		return nil, fmt.Errorf("the simulator printed %q, not its URL", simURL)
 	}
-	bn := &bench{ctx: ctx, opts: o, sim: testkit.SimControl{URL: simURL, Client: loadgen.NewClient(4)}, log: logf}
+	bn := &bench{ctx: ctx, opts: o, sim: testkit.SimControl{URL: simURL, Client: loadgen.NewClient(4)}, log: logf,
+		bStorage: filepath.Join(work, "b", "storage")}
 
 	portA, err := testkit.FreePort()
 	if err != nil {
@@ -194,8 +216,14 @@ func run(ctx context.Context, o options) (*report, error) {
 		caddyfileA(filepath.Join(work, "a"), portA, simURL), portA); err != nil {
 		return nil, err
 	}
-	if bn.b, err = startCaddy(ps, o.caddyBin, "B", "caddy-bee", filepath.Join(work, "b"),
-		caddyfileB(filepath.Join(work, "b"), portB, simURL, o.reserve), portB); err != nil {
+	confB := caddyfileB(filepath.Join(work, "b"), portB, simURL, o.reserve)
+	if o.acquireProfile != "" {
+		if bn.bAdminPort, err = testkit.FreePort(); err != nil {
+			return nil, err
+		}
+		confB.Admin = fmt.Sprintf("127.0.0.1:%d", bn.bAdminPort)
+	}
+	if bn.b, err = startCaddy(ps, o.caddyBin, "B", "caddy-bee", filepath.Join(work, "b"), confB, portB); err != nil {
 		return nil, err
 	}
 	bn.targets = []*target{bn.a, bn.b}
@@ -241,6 +269,18 @@ func run(ctx context.Context, o options) (*report, error) {
 	if o.onlyZipf {
 		if rep.zipf, err = bn.zipf(ps, work, o.peers == "auto"); err != nil {
 			return nil, fmt.Errorf("zipf: %w", err)
+		}
+		return rep, nil
+	}
+	switch o.only {
+	case "uploads":
+		if rep.uploads, err = bn.uploads(); err != nil {
+			return nil, fmt.Errorf("uploads: %w", err)
+		}
+		return rep, nil
+	case "acquire":
+		if rep.acquire, err = bn.acquire(); err != nil {
+			return nil, fmt.Errorf("acquire: %w", err)
 		}
 		return rep, nil
 	}

@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"math/rand/v2"
 	"net/http"
 	"slices"
 	"time"
@@ -23,6 +22,10 @@ type bench struct {
 	a, b    *target
 	seeds   int64
 	log     func(format string, args ...any)
+	// bStorage is B's file storage directory (its pool ledger is read for write counts).
+	bStorage string
+	// bAdminPort is B's admin endpoint, on only for -acquire-profile (0: off).
+	bAdminPort int
 }
 
 func (bn *bench) nextSeed() int64 { bn.seeds++; return bn.seeds }
@@ -240,155 +243,6 @@ func (bn *bench) distinct(latency time.Duration) ([]distinctRow, error) {
 	for _, t := range bn.targets {
 		out = append(out, *rows[t.key])
 	}
-	return out, nil
-}
-
-// --- uploads ---
-
-type uploadRow struct {
-	Mode    string
-	Summary loadgen.Summary
-	Mean    time.Duration
-	Results []loadgen.Result // in order: upload i of every mode ran back to back
-}
-
-// pairedOverhead is the median over i of (upload i of a) - (upload i of b): uploads i of
-// both modes ran back to back, so drift and noise that hit both cancel out.
-func pairedOverhead(a, b uploadRow) time.Duration {
-	n := min(len(a.Results), len(b.Results))
-	if n == 0 {
-		return 0
-	}
-	d := make([]time.Duration, n)
-	for i := range n {
-		d[i] = a.Results[i].Latency - b.Results[i].Latency
-	}
-	slices.Sort(d)
-	return d[n/2]
-}
-
-func (bn *bench) uploads() ([]uploadRow, error) {
-	if err := bn.sim.SetDownloadLatency(0); err != nil {
-		return nil, err
-	}
-	batch, err := bn.acquireOne()
-	if err != nil {
-		return nil, fmt.Errorf("acquire the explicit batch: %w", err)
-	}
-	if err := bn.waitReserve(); err != nil {
-		return nil, err
-	}
-	type mode struct {
-		name   string
-		url    string
-		header http.Header
-	}
-	modes := []mode{
-		{"B explicit batch", bn.b.url, http.Header{"Swarm-Postage-Batch-Id": {batch}}},
-		{"B injected", bn.b.url, http.Header{}},
-		{"A explicit batch (plain reverse_proxy)", bn.a.url, http.Header{"Swarm-Postage-Batch-Id": {batch}}},
-	}
-	client := loadgen.NewClient(1)
-	results := make([][]loadgen.Result, len(modes))
-	body := make([]byte, bn.opts.uploadSize)
-	// Interleaved and sequential: each upload alone on the machine, modes alternating so
-	// drift hits all of them alike.
-	for i := range bn.opts.uploads {
-		for j := range modes {
-			k := (i + j) % len(modes)
-			m := modes[k]
-			if err := bn.ctx.Err(); err != nil {
-				return nil, err
-			}
-			// Every chunk of every upload distinct, as real uploads are: identical chunks
-			// would hit the same buckets again and fill a batch early.
-			rnd := rand.NewChaCha8([32]byte{byte(i), byte(i >> 8), byte(i >> 16), byte(k)})
-			_, _ = rnd.Read(body)
-			h := m.header.Clone()
-			h.Set("Content-Type", "application/octet-stream")
-			results[k] = append(results[k], loadgen.Do(bn.ctx, client,
-				loadgen.Request{Method: http.MethodPost, URL: m.url + "/bytes", Header: h, Body: body}))
-		}
-	}
-	var rows []uploadRow
-	for k, m := range modes {
-		s, err := loadgen.Summarize(results[k], 0)
-		if err != nil {
-			return nil, err
-		}
-		var sum time.Duration
-		for _, r := range results[k] {
-			sum += r.Latency
-		}
-		rows = append(rows, uploadRow{Mode: m.name, Summary: s, Mean: sum / time.Duration(len(results[k])), Results: results[k]})
-		bn.log("uploads %s: p50 %v p90 %v mean %v, %s", m.name, s.Latency.P50, s.Latency.P90,
-			sum/time.Duration(len(results[k])), s.StatusLine())
-	}
-	return rows, nil
-}
-
-// --- acquire ---
-
-type acquireResult struct {
-	Summary     loadgen.Summary
-	Replacement loadgen.Percentiles // acquire sent -> the simulator sees the replacement purchase
-	Missed      int                 // replacements not seen within 5 s
-}
-
-func (bn *bench) acquire() (acquireResult, error) {
-	if err := bn.waitReserve(); err != nil {
-		return acquireResult{}, err
-	}
-	client := loadgen.NewClient(1)
-	var res []loadgen.Result
-	var repl []time.Duration
-	missed := 0
-	for i := range bn.opts.acquires {
-		if err := bn.ctx.Err(); err != nil {
-			return acquireResult{}, err
-		}
-		// Each acquire meets a full reserve, and the previous replacement's bookkeeping (and
-		// this harness's polling) is out of the way.
-		if err := bn.waitReserve(); err != nil {
-			return acquireResult{}, err
-		}
-		time.Sleep(50 * time.Millisecond)
-		before, err := bn.sim.Stats()
-		if err != nil {
-			return acquireResult{}, err
-		}
-		began := time.Now()
-		r := loadgen.Do(bn.ctx, client, bn.acquireRequest())
-		res = append(res, r)
-		if r.Err == nil && r.Status == http.StatusOK {
-			seen := false
-			for time.Since(began) < 5*time.Second {
-				st, err := bn.sim.Stats()
-				if err != nil {
-					return acquireResult{}, err
-				}
-				if st.Requests["POST stamps"] > before.Requests["POST stamps"] {
-					repl = append(repl, time.Since(began))
-					seen = true
-					break
-				}
-				time.Sleep(200 * time.Microsecond)
-			}
-			if !seen {
-				missed++
-			}
-		}
-		if i%10 == 9 {
-			bn.log("acquire %d/%d", i+1, bn.opts.acquires)
-		}
-	}
-	s, err := loadgen.Summarize(res, 0)
-	if err != nil {
-		return acquireResult{}, err
-	}
-	out := acquireResult{Summary: s, Replacement: loadgen.PercentilesOf(repl), Missed: missed}
-	bn.log("acquire: p50 %v p99 %v max %v, %s; replacement purchase seen p50 %v p99 %v (missed %d)",
-		s.Latency.P50, s.Latency.P99, s.Latency.Max, s.StatusLine(), out.Replacement.P50, out.Replacement.P99, missed)
 	return out, nil
 }
 

@@ -95,7 +95,13 @@ type fixture struct {
 
 // newFixture starts a simulated Bee, a pool of two small batches and an injector in front
 // of a plain reverse proxy to the simulator.
-func newFixture(t *testing.T) *fixture {
+func newFixture(t testing.TB) *fixture {
+	t.Helper()
+	return newFixtureWith(t, nil)
+}
+
+// newFixtureWith is newFixture with the pool's configuration changed by tune (nil: none).
+func newFixtureWith(t testing.TB, tune func(*pool.Config)) *fixture {
 	t.Helper()
 	f := &fixture{sim: beesim.New(beesim.Options{BlockTime: testBlock}), obs: &countObserver{}}
 	var mu sync.Mutex
@@ -115,12 +121,21 @@ func newFixture(t *testing.T) *fixture {
 	cfg.BlockTime, cfg.PurchaseSpacing, cfg.CheckInterval = testBlock, 0, time.Second
 	cfg.PollInterval, cfg.PurchaseTimeout, cfg.MaxPurchasesPerHour = 5*time.Millisecond, 500*time.Millisecond, 1000
 	cfg.BackoffBase, cfg.BackoffMax, cfg.IntentGrace = 200*time.Millisecond, time.Second, time.Minute
+	if tune != nil {
+		tune(&cfg)
+	}
 	f.pool, err = pool.New(cfg, pool.Deps{Bee: client, Storage: testkit.NewMemStorage(), NodeKey: srv.URL})
 	require.NoError(t, err)
 	f.pool.Start()
 	t.Cleanup(f.pool.Stop)
-	require.Eventually(t, func() bool { return f.pool.Status().CurrentLevels[pool.SmallDepth] >= 2 }, 20*time.Second, 5*time.Millisecond,
-		"the pool never filled: %+v", f.pool.Status())
+	require.Eventually(t, func() bool {
+		for d, n := range cfg.Reserve {
+			if f.pool.Status().CurrentLevels[d] < n {
+				return false
+			}
+		}
+		return true
+	}, 20*time.Second, 5*time.Millisecond, "the pool never filled: %+v", f.pool.Status())
 
 	target, err := url.Parse(srv.URL)
 	require.NoError(t, err)

@@ -58,25 +58,28 @@ func BenchmarkLedgerUpdate(b *testing.B) {
 // O_EXCL lock files: the latency of the group commit, reported as p50/p99 per acquire.
 // storage=fsync syncs lock files and values like Caddy's file storage (two fsyncs per write,
 // so it measures the disk as much as the pool); storage=nosync leaves them to the kernel;
-// storage=memory has no file system at all: the pool's own cost.
+// storage=memory has no file system at all: the pool's own cost. issued=N starts the ledger
+// with N batches issued earlier (kept for HistoryRetention, 30 days): every write carries them.
 func BenchmarkAcquire(b *testing.B) {
-	for _, sync := range []bool{true, false} {
-		name := "storage=nosync"
-		if sync {
-			name = "storage=fsync"
+	for _, issued := range []int{0, 1000} {
+		for _, sync := range []bool{true, false} {
+			name := fmt.Sprintf("issued=%d/storage=nosync", issued)
+			if sync {
+				name = fmt.Sprintf("issued=%d/storage=fsync", issued)
+			}
+			b.Run(name, func(b *testing.B) {
+				st := syncedFileStorage{fileStorage{dir: b.TempDir()}, new(atomic.Int64), sync}
+				benchmarkAcquire(b, st, func() int64 { return st.count.Load() }, issued)
+			})
 		}
-		b.Run(name, func(b *testing.B) {
-			st := syncedFileStorage{fileStorage{dir: b.TempDir()}, new(atomic.Int64), sync}
-			benchmarkAcquire(b, st, func() int64 { return st.count.Load() })
+		b.Run(fmt.Sprintf("issued=%d/storage=memory", issued), func(b *testing.B) {
+			st := newMemStorage()
+			benchmarkAcquire(b, st, func() int64 { return int64(st.Stores()) }, issued)
 		})
 	}
-	b.Run("storage=memory", func(b *testing.B) {
-		st := newMemStorage()
-		benchmarkAcquire(b, st, func() int64 { return int64(st.Stores()) })
-	})
 }
 
-func benchmarkAcquire(b *testing.B, st Storage, storeCount func() int64) {
+func benchmarkAcquire(b *testing.B, st Storage, storeCount func() int64, issued int) {
 	const clients = 16
 	cfg := DefaultConfig()
 	cfg.Reserve = map[int]int{17: 1}
@@ -91,6 +94,12 @@ func benchmarkAcquire(b *testing.B, st Storage, storeCount func() int64) {
 		for i := range 2 * clients {
 			d.Batches = append(d.Batches, &record{ID: fmt.Sprintf("%064x", i), Label: fmt.Sprintf("caddy-bee-17-%012x", i),
 				Depth: 17, State: Reserve, Amount: "41472000000", BoughtAt: time.Now(), TTLSeconds: 86400})
+		}
+		for i := range issued {
+			id := 2*clients + i
+			d.Batches = append(d.Batches, &record{ID: fmt.Sprintf("%064x", id), Label: fmt.Sprintf("caddy-bee-17-%012x", id),
+				Depth: 17, State: Issued, Amount: "41472000000", BoughtAt: time.Now(), UsableAt: time.Now(), IssuedAt: time.Now(),
+				TTLSeconds: 86400, SeenOnChain: true, LastSeen: time.Now()})
 		}
 		return nil
 	}); err != nil {
@@ -112,7 +121,7 @@ func benchmarkAcquire(b *testing.B, st Storage, storeCount func() int64) {
 					b.Error(err)
 					return
 				}
-				if err := p.update(ctx, func(doc *ledgerDoc) error { doc.find(got.ID).State = Reserve; return nil }); err != nil {
+				if err := p.updateInPlace(ctx, func(doc *ledgerDoc) error { doc.find(got.ID).State = Reserve; return nil }); err != nil {
 					b.Error(err)
 					return
 				}

@@ -10,6 +10,7 @@ type bucketFill struct {
 	depth  int
 	hist   map[int]float64 // collisions -> buckets
 	chunks float64         // chunks stamped in all
+	spare  map[int]float64 // the previous hist, reused by add (nil until then)
 }
 
 // newBucketFill reads Bee's per-bucket collisions. Buckets Bee does not list hold nothing.
@@ -63,7 +64,13 @@ func (f *bucketFill) add(k float64) {
 	capacity := bucketCapacity(f.depth)
 	lambda := k / buckets
 	pmf := poissonPMF(lambda)
-	next := make(map[int]float64, len(f.hist)+len(pmf))
+	// Every injected upload adds: the histogram it replaces is kept for the next one.
+	next := f.spare
+	if next == nil {
+		next = make(map[int]float64, len(f.hist)+len(pmf))
+	} else {
+		clear(next)
+	}
 	for c, n := range f.hist {
 		if n == 0 {
 			continue
@@ -72,7 +79,7 @@ func (f *bucketFill) add(k float64) {
 			next[min(c+j, capacity)] += n * p
 		}
 	}
-	f.hist = next
+	f.spare, f.hist = f.hist, next
 	f.chunks += k
 }
 
@@ -91,11 +98,23 @@ func (f *bucketFill) overflowProb(k int64) float64 {
 		return 1
 	}
 	logOK := float64(k) * math.Log1p(-full/buckets)
+	// Every bucket's room is one of a few values: one table of tails serves them all (this
+	// runs for every injected upload, twice).
+	var tails []float64
+	if lambda <= maxTableLambda {
+		tails = poissonTails(lambda, capacity)
+	}
 	for c, n := range f.hist {
 		if n == 0 || c >= capacity {
 			continue
 		}
-		tail := poissonTail(lambda, capacity-c)
+		var tail float64
+		switch m := capacity - c; {
+		case tails == nil:
+			tail = poissonTail(lambda, m)
+		case m < len(tails):
+			tail = tails[m]
+		}
 		if tail >= 1 {
 			return 1
 		}
@@ -120,6 +139,51 @@ func poissonPMF(lambda float64) []float64 {
 		}
 	}
 	return out
+}
+
+// maxTableLambda bounds poissonTails: beyond it exp(-lambda) nears float64's underflow, and
+// poissonTail's logarithms take over.
+const maxTableLambda = 500
+
+// poissonTails lists P(X > m) for X ~ Poisson(lambda), m = 0, 1, ... up to maxM or the first
+// m past which every term underflows (the tail is 0 beyond the list). The terms come from the
+// recurrence P(X=j+1) = P(X=j) lambda/(j+1) and are summed from the smallest up, so tiny
+// tails keep their precision as in poissonTail.
+func poissonTails(lambda float64, maxM int) []float64 {
+	if lambda <= 0 {
+		return []float64{}
+	}
+	pmf := make([]float64, 0, 64)
+	term := math.Exp(-lambda)
+	j := 0
+	for ; j <= maxM+1; j++ {
+		if j > 0 {
+			term *= lambda / float64(j)
+		}
+		if term == 0 && float64(j) > lambda {
+			break
+		}
+		pmf = append(pmf, term)
+	}
+	// The terms past maxM+1 belong to every tail listed: summed until they stop mattering.
+	rest := 0.0
+	if j > maxM+1 {
+		for ; j < maxM+100000; j++ { // term is P(X = j-1) here
+			term *= lambda / float64(j)
+			if float64(j) > lambda && (term == 0 || term <= rest*1e-17) {
+				break
+			}
+			rest += term
+		}
+	}
+	// tails[m] = rest + sum of pmf[m+1:]; past the list's end every term underflows.
+	tails := make([]float64, max(len(pmf)-1, 0))
+	sum := rest
+	for m := len(pmf) - 2; m >= 0; m-- {
+		sum += pmf[m+1]
+		tails[m] = math.Min(sum, 1)
+	}
+	return tails
 }
 
 // poissonTail is P(X > m) for X ~ Poisson(lambda), summed from the tail's own terms so that

@@ -101,3 +101,25 @@ func TestPoissonTail(t *testing.T) {
 	require.InDelta(t, 1-math.Exp(-2)*(1+2+2), poissonTail(2, 2), 1e-12)
 	require.Greater(t, poissonTail(1e-4, 16), 0.0, "tiny tails do not vanish")
 }
+
+// The table overflowProb uses agrees with poissonTail wherever the latter is representable.
+func TestPoissonTailsMatchPoissonTail(t *testing.T) {
+	for _, lambda := range []float64{1e-6, 1e-4, 0.01, 0.5, 3, 40, 200, 499} {
+		for _, maxM := range []int{0, 1, 3, 16, 64, 1024} {
+			tails := poissonTails(lambda, maxM)
+			for m := 0; m <= maxM; m++ {
+				want := poissonTail(lambda, m)
+				got := 0.0
+				if m < len(tails) {
+					got = tails[m]
+				}
+				if want < 1e-290 {
+					require.Less(t, got, 1e-280, "lambda %v m %d", lambda, m)
+					continue
+				}
+				require.InEpsilon(t, want, got, 1e-9, "lambda %v m %d", lambda, m)
+			}
+		}
+	}
+	require.Empty(t, poissonTails(0, 5))
+}

@@ -55,10 +55,13 @@ const (
 )
 
 type ledgerOp struct {
-	fn    func(*ledgerDoc) error
-	state atomic.Int32
-	err   error
-	done  chan struct{}
+	fn func(*ledgerDoc) error
+	// inPlace: fn changes nothing when it returns an error, so it runs on the commit's
+	// document itself instead of a copy (updateInPlace).
+	inPlace bool
+	state   atomic.Int32
+	err     error
+	done    chan struct{}
 }
 
 func newGroupCommit(clock Clock) *groupCommit {
@@ -107,8 +110,19 @@ func (g *groupCommit) busyError() string {
 // flight per pool, so lock round trips per second are at most 1/(lock + load + store time)
 // whatever the request rate; a busier pool puts more updates in each write.
 func (p *Pool) update(ctx context.Context, fn func(*ledgerDoc) error) error {
+	return p.enqueue(ctx, &ledgerOp{fn: fn, done: make(chan struct{})})
+}
+
+// updateInPlace is update for an fn that changes nothing when it returns an error (it decides
+// first, then changes): the commit then applies it without copying the ledger first. With
+// thousands of records kept for HistoryRetention, a copy per queued acquire was most of a
+// commit's CPU.
+func (p *Pool) updateInPlace(ctx context.Context, fn func(*ledgerDoc) error) error {
+	return p.enqueue(ctx, &ledgerOp{fn: fn, inPlace: true, done: make(chan struct{})})
+}
+
+func (p *Pool) enqueue(ctx context.Context, op *ledgerOp) error {
 	g := p.gc
-	op := &ledgerOp{fn: fn, done: make(chan struct{})}
 	g.mu.Lock()
 	if g.ctx.Err() != nil {
 		g.mu.Unlock()
@@ -250,6 +264,10 @@ func (p *Pool) commitOnce() {
 	readRaw := p.lastRaw
 	ops := g.take()
 	for _, op := range ops {
+		if op.inPlace {
+			op.err = op.fn(doc)
+			continue
+		}
 		next := doc.deepCopy()
 		if op.err = op.fn(next); op.err == nil {
 			doc = next

@@ -132,9 +132,11 @@ func decodeLedger(raw []byte, key string) (*ledgerDoc, error) {
 // with an empty checksum field, which is the last field: one Marshal serves for both.
 func (d *ledgerDoc) encode() ([]byte, error) {
 	d.Checksum = ""
-	raw, err := json.Marshal(d)
+	raw, err := appendLedger(make([]byte, 0, 512+400*len(d.Batches)), d)
 	if err != nil {
-		return nil, err
+		if raw, err = json.Marshal(d); err != nil { // json's own error, for the caller
+			return nil, err
+		}
 	}
 	sum := sha256.Sum256(raw)
 	d.Checksum = hex.EncodeToString(sum[:])

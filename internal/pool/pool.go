@@ -320,7 +320,8 @@ func (p *Pool) Acquire(ctx context.Context, depth int, fallback bool) (Batch, bo
 		return Batch{}, false, ErrNotConfigured
 	}
 	var got *record
-	err := p.update(context.WithoutCancel(ctx), func(doc *ledgerDoc) error {
+	// In place: the batch is picked before anything changes, and nothing changes without one.
+	err := p.updateInPlace(context.WithoutCancel(ctx), func(doc *ledgerDoc) error {
 		candidates := []int{depth}
 		if fallback {
 			for _, d := range cfg.depths() {
@@ -425,7 +426,8 @@ func (p *Pool) activeFor(ctx context.Context, contentLength int64, exclude strin
 
 	var got *record
 	promoted, mustFit := false, false
-	err := p.update(context.WithoutCancel(ctx), func(doc *ledgerDoc) error {
+	// In place: every error below is returned before a promotion, the only change.
+	err := p.updateInPlace(context.WithoutCancel(ctx), func(doc *ledgerDoc) error {
 		p.mu.RLock()
 		defer p.mu.RUnlock()
 		got, promoted = nil, false
