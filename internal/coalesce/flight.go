@@ -225,7 +225,15 @@ type flightWriter struct {
 
 var _ http.Flusher = (*flightWriter)(nil)
 
-func (fw *flightWriter) Header() http.Header { return fw.header }
+// Header is the map the upstream writes its headers to. After WriteHeader it is a fresh
+// one: the first became the flight's snapshot, and edits after the fact (trailers) never
+// reach a client.
+func (fw *flightWriter) Header() http.Header {
+	if fw.header == nil {
+		fw.header = make(http.Header)
+	}
+	return fw.header
+}
 
 // WriteHeader publishes status and a snapshot of the headers, and writes them to the
 // leader's client while the flight is unshared. Informational (1xx) codes are not
@@ -240,10 +248,12 @@ func (fw *flightWriter) WriteHeader(code int) {
 	f := fw.f
 	fw.wroteHeader = true
 	f.status = code
-	f.header = fw.header.Clone()
-	if f.header == nil {
-		f.header = http.Header{}
-	}
+	// The upstream's map itself becomes the snapshot, no copy: the upstream gets a fresh
+	// one from Header from here on. (An upstream that kept the map from an earlier Header
+	// call and edits it after WriteHeader would race with the waiters; reverse_proxy asks
+	// Header again for the trailers, as net/http's contract implies.)
+	f.header = fw.Header()
+	fw.header = nil
 	if n := contentLength(f.header); n > 0 {
 		f.mu.Lock()
 		f.sizeHint = n // before the first Write, which is what reads it

@@ -207,7 +207,7 @@ func (g *Group) leave(wt *waiter) {
 // run performs the flight's upstream request and settles its outcome for every waiter.
 func (g *Group) run(f *flight, upstream Handler, req *http.Request) {
 	fw := &f.writer
-	*fw = flightWriter{f: f, method: req.Method, header: make(http.Header)}
+	*fw = flightWriter{f: f, method: req.Method}
 	panicked, err := callUpstream(upstream, fw, req)
 	if panicked != nil && !isAbortHandler(panicked) {
 		g.opts.Logger.Error("coalesced upstream panicked; every waiter gets an aborted response",
