@@ -30,11 +30,11 @@ type flight struct {
 	// waiters do not give up again.
 	isRetry bool
 
-	// Set by the upstream goroutine before headersReady is closed, read-only after.
-	headersReady chan struct{}
-	status       int
-	header       http.Header // a snapshot no one writes to; waiters copy it
-	headErr      error       // the upstream failed before writing headers
+	// Set by the upstream goroutine before the headers are published (headersDone),
+	// read-only after.
+	status  int
+	header  http.Header // a snapshot no one writes to; waiters copy it
+	headErr error       // the upstream failed before writing headers
 
 	// Guarded by Group.mu.
 	waiters int
@@ -43,10 +43,12 @@ type flight struct {
 	retryAt time.Time // when retry started
 
 	mu           sync.Mutex
-	body         *spool  // nil while unshared
-	direct       *direct // the leader's client while the upstream goroutine writes to it
-	prefix       []byte  // unshared: the body so far, while it fits joinPrefixLimit
-	prefixCharge int64   // bytes of prefix charged to the memory bound
+	headersDone  bool          // status, header or headErr are set
+	headersReady chan struct{} // closed at headersDone; made when a waiter first needs it
+	body         *spool        // nil while unshared
+	direct       *direct       // the leader's client while the upstream goroutine writes to it
+	prefix       []byte        // unshared: the body so far, while it fits joinPrefixLimit
+	prefixCharge int64         // bytes of prefix charged to the memory bound
 	unjoinable   bool
 	sizeHint     int64
 
@@ -106,6 +108,31 @@ func putHandoverChan(c chan handover) {
 	}
 }
 
+// closedChan is what headersChan returns once the headers are out: a flight that nobody
+// waited on never makes a channel of its own.
+var closedChan = func() chan struct{} { c := make(chan struct{}); close(c); return c }()
+
+// headersChan is closed once the flight's status and header (or headErr) are set.
+func (f *flight) headersChan() <-chan struct{} {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.headersReady == nil {
+		if f.headersDone {
+			return closedChan
+		}
+		f.headersReady = make(chan struct{})
+	}
+	return f.headersReady
+}
+
+// publishHeadersLocked releases the waiters of headersChan; f.mu is held.
+func (f *flight) publishHeadersLocked() {
+	f.headersDone = true
+	if f.headersReady != nil {
+		close(f.headersReady)
+	}
+}
+
 // handOverLocked ends the loan; f.mu is held.
 func (f *flight) handOverLocked(h handover) {
 	d := f.direct
@@ -125,6 +152,10 @@ func (f *flight) shareLocked() {
 func (f *flight) claimDirect() *direct {
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	return f.claimDirectLocked()
+}
+
+func (f *flight) claimDirectLocked() *direct {
 	d := f.direct
 	switch {
 	case d == nil:
@@ -144,6 +175,10 @@ func (f *flight) claimDirect() *direct {
 func (f *flight) returnDirect(d *direct, sent int64, err error, panicked any) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	f.returnDirectLocked(d, sent, err, panicked)
+}
+
+func (f *flight) returnDirectLocked(d *direct, sent int64, err error, panicked any) {
 	d.writing = false
 	d.sent += sent
 	switch {
@@ -254,21 +289,23 @@ func (fw *flightWriter) WriteHeader(code int) {
 	// Header again for the trailers, as net/http's contract implies.)
 	f.header = fw.Header()
 	fw.header = nil
-	if n := contentLength(f.header); n > 0 {
-		f.mu.Lock()
+	n := contentLength(f.header)
+	f.mu.Lock()
+	if n > 0 {
 		f.sizeHint = n // before the first Write, which is what reads it
 		if f.body != nil {
 			f.body.sizeHint = n
 		}
-		f.mu.Unlock()
 	}
-	close(f.headersReady)
-	if d := f.claimDirect(); d != nil {
+	f.publishHeadersLocked()
+	d := f.claimDirectLocked()
+	f.mu.Unlock()
+	if d != nil {
 		panicked := f.writeDirectHeader(d, code)
 		f.mu.Lock()
 		d.headersWritten = panicked == nil
+		f.returnDirectLocked(d, 0, nil, panicked)
 		f.mu.Unlock()
-		f.returnDirect(d, 0, nil, panicked)
 	}
 }
 
@@ -340,8 +377,8 @@ func (fw *flightWriter) write(p []byte) (int, error) {
 		var n int
 		var err error
 		panicked := catch(func() { n, err = d.client.write(p) })
-		f.returnDirect(d, int64(n), err, panicked)
 		f.mu.Lock()
+		f.returnDirectLocked(d, int64(n), err, panicked)
 		kept, shared := f.direct != nil, f.body != nil
 		f.mu.Unlock()
 		if kept || shared {
