@@ -321,16 +321,12 @@ func (f *flight) writeDirectHeader(d *direct, code int) (panicked any) {
 
 // appendHeader adds src's values to dst without aliasing src's slices (the client's
 // writers may edit values in place), leaving out Set-Cookie when asked. The new values of
-// names dst lacks share one backing array, each capped at its own length so an append to
-// one never writes into another: one allocation instead of one per name.
+// names dst lacks share backing arrays, each capped at its own length so an append to
+// one never writes into another: one allocation instead of one per name when every name
+// has one value (as nearly all do), in one pass over src. A name with more values may
+// grow the store; the names already stored keep the old array, which stays valid.
 func appendHeader(dst, src http.Header, noCookies bool) {
-	n := 0
-	for name, values := range src {
-		if len(dst[name]) == 0 {
-			n += len(values)
-		}
-	}
-	store := make([]string, 0, n)
+	store := make([]string, 0, len(src))
 	for name, values := range src {
 		if noCookies && strings.EqualFold(name, "Set-Cookie") {
 			continue // a cookie set for the leader is never shared
