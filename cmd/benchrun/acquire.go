@@ -62,9 +62,9 @@ func (bn *bench) acquireConcurrent(out *acquireResult) error {
 	client := loadgen.NewClient(acquireClients)
 	defer client.CloseIdleConnections()
 	var profiled chan error
-	if bn.bAdminPort != 0 && bn.opts.acquireProfile != "" {
+	if bn.b.admin != 0 && bn.opts.acquireProfile != "" {
 		profiled = make(chan error, 1)
-		go func() { profiled <- fetchProfile(bn.bAdminPort, bn.opts.acquireProfile) }()
+		go func() { profiled <- fetchProfile(bn.b.admin, bn.opts.acquireProfile) }()
 	}
 	var res []loadgen.Result
 	for len(res) < total {

@@ -13,10 +13,11 @@ import (
 
 // target is one configuration under test: a server in front of the simulator.
 type target struct {
-	key  string // A, B, C, D
-	name string
-	url  string // base URL of the gateway
-	proc *testkit.Process
+	key   string // A, B, C, D
+	name  string
+	url   string // base URL of the gateway
+	proc  *testkit.Process
+	admin int // admin endpoint's port, 0: off (-distinct-profile turns it on for A and B)
 }
 
 const benchToken = "bench-token"

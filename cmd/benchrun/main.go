@@ -31,6 +31,7 @@ type options struct {
 	cacheOffTarget        bool
 	zipfProfile           string
 	acquireProfile        string
+	distinctProfile       string
 
 	latency   time.Duration
 	sizes     []int64
@@ -78,6 +79,7 @@ func main() {
 	only := flag.String("only", "", "run one workload alone: zipf, distinct, uploads or acquire")
 	flag.StringVar(&o.zipfProfile, "zipf-profile", "", "write a CPU profile of caddy-bee (B) during the Zipf workload to this file (B's admin endpoint is on for it)")
 	flag.StringVar(&o.acquireProfile, "acquire-profile", "", "write a CPU profile of caddy-bee (B) during the concurrent acquires to this file (B's admin endpoint is on for it)")
+	flag.StringVar(&o.distinctProfile, "distinct-profile", "", "after the distinct workload at its first latency, run one more round against A and B each while taking its CPU profile (admin endpoints on), written to <value>-A.pprof and <value>-B.pprof")
 	flag.BoolVar(&o.cacheOffTarget, "cache-off-target", false, "add configuration E: caddy-bee as B with `cache off`, to measure the content cache's cost side by side")
 	flag.Parse()
 	for _, v := range strings.Split(*distinctLatency, ",") {
@@ -212,20 +214,21 @@ func run(ctx context.Context, o options) (*report, error) {
 	if err != nil {
 		return nil, err
 	}
-	if bn.a, err = startCaddy(ps, o.caddyBin, "A", "Caddy reverse_proxy", filepath.Join(work, "a"),
-		caddyfileA(filepath.Join(work, "a"), portA, simURL), portA); err != nil {
+	confA, adminA, err := o.withAdmin(caddyfileA(filepath.Join(work, "a"), portA, simURL))
+	if err != nil {
 		return nil, err
 	}
-	confB := caddyfileB(filepath.Join(work, "b"), portB, simURL, o.reserve)
-	if o.acquireProfile != "" {
-		if bn.bAdminPort, err = testkit.FreePort(); err != nil {
-			return nil, err
-		}
-		confB.Admin = fmt.Sprintf("127.0.0.1:%d", bn.bAdminPort)
+	confB, adminB, err := o.withAdmin(caddyfileB(filepath.Join(work, "b"), portB, simURL, o.reserve))
+	if err != nil {
+		return nil, err
+	}
+	if bn.a, err = startCaddy(ps, o.caddyBin, "A", "Caddy reverse_proxy", filepath.Join(work, "a"), confA, portA); err != nil {
+		return nil, err
 	}
 	if bn.b, err = startCaddy(ps, o.caddyBin, "B", "caddy-bee", filepath.Join(work, "b"), confB, portB); err != nil {
 		return nil, err
 	}
+	bn.a.admin, bn.b.admin = adminA, adminB
 	bn.targets = []*target{bn.a, bn.b}
 	if o.cacheOffTarget {
 		portE, err := testkit.FreePort()
@@ -285,12 +288,17 @@ func run(ctx context.Context, o options) (*report, error) {
 		return rep, nil
 	}
 	if o.onlyDistinct {
-		for _, lat := range o.distinctLatencies {
+		for i, lat := range o.distinctLatencies {
 			rows, err := bn.distinct(lat)
 			if err != nil {
 				return nil, fmt.Errorf("distinct: %w", err)
 			}
 			rep.distinct = append(rep.distinct, rows...)
+			if i == 0 && o.distinctProfile != "" {
+				if err := bn.profileDistinct(); err != nil {
+					return nil, fmt.Errorf("distinct profile: %w", err)
+				}
+			}
 		}
 		return rep, nil
 	}
@@ -300,12 +308,17 @@ func run(ctx context.Context, o options) (*report, error) {
 	if rep.loopback, err = bn.loopback(ps, o.caddyBin, work); err != nil {
 		return nil, fmt.Errorf("loopback limit: %w", err)
 	}
-	for _, lat := range o.distinctLatencies {
+	for i, lat := range o.distinctLatencies {
 		rows, err := bn.distinct(lat)
 		if err != nil {
 			return nil, fmt.Errorf("distinct: %w", err)
 		}
 		rep.distinct = append(rep.distinct, rows...)
+		if i == 0 && o.distinctProfile != "" {
+			if err := bn.profileDistinct(); err != nil {
+				return nil, fmt.Errorf("distinct profile: %w", err)
+			}
+		}
 	}
 	if rep.uploads, err = bn.uploads(); err != nil {
 		return nil, fmt.Errorf("uploads: %w", err)

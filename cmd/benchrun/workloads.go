@@ -24,8 +24,6 @@ type bench struct {
 	log     func(format string, args ...any)
 	// bStorage is B's file storage directory (its pool ledger is read for write counts).
 	bStorage string
-	// bAdminPort is B's admin endpoint, on only for -acquire-profile (0: off).
-	bAdminPort int
 }
 
 func (bn *bench) nextSeed() int64 { bn.seeds++; return bn.seeds }

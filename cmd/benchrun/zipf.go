@@ -214,7 +214,12 @@ const zipfProfileTime = 15 * time.Second
 
 // fetchProfile saves a CPU profile from Caddy's admin endpoint (/debug/pprof) to path.
 func fetchProfile(adminPort int, path string) error {
-	resp, err := http.Get(fmt.Sprintf("http://127.0.0.1:%d/debug/pprof/profile?seconds=%d", adminPort, int(zipfProfileTime.Seconds())))
+	return fetchProfileFor(adminPort, path, int(zipfProfileTime.Seconds()))
+}
+
+// fetchProfileFor saves a CPU profile of the given seconds from Caddy's admin endpoint.
+func fetchProfileFor(adminPort int, path string, seconds int) error {
+	resp, err := http.Get(fmt.Sprintf("http://127.0.0.1:%d/debug/pprof/profile?seconds=%d", adminPort, seconds))
 	if err != nil {
 		return err
 	}

@@ -2,6 +2,7 @@ package beeroutes
 
 import (
 	"net/http"
+	"strings"
 
 	"github.com/swarmgate/caddy-bee/internal/cors"
 	"github.com/swarmgate/caddy-bee/internal/routepolicy"
@@ -58,7 +59,7 @@ func (f *Front) Serve(w http.ResponseWriter, r *http.Request, next Handler) erro
 		return err
 	}
 	next = f.forBeeCORS(w, r, next)
-	if routepolicy.CleanPath(r.URL.Path) == CoalescerHealthPath {
+	if isCoalescerHealth(r.URL.Path) {
 		return f.CoalescerHealth(w, r)
 	}
 	return f.Routes.Serve(w, r, next)
@@ -73,4 +74,10 @@ func (f *Front) forBeeCORS(w http.ResponseWriter, r *http.Request, next Handler)
 		r.Header.Del("Origin")
 	}
 	return cors.OnError(w, next)
+}
+
+// isCoalescerHealth reports whether path cleans to CoalescerHealthPath. Cleaning only drops
+// segments, so a path without the word cannot: most requests skip the cleaning pass.
+func isCoalescerHealth(path string) bool {
+	return strings.Contains(path, "coalescer") && routepolicy.CleanPath(path) == CoalescerHealthPath
 }

@@ -56,6 +56,7 @@ func TestFrontSendsEachRequestToItsPart(t *testing.T) {
 	for _, tc := range []struct{ method, url, want string }{
 		{http.MethodGet, "http://gw/api/v1/pool/status", "api /pool/status"},
 		{http.MethodGet, "http://gw/health/coalescer", "coalescer health"},
+		{http.MethodGet, "http://gw//health/./x/../coalescer", "coalescer health"},
 		{http.MethodGet, "http://gw/bytes/" + ref, "bee /bytes/" + ref + " origin="},
 		{http.MethodGet, "http://" + cid + ".bzz.example.com/index.html", "bee /bzz/" + ref + "/index.html origin="},
 	} {

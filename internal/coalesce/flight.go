@@ -30,11 +30,11 @@ type flight struct {
 	// waiters do not give up again.
 	isRetry bool
 
-	// Set by the upstream goroutine before headersReady is closed, read-only after.
-	headersReady chan struct{}
-	status       int
-	header       http.Header // a snapshot no one writes to; waiters copy it
-	headErr      error       // the upstream failed before writing headers
+	// Set by the upstream goroutine before the headers are published (headersDone),
+	// read-only after.
+	status  int
+	header  http.Header // a snapshot no one writes to; waiters copy it
+	headErr error       // the upstream failed before writing headers
 
 	// Guarded by Group.mu.
 	waiters int
@@ -43,10 +43,12 @@ type flight struct {
 	retryAt time.Time // when retry started
 
 	mu           sync.Mutex
-	body         *spool  // nil while unshared
-	direct       *direct // the leader's client while the upstream goroutine writes to it
-	prefix       []byte  // unshared: the body so far, while it fits joinPrefixLimit
-	prefixCharge int64   // bytes of prefix charged to the memory bound
+	headersDone  bool          // status, header or headErr are set
+	headersReady chan struct{} // closed at headersDone; made when a waiter first needs it
+	body         *spool        // nil while unshared
+	direct       *direct       // the leader's client while the upstream goroutine writes to it
+	prefix       []byte        // unshared: the body so far, while it fits joinPrefixLimit
+	prefixCharge int64         // bytes of prefix charged to the memory bound
 	unjoinable   bool
 	sizeHint     int64
 
@@ -106,6 +108,31 @@ func putHandoverChan(c chan handover) {
 	}
 }
 
+// closedChan is what headersChan returns once the headers are out: a flight that nobody
+// waited on never makes a channel of its own.
+var closedChan = func() chan struct{} { c := make(chan struct{}); close(c); return c }()
+
+// headersChan is closed once the flight's status and header (or headErr) are set.
+func (f *flight) headersChan() <-chan struct{} {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.headersReady == nil {
+		if f.headersDone {
+			return closedChan
+		}
+		f.headersReady = make(chan struct{})
+	}
+	return f.headersReady
+}
+
+// publishHeadersLocked releases the waiters of headersChan; f.mu is held.
+func (f *flight) publishHeadersLocked() {
+	f.headersDone = true
+	if f.headersReady != nil {
+		close(f.headersReady)
+	}
+}
+
 // handOverLocked ends the loan; f.mu is held.
 func (f *flight) handOverLocked(h handover) {
 	d := f.direct
@@ -125,6 +152,10 @@ func (f *flight) shareLocked() {
 func (f *flight) claimDirect() *direct {
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	return f.claimDirectLocked()
+}
+
+func (f *flight) claimDirectLocked() *direct {
 	d := f.direct
 	switch {
 	case d == nil:
@@ -144,6 +175,10 @@ func (f *flight) claimDirect() *direct {
 func (f *flight) returnDirect(d *direct, sent int64, err error, panicked any) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	f.returnDirectLocked(d, sent, err, panicked)
+}
+
+func (f *flight) returnDirectLocked(d *direct, sent int64, err error, panicked any) {
 	d.writing = false
 	d.sent += sent
 	switch {
@@ -225,7 +260,15 @@ type flightWriter struct {
 
 var _ http.Flusher = (*flightWriter)(nil)
 
-func (fw *flightWriter) Header() http.Header { return fw.header }
+// Header is the map the upstream writes its headers to. After WriteHeader it is a fresh
+// one: the first became the flight's snapshot, and edits after the fact (trailers) never
+// reach a client.
+func (fw *flightWriter) Header() http.Header {
+	if fw.header == nil {
+		fw.header = make(http.Header)
+	}
+	return fw.header
+}
 
 // WriteHeader publishes status and a snapshot of the headers, and writes them to the
 // leader's client while the flight is unshared. Informational (1xx) codes are not
@@ -240,25 +283,29 @@ func (fw *flightWriter) WriteHeader(code int) {
 	f := fw.f
 	fw.wroteHeader = true
 	f.status = code
-	f.header = fw.header.Clone()
-	if f.header == nil {
-		f.header = http.Header{}
-	}
-	if n := contentLength(f.header); n > 0 {
-		f.mu.Lock()
+	// The upstream's map itself becomes the snapshot, no copy: the upstream gets a fresh
+	// one from Header from here on. (An upstream that kept the map from an earlier Header
+	// call and edits it after WriteHeader would race with the waiters; reverse_proxy asks
+	// Header again for the trailers, as net/http's contract implies.)
+	f.header = fw.Header()
+	fw.header = nil
+	n := contentLength(f.header)
+	f.mu.Lock()
+	if n > 0 {
 		f.sizeHint = n // before the first Write, which is what reads it
 		if f.body != nil {
 			f.body.sizeHint = n
 		}
-		f.mu.Unlock()
 	}
-	close(f.headersReady)
-	if d := f.claimDirect(); d != nil {
+	f.publishHeadersLocked()
+	d := f.claimDirectLocked()
+	f.mu.Unlock()
+	if d != nil {
 		panicked := f.writeDirectHeader(d, code)
 		f.mu.Lock()
 		d.headersWritten = panicked == nil
+		f.returnDirectLocked(d, 0, nil, panicked)
 		f.mu.Unlock()
-		f.returnDirect(d, 0, nil, panicked)
 	}
 }
 
@@ -274,16 +321,12 @@ func (f *flight) writeDirectHeader(d *direct, code int) (panicked any) {
 
 // appendHeader adds src's values to dst without aliasing src's slices (the client's
 // writers may edit values in place), leaving out Set-Cookie when asked. The new values of
-// names dst lacks share one backing array, each capped at its own length so an append to
-// one never writes into another: one allocation instead of one per name.
+// names dst lacks share backing arrays, each capped at its own length so an append to
+// one never writes into another: one allocation instead of one per name when every name
+// has one value (as nearly all do), in one pass over src. A name with more values may
+// grow the store; the names already stored keep the old array, which stays valid.
 func appendHeader(dst, src http.Header, noCookies bool) {
-	n := 0
-	for name, values := range src {
-		if len(dst[name]) == 0 {
-			n += len(values)
-		}
-	}
-	store := make([]string, 0, n)
+	store := make([]string, 0, len(src))
 	for name, values := range src {
 		if noCookies && strings.EqualFold(name, "Set-Cookie") {
 			continue // a cookie set for the leader is never shared
@@ -330,8 +373,8 @@ func (fw *flightWriter) write(p []byte) (int, error) {
 		var n int
 		var err error
 		panicked := catch(func() { n, err = d.client.write(p) })
-		f.returnDirect(d, int64(n), err, panicked)
 		f.mu.Lock()
+		f.returnDirectLocked(d, int64(n), err, panicked)
 		kept, shared := f.direct != nil, f.body != nil
 		f.mu.Unlock()
 		if kept || shared {

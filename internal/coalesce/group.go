@@ -138,7 +138,7 @@ func (g *Group) join(key []byte, r *http.Request, w http.ResponseWriter, upstrea
 func (g *Group) newFlight(key string, r *http.Request) *flight {
 	// Values survive (Caddy's replacer, vars, logger); cancellation does not: the upstream
 	// outlives the leader's client and stops only when every waiter left.
-	f := &flight{key: key, g: g, headersReady: make(chan struct{})}
+	f := &flight{key: key, g: g}
 	f.values.parent = r.Context()
 	f.ctx, f.cancel = context.WithCancelCause(&f.values)
 	return f
@@ -207,7 +207,7 @@ func (g *Group) leave(wt *waiter) {
 // run performs the flight's upstream request and settles its outcome for every waiter.
 func (g *Group) run(f *flight, upstream Handler, req *http.Request) {
 	fw := &f.writer
-	*fw = flightWriter{f: f, method: req.Method, header: make(http.Header)}
+	*fw = flightWriter{f: f, method: req.Method}
 	panicked, err := callUpstream(upstream, fw, req)
 	if panicked != nil && !isAbortHandler(panicked) {
 		g.opts.Logger.Error("coalesced upstream panicked; every waiter gets an aborted response",
@@ -229,11 +229,10 @@ func (g *Group) run(f *flight, upstream Handler, req *http.Request) {
 	if !abandoned {
 		g.stats.recordFlight(g.opts.Now(), failed)
 	}
-	if f.headErr != nil {
-		close(f.headersReady)
-	}
-
 	f.mu.Lock()
+	if f.headErr != nil {
+		f.publishHeadersLocked()
+	}
 	f.unjoinable = true
 	switch d := f.direct; {
 	case d == nil:
@@ -313,7 +312,7 @@ func (g *Group) serveLeader(w http.ResponseWriter, r *http.Request, wt *waiter, 
 		return h.err
 	}
 	wt.reader = h.reader
-	<-f.headersReady // closed before any handover to a reader
+	<-f.headersChan() // closed before any handover to a reader
 	if f.headErr != nil {
 		return f.headErr
 	}
@@ -334,8 +333,9 @@ func (g *Group) serveFollower(w http.ResponseWriter, r *http.Request, wtp **wait
 		defer timer.Stop()
 		timeout = timer.C
 	}
+	ready := f.headersChan()
 	select {
-	case <-f.headersReady:
+	case <-ready:
 		now := g.opts.Now()
 		g.stats.coalesced.Add(1)
 		g.stats.addWait(now.Sub(joined))
@@ -346,10 +346,10 @@ func (g *Group) serveFollower(w http.ResponseWriter, r *http.Request, wtp **wait
 		alt := g.joinRetry(f, r, upstream)
 		var altReady <-chan struct{}
 		if alt != nil {
-			altReady = alt.f.headersReady
+			altReady = alt.f.headersChan()
 		}
 		select {
-		case <-f.headersReady:
+		case <-ready:
 			g.leave(alt)
 		case <-altReady:
 			g.leave(wt)

@@ -73,11 +73,15 @@ func (t cacheTierCollector) Collect(ch chan<- prometheus.Metric) {
 // Cache feeds the collectors from the cache's events.
 type Cache struct{}
 
+// cacheMisses is the miss counter, looked up once: every cacheable request that misses
+// counts in it.
+var cacheMisses = cacheCollectors.requests.WithLabelValues("miss")
+
 func (Cache) Hit(tier string, n int64) {
 	cacheCollectors.requests.WithLabelValues("hit_" + tier).Inc()
 	cacheCollectors.savedBytes.WithLabelValues(tier).Add(float64(n))
 }
-func (Cache) Miss()                 { cacheCollectors.requests.WithLabelValues("miss").Inc() }
+func (Cache) Miss()                 { cacheMisses.Inc() }
 func (Cache) Admitted(tier string)  { cacheCollectors.admitted.WithLabelValues(tier).Inc() }
 func (Cache) Refused(reason string) { cacheCollectors.refused.WithLabelValues(reason).Inc() }
 

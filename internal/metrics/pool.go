@@ -2,6 +2,8 @@ package metrics
 
 import (
 	"math/big"
+
+	"github.com/prometheus/client_golang/prometheus"
 	"strconv"
 	"time"
 )
@@ -49,15 +51,23 @@ func (poolMetrics) Retired(depth int, reason string) {
 // Coalescer maps the coalescer's events to Prometheus.
 type Coalescer struct{}
 
-func (Coalescer) Request(coalesced bool) {
-	role := "leader"
-	if coalesced {
-		role = "follower"
-	}
-	metrics.coalescerRequests.WithLabelValues(role).Inc()
+// coalescerRoles are the request counters by role, looked up once: every GET and HEAD
+// counts in one, and a label lookup hashes the value each time.
+var coalescerRoles = struct{ leader, follower, bypass prometheus.Counter }{
+	metrics.coalescerRequests.WithLabelValues("leader"),
+	metrics.coalescerRequests.WithLabelValues("follower"),
+	metrics.coalescerRequests.WithLabelValues("bypass"),
 }
 
-func (Coalescer) Bypass()             { metrics.coalescerRequests.WithLabelValues("bypass").Inc() }
+func (Coalescer) Request(coalesced bool) {
+	if coalesced {
+		coalescerRoles.follower.Inc()
+	} else {
+		coalescerRoles.leader.Inc()
+	}
+}
+
+func (Coalescer) Bypass()             { coalescerRoles.bypass.Inc() }
 func (Coalescer) Upstream()           { metrics.coalescerUpstream.Inc() }
 func (Coalescer) BytesShared(n int64) { metrics.coalescerShared.Add(float64(n)) }
 func (Coalescer) WaitTimeout()        { metrics.coalescerTimeouts.Inc() }

@@ -246,6 +246,11 @@ const DefaultAPIPrefix = "/api/v1"
 
 // APIEndpoint returns the part of path after the API prefix, if path is under it.
 func APIEndpoint(prefix, path string) (string, bool) {
+	// Cleaning only drops segments: a path without the prefix's last segment cannot clean
+	// to one under the prefix, and most requests (Bee's routes) skip the cleaning pass.
+	if !strings.Contains(path, prefix[strings.LastIndexByte(prefix, '/')+1:]) {
+		return "", false
+	}
 	rest, ok := strings.CutPrefix(CleanPath(path), prefix)
 	if !ok || (rest != "" && rest[0] != '/') {
 		return "", false

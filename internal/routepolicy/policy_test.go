@@ -239,12 +239,12 @@ func TestSegmentsMatchesSplit(t *testing.T) {
 
 // The endpoint is what follows the prefix in the cleaned path, at a segment boundary.
 func TestAPIEndpoint(t *testing.T) {
-	for path, want := range map[string]string{"/api/v1": "", "/api/v1/status": "/status", "/x/../api/v1//status": "/status"} {
+	for path, want := range map[string]string{"/api/v1": "", "/api/v1/status": "/status", "/x/../api/v1//status": "/status", "/api/x/../v1/./status": "/status"} {
 		if got, ok := APIEndpoint(DefaultAPIPrefix, path); !ok || got != want {
 			t.Errorf("APIEndpoint(%q) = %q, %v; want %q, true", path, got, ok, want)
 		}
 	}
-	for _, path := range []string{"/api/v10", "/api", "/bytes/api/v1"} {
+	for _, path := range []string{"/api/v10", "/api", "/bytes/api/v1", "/bytes/" + strings.Repeat("ab", 32)} {
 		if got, ok := APIEndpoint(DefaultAPIPrefix, path); ok {
 			t.Errorf("APIEndpoint(%q) = %q, true; want not under the prefix", path, got)
 		}
