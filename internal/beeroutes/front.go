@@ -36,15 +36,15 @@ func (f *Front) Serve(w http.ResponseWriter, r *http.Request, next Handler) erro
 	if f.Hosts != nil {
 		// A Swarm site's own origin serves its content and nothing else.
 		if site, under, err := f.Hosts.Match(r.Host); under {
-			w, done, cerr := f.BeeCORS.Wrap(w, r, cors.SiteMethods, f.Mode)
+			cw, done, cerr := f.BeeCORS.Wrap(w, r, cors.SiteMethods, f.Mode)
 			if done {
 				return cerr
 			}
-			next = f.forBeeCORS(w, r, next)
-			if w, done, err = subdomain.Serve(w, r, site, err); done {
-				return err
+			f.forBeeCORS(r)
+			if w, done, err = subdomain.Serve(cw, r, site, err); done {
+				return cors.OnError(cw, err)
 			}
-			return f.Routes.Serve(w, r, next)
+			return cors.OnError(cw, f.Routes.Serve(w, r, next))
 		}
 	}
 	if endpoint, ok := f.APIEndpoint(r.URL.Path); ok {
@@ -58,22 +58,21 @@ func (f *Front) Serve(w http.ResponseWriter, r *http.Request, next Handler) erro
 	if done {
 		return err
 	}
-	next = f.forBeeCORS(w, r, next)
+	f.forBeeCORS(r)
 	if isCoalescerHealth(r.URL.Path) {
-		return f.CoalescerHealth(w, r)
+		return cors.OnError(w, f.CoalescerHealth(w, r))
 	}
-	return f.Routes.Serve(w, r, next)
+	return cors.OnError(w, f.Routes.Serve(w, r, next))
 }
 
-// forBeeCORS prepares a request the gateway's CORS policy covers for Bee: the server's own
-// error answers get the CORS headers too, and Bee never sees Origin (the gateway owns CORS:
-// Bee's per-origin answers would only split coalesced flights and refuse WebSockets from
-// other origins).
-func (f *Front) forBeeCORS(w http.ResponseWriter, r *http.Request, next Handler) Handler {
+// forBeeCORS prepares a request the gateway's CORS policy covers for Bee: Bee never sees
+// Origin (the gateway owns CORS: Bee's per-origin answers would only split coalesced flights
+// and refuse WebSockets from other origins). The server's own error answers get the CORS
+// headers from cors.OnError once the request's handler returned.
+func (f *Front) forBeeCORS(r *http.Request) {
 	if f.BeeCORS != nil {
 		r.Header.Del("Origin")
 	}
-	return cors.OnError(w, next)
 }
 
 // isCoalescerHealth reports whether path cleans to CoalescerHealthPath. Cleaning only drops

@@ -1,14 +1,19 @@
 package beeroutes
 
 import (
+	"context"
+	"errors"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 	"go.uber.org/zap"
 
+	"github.com/swarmgate/caddy-bee/internal/coalesce"
 	"github.com/swarmgate/caddy-bee/internal/cors"
 	"github.com/swarmgate/caddy-bee/internal/routepolicy"
 	"github.com/swarmgate/caddy-bee/internal/subdomain"
@@ -83,4 +88,53 @@ func TestFrontSendsEachRequestToItsPart(t *testing.T) {
 	require.NoError(t, f.Serve(w, preflight, toBee))
 	require.Equal(t, "https://admin.example", w.Header().Get("Access-Control-Allow-Origin"))
 	require.Empty(t, reached, "refusals and preflights are answered in front")
+}
+
+// A leader whose client left returns at once while the flight runs on for a follower. When
+// that upstream then fails, the leader's header map is no longer the flight's to touch: the
+// server writes its own answer (a 499) on it. Each request's error answer gets the CORS
+// headers on its own goroutine, the follower's too.
+func TestFailedFlightLeavesTheGoneLeadersHeaderAlone(t *testing.T) {
+	var reached []string
+	f := newFront(t, &reached)
+	g := coalesce.New(coalesce.Options{TempDir: t.TempDir()})
+	f.Routes.Coalescer = g
+	f.Routes.ClientGone = func(err error) error { return err }
+	started, release := make(chan struct{}, 2), make(chan struct{})
+	down := errors.New("bee is down")
+	upstream := handlerFunc(func(http.ResponseWriter, *http.Request) error {
+		started <- struct{}{}
+		<-release
+		return down
+	})
+	url := "http://gw/bytes/" + strings.Repeat("ab", 32)
+	request := func(ctx context.Context) *http.Request {
+		r := httptest.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+		r.Header.Set("Origin", "https://app.example")
+		return r
+	}
+	serve := func(w http.ResponseWriter, r *http.Request) <-chan error {
+		done := make(chan error, 1)
+		go func() { done <- f.Serve(w, r, upstream) }()
+		return done
+	}
+
+	ctx, leave := context.WithCancel(context.Background())
+	leaderW := httptest.NewRecorder()
+	leader := serve(leaderW, request(ctx))
+	<-started
+	followerW := httptest.NewRecorder()
+	follower := serve(followerW, request(context.Background()))
+	require.Eventually(t, func() bool { return g.Stats().MaxConcurrentWaiters == 2 }, 10*time.Second, time.Millisecond)
+
+	leave()
+	require.ErrorIs(t, <-leader, context.Canceled)
+	require.Equal(t, "*", leaderW.Header().Get("Access-Control-Allow-Origin"))
+	close(release) // the upstream fails while the server writes the leader's answer
+	for i := range 1000 {
+		leaderW.Header().Set("X-Answer", strconv.Itoa(i))
+	}
+	require.ErrorIs(t, <-follower, down)
+	require.Empty(t, started, "one upstream request")
+	require.Equal(t, "*", followerW.Header().Get("Access-Control-Allow-Origin"), "the follower's error answer is readable by a browser")
 }

@@ -56,7 +56,6 @@ type Writer struct {
 	policy *Policy
 	origin string
 	done   bool
-	next   Handler   // set by OnError
 	values [2]string // the CORS header values the answer's header references
 }
 
@@ -96,25 +95,14 @@ func (c *Writer) ReadFrom(src io.Reader) (int64, error) {
 // Unwrap lets http.ResponseController reach the connection (Hijack for WebSockets, deadlines).
 func (c *Writer) Unwrap() http.ResponseWriter { return c.ResponseWriter }
 
-// OnError makes an error answer of next carry the CORS headers too, when w is a Writer: the
-// server writes it (a 502 when Bee is down) on the header map w shares, so a browser can
-// read the status.
-func OnError(w http.ResponseWriter, next Handler) Handler {
-	c, ok := w.(*Writer)
-	if !ok {
-		return next
-	}
-	c.next = next
-	return (*onErrorHandler)(c) // no closure: this runs on every request
-}
-
-// onErrorHandler is a Writer seen as the handler that runs its next.
-type onErrorHandler Writer
-
-func (h *onErrorHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) error {
-	c := (*Writer)(h)
-	err := c.next.ServeHTTP(w, r)
-	if err != nil {
+// OnError gives the server's error answer to a request (a 502 when Bee is down) the CORS
+// headers too, when w is a Writer and err is not nil, so a browser can read the status; it
+// returns err. Call it on the request's own goroutine once its handler returned: the
+// server writes that answer on the header map w shares. (Inside the handler chain it could
+// run on the coalescer's upstream goroutine, on the map of a leader whose request already
+// ended while the server wrote its answer on it.)
+func OnError(w http.ResponseWriter, err error) error {
+	if c, ok := w.(*Writer); ok && err != nil {
 		c.apply()
 	}
 	return err
