@@ -47,9 +47,6 @@ func pairedDiff(a, b uploadRow) paired {
 	return paired{Median: d[n/2], Low: d[lo], High: d[hi], N: n}
 }
 
-// pairedOverhead is pairedDiff's median.
-func pairedOverhead(a, b uploadRow) time.Duration { return pairedDiff(a, b).Median }
-
 // uploads runs the upload workload at each size: smallSize resolves a per-upload overhead
 // of tens of microseconds (a 4 KiB upload takes about a millisecond), uploadSize shows what
 // grows with the body.

@@ -11,11 +11,6 @@ import (
 	"github.com/swarmgate/caddy-bee/internal/zerocopy"
 )
 
-// Handler is a handler that returns its error (Caddy's handler shape).
-type Handler interface {
-	ServeHTTP(http.ResponseWriter, *http.Request) error
-}
-
 // Wrap applies p (nil: none) to a request. A preflight is answered here (done); any other
 // request gets a writer that sets the CORS headers on its answer, replacing whatever the
 // upstream sent. routeMethods lists what the route accepts; mode names the route policy in

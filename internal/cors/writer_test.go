@@ -11,10 +11,6 @@ import (
 	"github.com/swarmgate/caddy-bee/internal/routepolicy"
 )
 
-type handlerFunc func(http.ResponseWriter, *http.Request) error
-
-func (f handlerFunc) ServeHTTP(w http.ResponseWriter, r *http.Request) error { return f(w, r) }
-
 func getPost() []string { return []string{http.MethodGet, http.MethodPost} }
 
 func TestPoliciesDefaultsAndConflicts(t *testing.T) {
