@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"os"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -515,6 +516,40 @@ func TestSetCookieIsOnlyForTheLeader(t *testing.T) {
 	require.Equal(t, "session=leader", lr.w.Header().Get("Set-Cookie"))
 	require.Empty(t, fr.w.Header().Values("Set-Cookie"))
 	require.Equal(t, `"abc"`, fr.w.Header().Get("Etag"))
+}
+
+// Caddy's server puts "Server: Caddy" on every answer and reverse_proxy deletes it from the
+// writer it is given, so that an upstream answer carries the upstream's Server or none:
+// every waiter's answer does the same, unshared or shared.
+func TestUpstreamAnswerReplacesTheServersServerHeader(t *testing.T) {
+	for _, upstreamServer := range []string{"", "bee"} {
+		g := New(Options{})
+		gt := newGate()
+		gt.header = http.Header{"Etag": {`"abc"`}}
+		if upstreamServer != "" {
+			gt.header.Set("Server", upstreamServer)
+		}
+		caddyWriter := func() *testWriter {
+			w := newTestWriter()
+			w.Header().Set("Server", "Caddy")
+			return w
+		}
+		leader := serveAsync(g, caddyWriter(), get("http://gw/bzz/s"), gt.upstream)
+		gt.call(t)
+		follower := serveAsync(g, caddyWriter(), get("http://gw/bzz/s"), gt.upstream)
+		waitFor(t, "both to join", func() bool { return g.waitersOn(get("http://gw/bzz/s")) == 2 })
+		close(gt.release)
+		for _, res := range []result{await(t, leader), await(t, follower)} {
+			require.NoError(t, res.err)
+			require.Equal(t, upstreamServer, strings.Join(res.w.Header().Values("Server"), ","))
+		}
+		alone := caddyWriter()
+		require.NoError(t, g.ServeHTTP(alone, get("http://gw/bzz/alone"), func(w http.ResponseWriter, r *http.Request) error {
+			w.WriteHeader(http.StatusOK)
+			return nil
+		}))
+		require.Empty(t, alone.Header().Values("Server"), "unshared (the leader's direct path)")
+	}
 }
 
 func TestWaitersOwnTheirHeaderMaps(t *testing.T) {

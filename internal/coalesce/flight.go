@@ -320,12 +320,15 @@ func (f *flight) writeDirectHeader(d *direct, code int) (panicked any) {
 }
 
 // appendHeader adds src's values to dst without aliasing src's slices (the client's
-// writers may edit values in place), leaving out Set-Cookie when asked. The new values of
+// writers may edit values in place), leaving out Set-Cookie when asked. The client's Server
+// header goes first: reverse_proxy deletes the server's own from the writer it is given
+// (the flight's, here), so that the upstream's answer carries the upstream's, or none. The new values of
 // names dst lacks share backing arrays, each capped at its own length so an append to
 // one never writes into another: one allocation instead of one per name when every name
 // has one value (as nearly all do), in one pass over src. A name with more values may
 // grow the store; the names already stored keep the old array, which stays valid.
 func appendHeader(dst, src http.Header, noCookies bool) {
+	delete(dst, "Server")
 	store := make([]string, 0, len(src))
 	for name, values := range src {
 		if noCookies && strings.EqualFold(name, "Set-Cookie") {
