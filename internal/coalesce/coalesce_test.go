@@ -656,3 +656,17 @@ func TestSpillFailureIsAnAbortEvenIfUpstreamIgnoresIt(t *testing.T) {
 		require.Error(t, e)
 	}
 }
+
+func TestFlightValuesMakeTheUpstreamsContext(t *testing.T) {
+	type key struct{}
+	g := New(Options{FlightValues: func(ctx context.Context) context.Context {
+		return context.WithValue(ctx, key{}, "the flight's")
+	}})
+	var got any
+	require.NoError(t, g.ServeHTTP(newTestWriter(), get("http://gw/bzz/v"), func(w http.ResponseWriter, r *http.Request) error {
+		got = r.Context().Value(key{})
+		w.WriteHeader(http.StatusOK)
+		return nil
+	}))
+	require.Equal(t, "the flight's", got)
+}

@@ -140,6 +140,9 @@ func (g *Group) newFlight(key string, r *http.Request) *flight {
 	// outlives the leader's client and stops only when every waiter left.
 	f := &flight{key: key, g: g}
 	f.values.parent = r.Context()
+	if g.opts.FlightValues != nil {
+		f.values.parent = g.opts.FlightValues(f.values.parent)
+	}
 	f.ctx, f.cancel = context.WithCancelCause(&f.values)
 	return f
 }

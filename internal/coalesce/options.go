@@ -1,6 +1,7 @@
 package coalesce
 
 import (
+	"context"
 	"net/http"
 	"time"
 
@@ -67,6 +68,13 @@ type Options struct {
 	Logger *zap.Logger
 	// Now is the clock for wait times and the health window; nil means time.Now.
 	Now func() time.Time
+	// FlightValues, when set, turns the context of the request that starts a flight into
+	// the one whose values the upstream request carries; it runs on that request's
+	// goroutine. The upstream outlives that request, so anything the upstream changes
+	// through those values (Caddy's request variables, which reverse_proxy sets) must be
+	// the flight's own copy: the request's handler may have returned and the server be
+	// reading them. nil: the request's values as they are.
+	FlightValues func(context.Context) context.Context
 }
 
 // Observer receives the coalescer's events, e.g. to feed Prometheus. Methods are called
