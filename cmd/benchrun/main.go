@@ -104,7 +104,7 @@ func main() {
 	} else {
 		o.sizes = []int64{4 << 10, 1 << 20, 100 << 20}
 		o.stampedeN = []int{10, 100, 1000}
-		o.distinctRequests, o.distinctRounds, o.distinctConcurrency = 5000, 3, 32
+		o.distinctRequests, o.distinctRounds, o.distinctConcurrency = 5000, 7, 32
 		o.uploads, o.smallUploads, o.acquires, o.concurrentAcquires, o.reserve = 300, 3000, 100, 1024, 32
 		o.stalledSockets, o.stalledSize, o.stalledHold = 30, 200<<20, 10*time.Second
 		o.zipf = zipfOptions{refs: 1000, minSize: 4 << 10, maxSize: 10 << 20, requests: 20000, concurrency: 32,

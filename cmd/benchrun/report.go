@@ -189,12 +189,14 @@ func (r *report) targetsTable(w func(string, ...any)) {
 		if a == nil || bRow == nil {
 			continue
 		}
-		tput := bRow.median(throughput) / a.median(throughput)
+		tput, tLo, tHi := pairedRatio(bRow, a, throughput)
 		p50a := time.Duration(a.median(latencyP50))
 		p50b := time.Duration(bRow.median(latencyP50))
-		p50 := ratio(p50b, p50a)
-		w("| Distinct (Bee latency %v): B throughput >= 0.97x A | %.3fx | %s |", lat, tput, yes(tput >= 0.97))
-		w("| Distinct (Bee latency %v): B/A p50 latency <= 1.03 | %.3fx (%s vs %s) | %s |", lat, p50, ms(p50b), ms(p50a), yes(p50 <= 1.03))
+		p50, pLo, pHi := pairedRatio(bRow, a, latencyP50)
+		w("| Distinct (Bee latency %v): B throughput >= 0.97x A | %.3fx (median of %d paired rounds; %.3f..%.3f) | %s |",
+			lat, tput, len(bRow.Rounds), tLo, tHi, yes(tput >= 0.97))
+		w("| Distinct (Bee latency %v): B/A p50 latency <= 1.03 | %.3fx (%s vs %s; %.3f..%.3f) | %s |",
+			lat, p50, ms(p50b), ms(p50a), pLo, pHi, yes(p50 <= 1.03))
 		if tput < 0.97 || p50 > 1.03 {
 			// With C clients always busy, throughput = C / latency: the CPU B spends per request.
 			perReq := time.Duration(float64(time.Second) * (1/bRow.median(throughput) - 1/a.median(throughput)))
@@ -402,8 +404,10 @@ func (r *report) distinctTable(w func(string, ...any)) {
 	w("")
 	w("%d clients GET %d different %s refs per round (every request a different ref, nothing to", r.opts.distinctConcurrency, r.opts.distinctRequests, human(r.opts.distinctSize))
 	w("share); %d rounds per configuration after an unreported warm-up. Figures are the median over", r.opts.distinctRounds)
-	w("rounds. Run once with the simulator answering at once (the worst case for a proxy's own")
-	w("overhead) and once with a Bee-like latency.")
+	w("rounds; *vs A* is the median over rounds of the ratio to A's figure in the same round (in each")
+	w("round A and B run back to back, which first alternating, then the others): this machine's speed")
+	w("drifts by tens of percent within a minute. Run once with the simulator answering at once (the")
+	w("worst case for a proxy's own overhead) and once with a Bee-like latency.")
 	w("")
 	w("| Bee latency | Config | Throughput | vs A | p50 | vs A | p90 | p99 | Answers (per round) |")
 	w("|---|---|---|---|---|---|---|---|---|")
@@ -419,8 +423,8 @@ func (r *report) distinctTable(w func(string, ...any)) {
 		p99 := time.Duration(row.median(func(s loadgen.Summary) float64 { return float64(s.Latency.P99) }))
 		vsT, vsL := 0.0, 0.0
 		if a != nil {
-			vsT = tp / a.median(throughput)
-			vsL = ratio(p50, time.Duration(a.median(latencyP50)))
+			vsT, _, _ = pairedRatio(&row, a, throughput)
+			vsL, _, _ = pairedRatio(&row, a, latencyP50)
 		}
 		w("| %v | %s | %.0f req/s | %.3f | %s | %.3f | %s | %s | %s |", row.Latency, row.Target, tp, vsT, ms(p50), vsL, ms(p90), ms(p99), strings.Join(statuses, "; "))
 	}

@@ -203,7 +203,7 @@ func (bn *bench) distinct(latency time.Duration) ([]distinctRow, error) {
 	}
 	// A warm-up round per target opens connections and faults pages in; it is not reported.
 	for round := -1; round < bn.opts.distinctRounds; round++ {
-		for _, t := range bn.rotated(round + 1) {
+		for _, t := range distinctOrder(round+1, bn.rotated(round+1)) {
 			total := bn.opts.distinctRequests
 			if round < 0 {
 				total = min(total, 500)
