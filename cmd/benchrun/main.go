@@ -25,8 +25,6 @@ type options struct {
 	quick                 bool
 	spendOnly             bool
 	peers                 string
-	onlyZipf              bool
-	onlyDistinct          bool
 	only                  string // -only: one workload alone
 	cacheOffTarget        bool
 	zipfProfile           string
@@ -136,8 +134,6 @@ func main() {
 		os.Exit(2)
 	}
 	o.only = *only
-	o.onlyZipf = *only == "zipf"
-	o.onlyDistinct = *only == "distinct"
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	start := time.Now()
@@ -269,13 +265,17 @@ func run(ctx context.Context, o options) (*report, error) {
 	}
 
 	rep := &report{opts: o, targets: bn.targets, notes: notes, started: time.Now()}
-	if o.onlyZipf {
+	switch o.only {
+	case "zipf":
 		if rep.zipf, err = bn.zipf(ps, work, o.peers == "auto"); err != nil {
 			return nil, fmt.Errorf("zipf: %w", err)
 		}
 		return rep, nil
-	}
-	switch o.only {
+	case "distinct":
+		if rep.distinct, err = bn.distinctSection(); err != nil {
+			return nil, err
+		}
+		return rep, nil
 	case "uploads":
 		if rep.uploads, err = bn.uploads(); err != nil {
 			return nil, fmt.Errorf("uploads: %w", err)
@@ -287,38 +287,14 @@ func run(ctx context.Context, o options) (*report, error) {
 		}
 		return rep, nil
 	}
-	if o.onlyDistinct {
-		for i, lat := range o.distinctLatencies {
-			rows, err := bn.distinct(lat)
-			if err != nil {
-				return nil, fmt.Errorf("distinct: %w", err)
-			}
-			rep.distinct = append(rep.distinct, rows...)
-			if i == 0 && o.distinctProfile != "" {
-				if err := bn.profileDistinct(); err != nil {
-					return nil, fmt.Errorf("distinct profile: %w", err)
-				}
-			}
-		}
-		return rep, nil
-	}
 	if rep.stampede, err = bn.stampede(); err != nil {
 		return nil, fmt.Errorf("stampede: %w", err)
 	}
 	if rep.loopback, err = bn.loopback(ps, o.caddyBin, work); err != nil {
 		return nil, fmt.Errorf("loopback limit: %w", err)
 	}
-	for i, lat := range o.distinctLatencies {
-		rows, err := bn.distinct(lat)
-		if err != nil {
-			return nil, fmt.Errorf("distinct: %w", err)
-		}
-		rep.distinct = append(rep.distinct, rows...)
-		if i == 0 && o.distinctProfile != "" {
-			if err := bn.profileDistinct(); err != nil {
-				return nil, fmt.Errorf("distinct profile: %w", err)
-			}
-		}
+	if rep.distinct, err = bn.distinctSection(); err != nil {
+		return nil, err
 	}
 	if rep.uploads, err = bn.uploads(); err != nil {
 		return nil, fmt.Errorf("uploads: %w", err)

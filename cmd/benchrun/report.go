@@ -58,7 +58,7 @@ func (r *report) failures() []string {
 		}
 	}
 	a := r.acquire.Summary
-	if r.opts.onlyZipf {
+	if r.opts.only == "zipf" {
 		return out
 	}
 	if a.Requests-a.Statuses[http.StatusOK]-a.Statuses[http.StatusConflict] > 0 {

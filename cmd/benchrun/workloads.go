@@ -193,6 +193,25 @@ func (r distinctRow) median(f func(loadgen.Summary) float64) float64 {
 	return vs[len(vs)/2]
 }
 
+// distinctSection runs the distinct workload at each latency, and the profiling round after
+// the first when -distinct-profile asks for it.
+func (bn *bench) distinctSection() ([]distinctRow, error) {
+	var out []distinctRow
+	for i, lat := range bn.opts.distinctLatencies {
+		rows, err := bn.distinct(lat)
+		if err != nil {
+			return nil, fmt.Errorf("distinct: %w", err)
+		}
+		out = append(out, rows...)
+		if i == 0 && bn.opts.distinctProfile != "" {
+			if err := bn.profileDistinct(); err != nil {
+				return nil, fmt.Errorf("distinct profile: %w", err)
+			}
+		}
+	}
+	return out, nil
+}
+
 func (bn *bench) distinct(latency time.Duration) ([]distinctRow, error) {
 	if err := bn.sim.SetDownloadLatency(latency); err != nil {
 		return nil, err
