@@ -50,15 +50,19 @@ func newWorld(t *testing.T) *world {
 func (w *world) caddyfile(port int) testkit.Caddyfile {
 	return testkit.Caddyfile{Storage: w.storage, Port: port, Site: fmt.Sprintf(`bee %s {
 	admin_token %s
-	pool {
+%s
+}`, w.sim, token, poolBlock)}
+}
+
+// poolBlock is every gateway's pool in these tests: a reserve of target small batches, bought
+// as fast as the simulator's chain allows.
+var poolBlock = fmt.Sprintf(`	pool {
 		reserve small %d
 		block_time 50ms
 		purchase_spacing 1ms
 		purchase_timeout 5s
 		max_purchases_per_hour 100000
-	}
-}`, w.sim, token, target)}
-}
+	}`, target)
 
 // writeCaddyfile writes the world's gateway config on port.
 func (w *world) writeCaddyfile(t *testing.T, name string, port int) {

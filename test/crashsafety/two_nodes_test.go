@@ -38,14 +38,8 @@ func TestTwoInstancesOverTwoNodes(t *testing.T) {
 	node %s {
 		label east
 	}
-	pool {
-		reserve small %d
-		block_time 50ms
-		purchase_spacing 1ms
-		purchase_timeout 5s
-		max_purchases_per_hour 100000
-	}
-}`, nodes[0], nodes[1], token, nodes[1], target)}
+%s
+}`, nodes[0], nodes[1], token, nodes[1], poolBlock)}
 		if err := caddyfile.Write(filepath.Join(dir, name)); err != nil {
 			t.Fatal(err)
 		}
