@@ -371,16 +371,24 @@ func TestDiluteWhenTrafficMakesADeeperBatchCheaper(t *testing.T) {
 // Where no batch has ample room for an upload too large to replay, the pool does not risk it:
 // ErrEmpty with a retry time, a dilution of the active batch to the smallest depth whose
 // roomier buckets take it (topped up to keep the TTL), and then that batch.
-func TestUnreplayableUploadWaitsForRoom(t *testing.T) {
-	ctx := context.Background()
+// twoBatchesOneActive is a pool of two depth-17 batches with room for ten purchases an hour,
+// the first active after a 100 KiB upload asked for a batch.
+func twoBatchesOneActive(t *testing.T) (*fillBee, *Pool, Batch) {
+	t.Helper()
 	fb := newFillBee()
 	fb.add("a", 17)
 	fb.add("b", 17)
-	clock := &fakeClock{now: time.Unix(1e9, 0)}
-	p := fillPool(t, fb, clock, map[int]int{17: 2}, "a", "b")
+	p := fillPool(t, fb, &fakeClock{now: time.Unix(1e9, 0)}, map[int]int{17: 2}, "a", "b")
 	p.cfg.MaxPurchasesPerHour, p.cfg.PurchaseSpacing = 10, 0
-	first, err := p.ActiveFor(ctx, 100<<10)
+	first, err := p.ActiveFor(context.Background(), 100<<10)
 	require.NoError(t, err)
+	return fb, p, first
+}
+
+func TestUnreplayableUploadWaitsForRoom(t *testing.T) {
+	ctx := context.Background()
+	fb, p, first := twoBatchesOneActive(t)
+	var err error
 	half := int(0.5 * effectiveChunks(17))
 	fb.stamp(first.ID, half)
 	p.RecordUpload(first.ID, int64(half)*chunkSize)
@@ -439,14 +447,8 @@ func TestUnreplayableUploadWaitsForRoom(t *testing.T) {
 // most room, as before: Bee has the last word).
 func TestClaimedSizeCannotDriveDilutionsDeep(t *testing.T) {
 	ctx := context.Background()
-	fb := newFillBee()
-	fb.add("a", 17)
-	fb.add("b", 17)
-	clock := &fakeClock{now: time.Unix(1e9, 0)}
-	p := fillPool(t, fb, clock, map[int]int{17: 2}, "a", "b")
-	p.cfg.MaxPurchasesPerHour, p.cfg.PurchaseSpacing = 10, 0
-	first, err := p.ActiveFor(ctx, 100<<10)
-	require.NoError(t, err)
+	fb, p, first := twoBatchesOneActive(t)
+	var err error
 
 	huge, err := p.ActiveForUpload(ctx, 1<<30, false, "")
 	require.NoError(t, err, "1 GiB: no batch of depth 18 would take it safely; best effort")
@@ -460,7 +462,7 @@ func TestClaimedSizeCannotDriveDilutionsDeep(t *testing.T) {
 	require.Equal(t, []int{18}, fb.dilutes, "one step beyond the largest configured depth")
 	p.RecordUpload(first.ID, 40<<20)
 	fb.stamp(first.ID, 10000)
-	clock.advance(time.Minute)
+	p.deps.Clock.(*fakeClock).advance(time.Minute)
 	require.NoError(t, p.sync(ctx))
 	_, err = p.ActiveForUpload(ctx, 4<<20, false, "")
 	require.ErrorIs(t, err, ErrEmpty, "the diluted batch is half full: no ample room for 4 MiB")
