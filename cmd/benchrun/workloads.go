@@ -75,7 +75,11 @@ func (bn *bench) stampede() ([]stampedeRow, error) {
 			for _, t := range bn.rotated(round) {
 				var tries []stampedeRow
 				for try := 0; try < stampedeRuns(size); try++ {
-					row, err := bn.stampedeTry(t, size, n, single[t.key])
+					profile := ""
+					if try == 0 && t == bn.b && t.admin != 0 && bn.opts.stampedeProfile != "" {
+						profile = fmt.Sprintf("%s-%sx%d.pprof", bn.opts.stampedeProfile, human(size), n)
+					}
+					row, err := bn.stampedeTry(t, size, n, single[t.key], profile)
 					if err != nil {
 						return nil, err
 					}
@@ -93,8 +97,13 @@ func (bn *bench) stampede() ([]stampedeRow, error) {
 	return rows, nil
 }
 
-// stampedeTry runs one try of a case: n clients at once on a fresh ref.
-func (bn *bench) stampedeTry(t *target, size int64, n int, single time.Duration) (stampedeRow, error) {
+// stampedeProfileSeconds is how long -stampede-profile samples B's CPU from the start of a
+// try: it covers the 200 ms wait and the delivery of the largest default case.
+const stampedeProfileSeconds = 6
+
+// stampedeTry runs one try of a case: n clients at once on a fresh ref. A non-empty
+// profile is where B's CPU profile of the try goes (-stampede-profile).
+func (bn *bench) stampedeTry(t *target, size int64, n int, single time.Duration, profile string) (stampedeRow, error) {
 	if err := bn.ctx.Err(); err != nil {
 		return stampedeRow{}, err
 	}
@@ -110,6 +119,11 @@ func (bn *bench) stampedeTry(t *target, size int64, n int, single time.Duration)
 	if err != nil {
 		return stampedeRow{}, err
 	}
+	var profiled chan error
+	if profile != "" {
+		profiled = make(chan error, 1)
+		go func() { profiled <- fetchProfileFor(t.admin, profile, stampedeProfileSeconds) }()
+	}
 	meter := testkit.StartRSS(t.proc.Cmd.Process.Pid)
 	res, wall, err := loadgen.Run(bn.ctx, loadgen.Plan{
 		Concurrency: n, Total: n, StartTogether: true, Client: client,
@@ -119,6 +133,12 @@ func (bn *bench) stampedeTry(t *target, size int64, n int, single time.Duration)
 	peak := meter.Stop()
 	if err != nil {
 		return stampedeRow{}, err
+	}
+	if profiled != nil {
+		if perr := <-profiled; perr != nil {
+			return stampedeRow{}, fmt.Errorf("CPU profile of %s: %w", t.name, perr)
+		}
+		bn.log("stampede %s x %d B: CPU profile of the first %ds in %s", human(size), n, stampedeProfileSeconds, profile)
 	}
 	after, err := bn.sim.Stats()
 	if err != nil {
