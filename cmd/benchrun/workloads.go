@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/http"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/swarmgate/caddy-bee/internal/loadgen"
@@ -53,6 +54,7 @@ type stampedeRow struct {
 	PeakRSS  int64
 	Delivery time.Duration // first response byte to last body byte (deliveryWindow)
 	Tries    int           // times the case ran (stampedeRuns); the row is the median try
+	CPU      time.Duration // the proxy's user+system CPU during the try (all its processes)
 }
 
 func (bn *bench) stampede() ([]stampedeRow, error) {
@@ -77,7 +79,7 @@ func (bn *bench) stampede() ([]stampedeRow, error) {
 				for try := 0; try < stampedeRuns(size); try++ {
 					profile := ""
 					if try == 0 && t == bn.b && t.admin != 0 && bn.opts.stampedeProfile != "" {
-						profile = fmt.Sprintf("%s-%sx%d.pprof", bn.opts.stampedeProfile, human(size), n)
+						profile = fmt.Sprintf("%s-%sx%d.pprof", bn.opts.stampedeProfile, strings.ReplaceAll(human(size), " ", ""), n)
 					}
 					row, err := bn.stampedeTry(t, size, n, single[t.key], profile)
 					if err != nil {
@@ -88,9 +90,10 @@ func (bn *bench) stampede() ([]stampedeRow, error) {
 				row := combineStampedeTries(tries)
 				s := row.Summary
 				rows = append(rows, row)
-				bn.log("stampede %-6s x %-4d %s: upstream %d, p50 %v p99 %v, %s, bodies %d, peak RSS %s (median of %d)",
+				bn.log("stampede %-6s x %-4d %s: upstream %d, p50 %v p99 %v, %s, bodies %d, peak RSS %s, %s/s delivered with %v CPU (median of %d)",
 					human(size), n, t.key, row.Upstream, s.Latency.P50.Round(time.Millisecond),
-					s.Latency.P99.Round(time.Millisecond), s.StatusLine(), s.Bodies, human(row.PeakRSS), row.Tries)
+					s.Latency.P99.Round(time.Millisecond), s.StatusLine(), s.Bodies, human(row.PeakRSS),
+					human(int64(row.rate())), row.CPU, row.Tries)
 			}
 		}
 	}
@@ -125,10 +128,12 @@ func (bn *bench) stampedeTry(t *target, size int64, n int, single time.Duration,
 		go func() { profiled <- fetchProfileFor(t.admin, profile, stampedeProfileSeconds) }()
 	}
 	meter := testkit.StartRSS(t.proc.Cmd.Process.Pid)
+	cpu0 := testkit.GroupCPU(t.proc.Cmd.Process.Pid)
 	res, wall, err := loadgen.Run(bn.ctx, loadgen.Plan{
 		Concurrency: n, Total: n, StartTogether: true, Client: client,
 		Next: func(int) loadgen.Request { return get(t.url + "/bytes/" + ref) },
 	})
+	cpu := testkit.GroupCPU(t.proc.Cmd.Process.Pid) - cpu0
 	client.CloseIdleConnections()
 	peak := meter.Stop()
 	if err != nil {
@@ -149,7 +154,7 @@ func (bn *bench) stampedeTry(t *target, size int64, n int, single time.Duration,
 		return stampedeRow{}, err
 	}
 	return stampedeRow{Size: size, N: n, Target: t.key, Single: single, Summary: s,
-		Upstream: after.Downloads - before.Downloads, PeakRSS: peak, Delivery: deliveryWindow(res)}, nil
+		Upstream: after.Downloads - before.Downloads, PeakRSS: peak, Delivery: deliveryWindow(res), CPU: cpu}, nil
 }
 
 // warmClient opens n keep-alive connections to the target before a stampede. Opening 1000
