@@ -30,7 +30,8 @@ func (h *Handler) provisionRequestPath(mode routepolicy.Mode) {
 		Mode: mode, Logger: h.logger, Ready: h.api.HasUsable,
 		RetryAfter: func() time.Duration { return h.api.RetryAfter(0) },
 		Cache:      h.cache, Coalescer: h.coalescer,
-		ClientGone: func(err error) error { return caddyhttp.Error(499, err) },
+		ClientGone:  func(err error) error { return caddyhttp.Error(499, err) },
+		LargeWrites: largeDownloadWrites,
 	}
 	if h.multiNode() {
 		routes.PinClientBatch = h.routeClientBatch

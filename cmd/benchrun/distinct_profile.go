@@ -18,9 +18,9 @@ const (
 )
 
 // withAdmin turns on c's admin endpoint on a free port, for -distinct-profile and
-// -acquire-profile; 0 and c unchanged when no profile is asked for.
+// -acquire-profile and -stampede-profile; 0 and c unchanged when no profile is asked for.
 func (o options) withAdmin(c testkit.Caddyfile) (testkit.Caddyfile, int, error) {
-	if o.distinctProfile == "" && o.acquireProfile == "" {
+	if o.distinctProfile == "" && o.acquireProfile == "" && o.stampedeProfile == "" {
 		return c, 0, nil
 	}
 	port, err := testkit.FreePort()

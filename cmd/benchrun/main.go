@@ -28,6 +28,7 @@ type options struct {
 	only                  string // -only: one workload alone
 	cacheOffTarget        bool
 	zipfProfile           string
+	stampedeProfile       string // -stampede-profile: path prefix of B's CPU profiles per stampede case
 	acquireProfile        string
 	distinctProfile       string
 
@@ -74,8 +75,9 @@ func main() {
 	stampedeN := flag.String("stampede-n", "", "stampede client counts, e.g. 10,100 (default: the mode's); for reduced runs")
 	zipfRefs := flag.Int("zipf-refs", 0, "refs in the Zipf workload (0: 60 with -quick, else 1000)")
 	zipfRequests := flag.Int("zipf-requests", 0, "requests in the Zipf workload (0: 500 with -quick, else 20000)")
-	only := flag.String("only", "", "run one workload alone: zipf, distinct, uploads or acquire")
+	only := flag.String("only", "", "run one workload alone: stampede (with the loopback limit), zipf, distinct, uploads or acquire")
 	flag.StringVar(&o.zipfProfile, "zipf-profile", "", "write a CPU profile of caddy-bee (B) during the Zipf workload to this file (B's admin endpoint is on for it)")
+	flag.StringVar(&o.stampedeProfile, "stampede-profile", "", "take a CPU profile of caddy-bee (B) during the first try of each stampede case, written to <value>-<size>x<n>.pprof (B's admin endpoint is on for it)")
 	flag.StringVar(&o.acquireProfile, "acquire-profile", "", "write a CPU profile of caddy-bee (B) during the concurrent acquires to this file (B's admin endpoint is on for it)")
 	flag.StringVar(&o.distinctProfile, "distinct-profile", "", "after the distinct workload at its first latency, run one more round against A and B each while taking its CPU profile (admin endpoints on), written to <value>-A.pprof and <value>-B.pprof")
 	flag.BoolVar(&o.cacheOffTarget, "cache-off-target", false, "add configuration E: caddy-bee as B with `cache off`, to measure the content cache's cost side by side")
@@ -128,9 +130,9 @@ func main() {
 		o.zipf.requests = *zipfRequests
 	}
 	switch *only {
-	case "", "zipf", "distinct", "uploads", "acquire":
+	case "", "stampede", "zipf", "distinct", "uploads", "acquire":
 	default:
-		fmt.Fprintf(os.Stderr, "benchrun: -only %q: want zipf, distinct, uploads or acquire\n", *only)
+		fmt.Fprintf(os.Stderr, "benchrun: -only %q: want stampede, zipf, distinct, uploads or acquire\n", *only)
 		os.Exit(2)
 	}
 	o.only = *only
@@ -292,6 +294,9 @@ func run(ctx context.Context, o options) (*report, error) {
 	}
 	if rep.loopback, err = bn.loopback(ps, o.caddyBin, work); err != nil {
 		return nil, fmt.Errorf("loopback limit: %w", err)
+	}
+	if o.only == "stampede" {
+		return rep, nil
 	}
 	if rep.distinct, err = bn.distinctSection(); err != nil {
 		return nil, err

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/http"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/swarmgate/caddy-bee/internal/loadgen"
@@ -53,6 +54,7 @@ type stampedeRow struct {
 	PeakRSS  int64
 	Delivery time.Duration // first response byte to last body byte (deliveryWindow)
 	Tries    int           // times the case ran (stampedeRuns); the row is the median try
+	CPU      time.Duration // the proxy's user+system CPU during the try (all its processes)
 }
 
 func (bn *bench) stampede() ([]stampedeRow, error) {
@@ -75,7 +77,11 @@ func (bn *bench) stampede() ([]stampedeRow, error) {
 			for _, t := range bn.rotated(round) {
 				var tries []stampedeRow
 				for try := 0; try < stampedeRuns(size); try++ {
-					row, err := bn.stampedeTry(t, size, n, single[t.key])
+					profile := ""
+					if try == 0 && t == bn.b && t.admin != 0 && bn.opts.stampedeProfile != "" {
+						profile = fmt.Sprintf("%s-%sx%d.pprof", bn.opts.stampedeProfile, strings.ReplaceAll(human(size), " ", ""), n)
+					}
+					row, err := bn.stampedeTry(t, size, n, single[t.key], profile)
 					if err != nil {
 						return nil, err
 					}
@@ -84,17 +90,23 @@ func (bn *bench) stampede() ([]stampedeRow, error) {
 				row := combineStampedeTries(tries)
 				s := row.Summary
 				rows = append(rows, row)
-				bn.log("stampede %-6s x %-4d %s: upstream %d, p50 %v p99 %v, %s, bodies %d, peak RSS %s (median of %d)",
+				bn.log("stampede %-6s x %-4d %s: upstream %d, p50 %v p99 %v, %s, bodies %d, peak RSS %s, %s/s delivered with %v CPU (median of %d)",
 					human(size), n, t.key, row.Upstream, s.Latency.P50.Round(time.Millisecond),
-					s.Latency.P99.Round(time.Millisecond), s.StatusLine(), s.Bodies, human(row.PeakRSS), row.Tries)
+					s.Latency.P99.Round(time.Millisecond), s.StatusLine(), s.Bodies, human(row.PeakRSS),
+					human(int64(row.rate())), row.CPU, row.Tries)
 			}
 		}
 	}
 	return rows, nil
 }
 
-// stampedeTry runs one try of a case: n clients at once on a fresh ref.
-func (bn *bench) stampedeTry(t *target, size int64, n int, single time.Duration) (stampedeRow, error) {
+// stampedeProfileSeconds is how long -stampede-profile samples B's CPU from the start of a
+// try: it covers the 200 ms wait and the delivery of the largest default case.
+const stampedeProfileSeconds = 6
+
+// stampedeTry runs one try of a case: n clients at once on a fresh ref. A non-empty
+// profile is where B's CPU profile of the try goes (-stampede-profile).
+func (bn *bench) stampedeTry(t *target, size int64, n int, single time.Duration, profile string) (stampedeRow, error) {
 	if err := bn.ctx.Err(); err != nil {
 		return stampedeRow{}, err
 	}
@@ -110,15 +122,28 @@ func (bn *bench) stampedeTry(t *target, size int64, n int, single time.Duration)
 	if err != nil {
 		return stampedeRow{}, err
 	}
+	var profiled chan error
+	if profile != "" {
+		profiled = make(chan error, 1)
+		go func() { profiled <- fetchProfileFor(t.admin, profile, stampedeProfileSeconds) }()
+	}
 	meter := testkit.StartRSS(t.proc.Cmd.Process.Pid)
+	cpu0 := testkit.GroupCPU(t.proc.Cmd.Process.Pid)
 	res, wall, err := loadgen.Run(bn.ctx, loadgen.Plan{
 		Concurrency: n, Total: n, StartTogether: true, Client: client,
 		Next: func(int) loadgen.Request { return get(t.url + "/bytes/" + ref) },
 	})
+	cpu := testkit.GroupCPU(t.proc.Cmd.Process.Pid) - cpu0
 	client.CloseIdleConnections()
 	peak := meter.Stop()
 	if err != nil {
 		return stampedeRow{}, err
+	}
+	if profiled != nil {
+		if perr := <-profiled; perr != nil {
+			return stampedeRow{}, fmt.Errorf("CPU profile of %s: %w", t.name, perr)
+		}
+		bn.log("stampede %s x %d B: CPU profile of the first %ds in %s", human(size), n, stampedeProfileSeconds, profile)
 	}
 	after, err := bn.sim.Stats()
 	if err != nil {
@@ -129,7 +154,7 @@ func (bn *bench) stampedeTry(t *target, size int64, n int, single time.Duration)
 		return stampedeRow{}, err
 	}
 	return stampedeRow{Size: size, N: n, Target: t.key, Single: single, Summary: s,
-		Upstream: after.Downloads - before.Downloads, PeakRSS: peak, Delivery: deliveryWindow(res)}, nil
+		Upstream: after.Downloads - before.Downloads, PeakRSS: peak, Delivery: deliveryWindow(res), CPU: cpu}, nil
 }
 
 // warmClient opens n keep-alive connections to the target before a stampede. Opening 1000

@@ -43,6 +43,9 @@ type Routes struct {
 	Coalescer *coalesce.Group // nil: no coalescing
 	// ClientGone is the server's answer to a download whose client went away or stalled.
 	ClientGone func(err error) error
+	// LargeWrites, if set, lets a download's body reach its client in large writes (and
+	// large sendfile calls) for the rest of the request.
+	LargeWrites func(r *http.Request)
 }
 
 // Serve serves r through next under the route policy.
@@ -75,6 +78,9 @@ func (g *Routes) Serve(w http.ResponseWriter, r *http.Request, next Handler) err
 
 	if decision.Upload && g.PinClientBatch != nil {
 		g.PinClientBatch(r) // an upload with an issued batch goes to the node that owns it
+	}
+	if g.LargeWrites != nil && (r.Method == http.MethodGet || r.Method == http.MethodHead) {
+		g.LargeWrites(r)
 	}
 	served, wrapped := cache.ServeImmutable(g.Cache, w, r, next, g.Logger)
 	if served {

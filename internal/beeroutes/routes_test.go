@@ -82,3 +82,18 @@ func TestClientBatchUploadsArePinned(t *testing.T) {
 	serve(t, g, http.MethodGet, "/bytes/ab", toBee(&paths))
 	require.Equal(t, []string{"/bytes"}, pinned)
 }
+
+// Downloads (GET, HEAD) get large writes; uploads and refused routes keep the server's.
+func TestLargeWritesForDownloadsOnly(t *testing.T) {
+	var asked []string
+	g := &Routes{Mode: routepolicy.Gateway, Logger: zap.NewNop(),
+		LargeWrites: func(r *http.Request) { asked = append(asked, r.Method+" "+r.URL.Path) }}
+	var paths []string
+	serve(t, g, http.MethodGet, "/bytes/"+testRef, toBee(&paths))
+	serve(t, g, http.MethodHead, "/bzz/"+testRef+"/", toBee(&paths))
+	serve(t, g, http.MethodPost, "/bytes", toBee(&paths))
+	serve(t, g, http.MethodPost, "/stamps/10000/17", toBee(&paths))
+	require.Equal(t, []string{"GET /bytes/" + testRef, "HEAD /bzz/" + testRef + "/"}, asked)
+}
+
+const testRef = "0f3a4c1e9b8d7a6f5e4d3c2b1a0f9e8d7c6b5a4f3e2d1c0b9a8f7e6d5c4b3a2f"

@@ -154,3 +154,65 @@ func BenchmarkHTTPProxy(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkFanOutHTTP is the stampede in small: n loopback HTTP clients share one 32 MiB
+// body (an 8 MiB memory window, the rest spilled) through a real net/http server, so the
+// followers' bytes take the path they take in Caddy: large writes from the window and
+// sendfile from the spill file. MB/s is the bytes delivered to all clients.
+func BenchmarkFanOutHTTP(b *testing.B) {
+	body := pattern(32 << 20)
+	for _, n := range []int{10, 100} {
+		b.Run(strconv.Itoa(n), func(b *testing.B) {
+			g := New(Options{MemoryWindow: 8 << 20, TempDir: b.TempDir()})
+			var release atomic.Pointer[chan struct{}]
+			up := func(w http.ResponseWriter, r *http.Request) error {
+				w.Header().Set("Content-Length", strconv.Itoa(len(body)))
+				<-*release.Load()
+				for off := 0; off < len(body); off += 32 << 10 { // reverse_proxy's buffer
+					if _, err := w.Write(body[off : off+32<<10]); err != nil {
+						return err
+					}
+				}
+				return nil
+			}
+			var key atomic.Value
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				k, _ := Key(r)
+				key.Store(k)
+				if err := g.ServeHTTP(w, r, up); err != nil {
+					b.Error(err)
+				}
+			}))
+			defer srv.Close()
+			client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: n}}
+			b.ReportAllocs()
+			b.SetBytes(int64(len(body)) * int64(n))
+			for b.Loop() {
+				ch := make(chan struct{})
+				release.Store(&ch)
+				var wg sync.WaitGroup
+				for range n {
+					wg.Go(func() {
+						res, err := client.Get(srv.URL + "/bytes/fan")
+						if err != nil {
+							b.Error(err)
+							return
+						}
+						defer res.Body.Close()
+						if got, _ := io.Copy(io.Discard, res.Body); got != int64(len(body)) {
+							b.Errorf("client got %d of %d bytes", got, len(body))
+						}
+					})
+				}
+				for {
+					if k, ok := key.Load().(string); ok && g.waitersOnKey(k) == n {
+						break
+					}
+					runtime.Gosched() // until every client joined, so all n share the flight
+				}
+				close(ch)
+				wg.Wait()
+			}
+		})
+	}
+}

@@ -1,0 +1,26 @@
+package caddymodule
+
+import (
+	"net/http"
+
+	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
+)
+
+// downloadWriteChunk is the most one write or sendfile call to a download's client covers.
+// Caddy's write idle timeout cuts every write and every sendfile into pieces of the
+// server's max_write_chunk (64 KiB by default), each with a deadline of its own: a 100 MiB
+// body fanned out to 100 clients made 160,000 sendfile calls and deadline resets. 2 MiB is
+// nginx's sendfile_max_chunk default; a piece must still go out within the write idle
+// timeout (1 min by default), and the coalescer's stall timeout bounds each of its writes.
+const downloadWriteChunk = 2 << 20
+
+// largeDownloadWrites raises the request's write chunk to downloadWriteChunk when the
+// server uses Caddy's default; a max_write_chunk the admin set to anything else stands.
+// The writer is this request's alone, so the change ends with it (no restore, no
+// allocation). A timeouts handler's Override further out puts its own value back.
+func largeDownloadWrites(r *http.Request) {
+	_, w := caddyhttp.IdleTimeoutsFromContext(r.Context())
+	if w != nil && (w.MaxChunk == 0 || w.MaxChunk == caddyhttp.DefaultMaxWriteChunk) {
+		w.MaxChunk = downloadWriteChunk
+	}
+}
