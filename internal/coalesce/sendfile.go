@@ -50,8 +50,10 @@ type writerOnly struct{ io.Writer }
 // straight from the file, through its own descriptor. The end may lie past the published
 // size (a write under way): those bytes are the body's all the same, since the file is
 // only ever appended to, and the reader's position simply runs ahead of the published
-// size until the writer publishes them. Within the copy, Caddy's write idle timeout
-// governs the deadlines; the stall deadline is armed before it. ok=false means the reader is not in
+// size until the writer publishes them. One call sends at most maxClientWrite bytes under
+// one stall deadline: a deadline set by the handler caps Caddy's write idle resets, so a
+// copy to the end of a large file had to finish within stall_timeout, and a slow but
+// steady client was cut as stalled. ok=false means the reader is not in
 // the spilled part, the file cannot be opened again or the client's writer has no
 // ReadFrom (then next's reusable buffer costs less): use next instead. A failure is
 // the client's (a read error on a file just written is not told apart).
@@ -78,7 +80,7 @@ func (r *spoolReader) copySpilled(c *clientWriter) (n int64, ok bool, err error)
 		r.file = f
 	}
 	c.arm()
-	n, err = CopyFileRange(c.w, r.file, r.pos-base, -1)
+	n, err = CopyFileRange(c.w, r.file, r.pos-base, maxClientWrite)
 	s.mu.Lock()
 	r.pos += n
 	s.wakeWriterIfLockstepLocked()

@@ -17,6 +17,10 @@ const (
 	maxHintedChunkSize = 1 << 20
 	// fileReadSize is each reader's own buffer for the spilled part.
 	fileReadSize = 32 << 10
+	// maxClientWrite is the most one write (or sendfile) to a client covers under one stall
+	// deadline, as the memory window's chunks (maxHintedChunkSize): a client that takes less
+	// than this within stall_timeout is cut.
+	maxClientWrite = maxHintedChunkSize
 )
 
 // spool is the append-only body of a shared flight: one writer (the upstream), any number
