@@ -9,10 +9,11 @@ import (
 // downloadWriteChunk is the most one write or sendfile call to a download's client covers.
 // Caddy's write idle timeout cuts every write and every sendfile into pieces of the
 // server's max_write_chunk (64 KiB by default), each with a deadline of its own: a 100 MiB
-// body fanned out to 100 clients made 160,000 sendfile calls and deadline resets. 2 MiB is
-// nginx's sendfile_max_chunk default; a piece must still go out within the write idle
-// timeout (1 min by default), and the coalescer's stall timeout bounds each of its writes.
-const downloadWriteChunk = 2 << 20
+// body fanned out to 100 clients made 160,000 sendfile calls and deadline resets. Each
+// piece must go out within the write idle timeout, so the piece is also the least a client
+// must take per timeout: 1 MiB (17 KB/s at the default 1 min), the coalescer's own
+// stall_timeout piece, rather than nginx's 2 MiB sendfile_max_chunk.
+const downloadWriteChunk = 1 << 20
 
 // largeDownloadWrites raises the request's write chunk to downloadWriteChunk when the
 // server uses Caddy's default; a max_write_chunk the admin set to anything else stands.
