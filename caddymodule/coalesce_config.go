@@ -18,6 +18,7 @@ type CoalesceConfig = coalesce.Config[caddy.Duration]
 func (h *Handler) coalesceOptions() coalesce.Options {
 	opts := h.Coalesce.Options(beemetrics.Coalescer{}, h.logger)
 	opts.FlightValues = ownVars
+	opts.PacedWrites = pacedDownloadWrites
 	return opts
 }
 

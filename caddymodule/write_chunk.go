@@ -2,6 +2,7 @@ package caddymodule
 
 import (
 	"net/http"
+	"time"
 
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
 )
@@ -24,4 +25,20 @@ func largeDownloadWrites(r *http.Request) {
 	if w != nil && (w.MaxChunk == 0 || w.MaxChunk == caddyhttp.DefaultMaxWriteChunk) {
 		w.MaxChunk = downloadWriteChunk
 	}
+}
+
+// pacedDownloadWrites lets Caddy's write idle timeout pace a coalesced download's spilled
+// part (coalesce.Options.PacedWrites): the request's timeout is lowered to the coalescer's
+// stall timeout when that is shorter (never raised: the admin's write_idle stands), so
+// every piece of the server's sendfile copy goes out under a deadline of at most stall.
+// Without a write idle timeout on the server the coalescer paces the copy itself.
+func pacedDownloadWrites(r *http.Request, stall time.Duration) bool {
+	_, w := caddyhttp.IdleTimeoutsFromContext(r.Context())
+	if w == nil || w.Deadline.Timeout <= 0 {
+		return false
+	}
+	if stall > 0 && stall < w.Deadline.Timeout {
+		w.Deadline.Timeout = stall
+	}
+	return true
 }

@@ -20,17 +20,40 @@ type clientWriter struct {
 	noDeadline  bool // the writer cannot take deadlines: writes may block for good
 	readsFrom   bool // w is an io.ReaderFrom: spilled bytes go to it by sendfile
 	deadlineSet bool
+
+	// r and pacedWrites decide, at the first spilled copy, whether the server paces
+	// writes itself (Options.PacedWrites); paced caches the answer.
+	r           *http.Request
+	pacedWrites func(*http.Request, time.Duration) bool
+	pacedKnown  bool
+	paced       bool
 }
 
-func newClientWriter(w http.ResponseWriter, stall time.Duration, obs Observer) *clientWriter {
+func newClientWriter(w http.ResponseWriter, r *http.Request, opts *Options) *clientWriter {
 	c := &clientWriter{}
-	c.init(w, stall, obs)
+	c.init(w, r, opts)
 	return c
 }
 
-func (c *clientWriter) init(w http.ResponseWriter, stall time.Duration, obs Observer) {
+func (c *clientWriter) init(w http.ResponseWriter, r *http.Request, opts *Options) {
 	_, readsFrom := w.(io.ReaderFrom)
-	*c = clientWriter{w: w, rc: *http.NewResponseController(w), stall: stall, obs: obs, readsFrom: readsFrom}
+	*c = clientWriter{w: w, rc: *http.NewResponseController(w), stall: opts.StallTimeout, obs: opts.Observer,
+		readsFrom: readsFrom, r: r, pacedWrites: opts.PacedWrites}
+}
+
+// serverPaced reports whether the server bounds each write piece by the stall timeout
+// itself (Options.PacedWrites). Then the coalescer's own deadline is lifted: a deadline
+// the handler sets caps the server's idle resets, which would bound the whole copy.
+func (c *clientWriter) serverPaced() bool {
+	if !c.pacedKnown {
+		c.pacedKnown = true
+		c.paced = c.pacedWrites != nil && c.r != nil && c.pacedWrites(c.r, c.stall)
+	}
+	if c.paced && c.deadlineSet {
+		_ = c.rc.SetWriteDeadline(time.Time{})
+		c.deadlineSet = false
+	}
+	return c.paced
 }
 
 func (c *clientWriter) arm() {

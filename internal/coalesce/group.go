@@ -114,7 +114,7 @@ func (g *Group) join(key []byte, r *http.Request, w http.ResponseWriter, upstrea
 		f = g.newFlight(string(key), r)
 		d = &f.loan
 		d.client = &d.clientStore
-		d.clientStore.init(w, g.opts.StallTimeout, g.opts.Observer)
+		d.clientStore.init(w, r, &g.opts)
 		d.handover = getHandoverChan()
 		f.direct = d
 		g.flights[f.key] = f
@@ -367,7 +367,7 @@ func (g *Group) serveFollower(w http.ResponseWriter, r *http.Request, wtp **wait
 	if wt.f.headErr != nil {
 		return wt.f.headErr
 	}
-	return g.stream(ctx, w, wt, newClientWriter(w, g.opts.StallTimeout, g.opts.Observer), true, false)
+	return g.stream(ctx, w, wt, newClientWriter(w, r, &g.opts), true, false)
 }
 
 // joinRetry attaches a follower that gave up on f to the flight formed for that, starting

@@ -75,6 +75,13 @@ type Options struct {
 	// the flight's own copy: the request's handler may have returned and the server be
 	// reading them. nil: the request's values as they are.
 	FlightValues func(context.Context) context.Context
+	// PacedWrites, when set and true for a request, says that the server itself bounds
+	// every write piece to its client by a deadline of at most stall (Caddy's write idle
+	// timeout, lowered to stall for the request). The spilled part then goes to the client
+	// as the bare file, in the server's own pieces: net's sendfile sees through one
+	// io.LimitedReader only, and the server adds its own. Otherwise the coalescer sends it
+	// in pieces of its own, each under its own deadline. It runs on the request's goroutine.
+	PacedWrites func(r *http.Request, stall time.Duration) bool
 }
 
 // Observer receives the coalescer's events, e.g. to feed Prometheus. Methods are called

@@ -50,10 +50,11 @@ type writerOnly struct{ io.Writer }
 // straight from the file, through its own descriptor. The end may lie past the published
 // size (a write under way): those bytes are the body's all the same, since the file is
 // only ever appended to, and the reader's position simply runs ahead of the published
-// size until the writer publishes them. One call sends at most maxClientWrite bytes under
-// one stall deadline: a deadline set by the handler caps Caddy's write idle resets, so a
-// copy to the end of a large file had to finish within stall_timeout, and a slow but
-// steady client was cut as stalled. ok=false means the reader is not in
+// size until the writer publishes them. No deadline may cover the whole copy (a deadline
+// set by the handler caps Caddy's write idle resets, so a slow but steady client was cut
+// as stalled): the server paces it in its own pieces (Options.PacedWrites; a piece of ours
+// would hide the file from sendfile under the server's), or one call sends at most
+// maxClientWrite bytes under one stall deadline. ok=false means the reader is not in
 // the spilled part, the file cannot be opened again or the client's writer has no
 // ReadFrom (then next's reusable buffer costs less): use next instead. A failure is
 // the client's (a read error on a file just written is not told apart).
@@ -79,8 +80,12 @@ func (r *spoolReader) copySpilled(c *clientWriter) (n int64, ok bool, err error)
 		}
 		r.file = f
 	}
-	c.arm()
-	n, err = CopyFileRange(c.w, r.file, r.pos-base, maxClientWrite)
+	if c.serverPaced() {
+		n, err = CopyFileRange(c.w, r.file, r.pos-base, -1) // the server's pieces, each under its deadline
+	} else {
+		c.arm()
+		n, err = CopyFileRange(c.w, r.file, r.pos-base, maxClientWrite)
+	}
 	s.mu.Lock()
 	r.pos += n
 	s.wakeWriterIfLockstepLocked()
