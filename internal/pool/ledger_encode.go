@@ -64,6 +64,10 @@ func appendLedger(b []byte, d *ledgerDoc) ([]byte, error) {
 		}
 		b = append(b, ']')
 	}
+	if d.History != "" {
+		b = append(b, `,"history":`...)
+		b = appendJSONString(b, d.History)
+	}
 	if d.Fence != 0 {
 		b = append(b, `,"fence":`...)
 		b = strconv.AppendUint(b, d.Fence, 10)
