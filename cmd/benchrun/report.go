@@ -275,7 +275,8 @@ func (r *report) targetsTable(w func(string, ...any)) {
 		w("Concurrent acquires share one such write (group commit: %.2f ledger writes per acquire here,", r.acquire.WritesPerAcquire())
 		w("replacement purchases' bookkeeping included), so an acquire waits for one or two commits: two")
 		w("fsyncs each (Caddy's file storage syncs the lock file and the ledger), the ledger written whole")
-		w("(%s at the end, every batch issued in the last 30 days included). The p99 is the tail", human(r.acquire.LedgerBytes))
+		w("(%s at the end: the batches in service and fewer than 128 issued ones; the older issued", human(r.acquire.LedgerBytes))
+		w("batches live in a history document written once per 128 departures). The p99 is the tail")
 		w("of those fsyncs on this VM's disk, shared with the other processes on the machine.")
 		w("")
 	}
