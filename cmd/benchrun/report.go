@@ -275,8 +275,8 @@ func (r *report) targetsTable(w func(string, ...any)) {
 		w("Concurrent acquires share one such write (group commit: %.2f ledger writes per acquire here,", r.acquire.WritesPerAcquire())
 		w("replacement purchases' bookkeeping included), so an acquire waits for one or two commits: two")
 		w("fsyncs each (Caddy's file storage syncs the lock file and the ledger), the ledger written whole")
-		w("(%s at the end: the batches in service and fewer than 128 issued ones; the older issued", human(r.acquire.LedgerBytes))
-		w("batches live in a history document written once per 128 departures). The p99 is the tail")
+		w("(%s at the end: the batches in service and the last few dozen issued ones; the older", human(r.acquire.LedgerBytes))
+		w("issued batches live in a history document written in the background). The p99 is the tail")
 		w("of those fsyncs on this VM's disk, shared with the other processes on the machine.")
 		w("")
 	}

@@ -275,15 +275,8 @@ func (p *Pool) commitOnce() {
 	}
 	now := p.deps.Clock.Now()
 	doc.pruneOperations(now.Add(-2 * time.Hour))
-	var cutoff time.Time
 	if keep := p.config().HistoryRetention; keep > 0 {
-		cutoff = now.Add(-keep)
-		doc.pruneHistory(cutoff)
-	}
-	move, moved, err := p.moveHistory(doc, cutoff)
-	if err != nil {
-		answer(ops, err)
-		return
+		doc.pruneHistory(now.Add(-keep))
 	}
 	doc.Fence = held.fence + 1
 	raw, err := doc.encode()
@@ -303,14 +296,6 @@ func (p *Pool) commitOnce() {
 		answer(ops, fmt.Errorf("%w: %s changed under the lock (fence %d); nothing written", ErrLedgerBusy, p.key, held.fence))
 		return
 	}
-	if move.raw != nil {
-		// First the history, under a name no other write uses (history.go): until the ledger
-		// naming it is stored, nothing reads it.
-		if err := p.deps.Storage.Store(context.WithoutCancel(ctx), move.key, move.raw); err != nil {
-			answer(ops, fmt.Errorf("%w: store %s: %v", ErrLedgerUnavailable, move.key, err))
-			return
-		}
-	}
 	if d := p.since(held.since); d > g.lock.holdMax {
 		answer(ops, fmt.Errorf("%w: ledger lock held %s, longer than %s; nothing written", ErrLedgerBusy, d.Round(time.Millisecond), g.lock.holdMax))
 		return
@@ -321,11 +306,8 @@ func (p *Pool) commitOnce() {
 		return
 	}
 	wrote = true
-	if moved {
-		p.hist.put(doc.hist)
-		p.deleteHistory(context.WithoutCancel(ctx), move.replaced)
-	}
 	p.lastRaw, p.lastDoc = raw, doc.deepCopy()
 	p.remember(doc, nil)
+	p.moveHistoryIfDue(p.lastDoc) // before the answers: a caller sees the move under way
 	answer(ops, nil)
 }

@@ -8,24 +8,28 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"go.uber.org/zap"
 )
 
 // History: issued and retired records never again take part in the pool's decisions; they
 // answer Owns and Retire for such a batch until HistoryRetention drops them. Kept in the
 // ledger itself, every commit re-encoded, checksummed, compared and stored all of them (473
 // KiB after 1024 acquires), so an acquire's cost grew with the pool's past. Instead, once the
-// ledger holds historyMoveAt of them (or the history holds records past retention), a commit
-// moves them into a history document, stored under a key named after its own checksum
-// before the ledger that names it, both under the ledger lock:
-//   - A crash or failed store between the two leaves the ledger as it was: it still holds
+// ledger holds historyMoveAt of them (or the history holds records past retention), a
+// background move writes a history document with them, under a key named after its own
+// checksum and without the ledger lock (nothing reads it until a ledger names it), then one
+// ordinary ledger update drops them from the ledger and names it. No acquire waits for the
+// history's write, and the ledger's lock, fence and compare-and-write rules are untouched:
+//   - A crash or failed write between the two leaves the ledger as it was: it still holds
 //     the records and names the previous history; the new file is an orphan nobody reads.
-//   - A writer that lost its hold can only add a file under a new name; the one the ledger
-//     names never changes (a content-addressed key always holds the same bytes).
+//   - A key is never written with other bytes, so no writer (another instance, one that lost
+//     its hold) can change the history a ledger names; two moves at once: the first wins.
 //   - The history replaced is deleted after the ledger's store, when the storage can delete.
 //
-// A record in both the ledger and its history (not written by this version, but harmless)
-// counts once: the ledger's copy wins.
-const historyMoveAt = 128
+// A record in both the ledger and its history (changed after the snapshot a move took)
+// counts once: the ledger's copy wins, and the next move replaces the history's.
+const historyMoveAt = 64
 
 // historyDir is outside caddy-bee/pool/*.json, where tools look for ledger files.
 const historyDir = "caddy-bee/pool-history/"
@@ -106,66 +110,138 @@ func historyKey(lockBase, checksum string) string {
 	return historyDir + strings.TrimPrefix(lockBase, "caddy-bee/pool/") + "-" + checksum[:16] + ".json"
 }
 
-// historyMove is what a commit must store before the ledger: raw under key (nothing when
-// raw is nil), and what it may delete after: replaced.
-type historyMove struct {
-	key      string
-	raw      []byte
-	replaced string
+// historyMover runs one history move at a time per pool, in the background.
+type historyMover struct {
+	mu   sync.Mutex
+	done chan struct{} // open while a move runs
 }
 
-// moveHistory moves doc's gone records into a new history document when historyMoveAt of
-// them are in doc or the history holds records gone before cutoff (zero: keep all), and
-// points doc at it. ok is false when nothing moves.
-func (p *Pool) moveHistory(doc *ledgerDoc, cutoff time.Time) (historyMove, bool, error) {
+// historyCutoff: records gone before it leave the ledger and the history (zero: none do).
+func (p *Pool) historyCutoff() time.Time {
+	if keep := p.config().HistoryRetention; keep > 0 {
+		return p.deps.Clock.Now().Add(-keep)
+	}
+	return time.Time{}
+}
+
+// moveHistoryIfDue starts a history move when historyMoveAt gone records are in doc (the
+// ledger as just stored) or its history holds records past retention. Called by a committer
+// (so Stop waits for the move too), under updateMu.
+func (p *Pool) moveHistoryIfDue(doc *ledgerDoc) {
 	inDoc := 0
 	for _, r := range doc.Batches {
 		if gone(r) {
 			inDoc++
 		}
 	}
-	old := doc.hist
-	stale := old != nil && !cutoff.IsZero() && old.oldest.Before(cutoff)
+	cutoff := p.historyCutoff()
+	stale := doc.hist != nil && !cutoff.IsZero() && doc.hist.oldest.Before(cutoff)
 	if inDoc < historyMoveAt && !stale {
-		return historyMove{}, false, nil
+		return
 	}
-	var moved, kept []*record
-	inHot := map[string]bool{}
-	for _, r := range doc.Batches {
-		if gone(r) {
-			rc := *r // the ledger's records change in later commits; the history's never
-			moved = append(moved, &rc)
-			inHot[r.ID] = true
-		} else {
-			kept = append(kept, r)
+	m := &p.mover
+	m.mu.Lock()
+	if m.done != nil {
+		m.mu.Unlock()
+		return
+	}
+	done := make(chan struct{})
+	m.done = done
+	m.mu.Unlock()
+	snap := doc.deepCopy()
+	p.gc.committers.Add(1) // nonzero now: this runs in a committer
+	go func() {
+		defer p.gc.committers.Done()
+		defer func() {
+			m.mu.Lock()
+			m.done = nil
+			m.mu.Unlock()
+			close(done)
+		}()
+		if err := p.moveHistory(p.gc.ctx, snap, cutoff); err != nil && p.gc.ctx.Err() == nil {
+			p.deps.Logger.Warn("pool ledger history not moved (tried again at a later write)", zap.Error(err))
+		}
+	}()
+}
+
+// awaitHistoryMove waits for the history move under way, if any.
+func (p *Pool) awaitHistoryMove() {
+	p.mover.mu.Lock()
+	done := p.mover.done
+	p.mover.mu.Unlock()
+	if done != nil {
+		<-done
+	}
+}
+
+// moveHistory writes a history holding snap's history and its gone records (less those gone
+// before cutoff) without any lock: nothing reads it until a ledger names it. Then one ledger
+// update drops from the ledger the records the new history holds as they are, and names it,
+// if the ledger still names the history snap did (else another move came first). The
+// history replaced is deleted after that write.
+func (p *Pool) moveHistory(ctx context.Context, snap *ledgerDoc, cutoff time.Time) error {
+	moved := map[string][]byte{} // id -> the record's encoding, to drop only what is unchanged
+	var batches []*record
+	for _, r := range snap.Batches {
+		if gone(r) && !expired(r, cutoff) {
+			enc, err := appendRecord(nil, r)
+			if err != nil {
+				return fmt.Errorf("encode batch %s: %w", r.ID, err)
+			}
+			moved[r.ID] = enc
+			batches = append(batches, r)
 		}
 	}
-	var batches []*record
-	if old != nil {
-		batches = make([]*record, 0, len(old.batches)+len(moved))
-		for _, r := range old.batches {
-			if !inHot[r.ID] && !expired(r, cutoff) {
-				batches = append(batches, r)
+	if snap.hist != nil {
+		old := make([]*record, 0, len(snap.hist.batches)+len(batches))
+		for _, r := range snap.hist.batches {
+			if _, again := moved[r.ID]; !again && !expired(r, cutoff) {
+				old = append(old, r)
 			}
 		}
+		batches = append(old, batches...)
 	}
-	batches = append(batches, moved...)
-	mv := historyMove{replaced: doc.History}
-	if len(batches) == 0 {
-		doc.Batches, doc.History, doc.hist = kept, "", nil
-		return mv, true, nil
+	var key string
+	var h *history
+	if len(batches) > 0 {
+		hd := &ledgerDoc{Version: ledgerV1, Node: snap.Node, Batches: batches}
+		raw, err := hd.encode()
+		if err != nil {
+			return fmt.Errorf("encode pool ledger history: %w", err)
+		}
+		key = historyKey(p.lock, hd.Checksum)
+		if err := p.deps.Storage.Store(ctx, key, raw); err != nil {
+			return fmt.Errorf("store %s: %w", key, err)
+		}
+		h = newHistory(key, batches)
 	}
-	hd := &ledgerDoc{Version: ledgerV1, Node: doc.Node, Batches: batches}
-	raw, err := hd.encode()
+	err := p.update(ctx, func(doc *ledgerDoc) error {
+		if doc.History != snap.History {
+			return errNoChange
+		}
+		kept := doc.Batches[:0]
+		for _, r := range doc.Batches {
+			if enc, ok := moved[r.ID]; ok {
+				if now, err := appendRecord(nil, r); err == nil && string(now) == string(enc) {
+					continue
+				}
+			}
+			kept = append(kept, r)
+		}
+		doc.Batches, doc.History, doc.hist = kept, key, h
+		return nil
+	})
+	if errors.Is(err, errNoChange) {
+		return nil // another move came first; this file may be its history too, so it stays
+	}
 	if err != nil {
-		return historyMove{}, false, fmt.Errorf("encode pool ledger history: %w", err)
+		return err
 	}
-	mv.key, mv.raw = historyKey(p.lock, hd.Checksum), raw
-	if mv.replaced == mv.key {
-		mv.replaced = "" // the same content: the same file
+	p.hist.put(h)
+	if snap.History != key {
+		p.deleteHistory(context.WithoutCancel(ctx), snap.History)
 	}
-	doc.Batches, doc.History, doc.hist = kept, mv.key, newHistory(mv.key, batches)
-	return mv, true, nil
+	return nil
 }
 
 // attachHistory loads the history doc names (from the cache when it is the last one) and

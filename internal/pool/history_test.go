@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -62,6 +64,7 @@ func TestGoneBatchesMoveToHistoryAndStillAnswer(t *testing.T) {
 	require.Len(t, doc.Batches, historyMoveAt)
 
 	require.NoError(t, p.update(ctx, issueN(p, historyMoveAt-1, 1)))
+	p.awaitHistoryMove()
 	doc = st.stored(t, p)
 	require.Len(t, doc.Batches, 1, "only the reserve batch stays in the ledger")
 	require.Equal(t, Reserve, doc.Batches[0].State)
@@ -86,6 +89,7 @@ func TestGoneBatchesMoveToHistoryAndStillAnswer(t *testing.T) {
 
 	// The next move writes a new history with both rounds and deletes the one it replaced.
 	require.NoError(t, p.update(ctx, issueN(p, historyMoveAt, historyMoveAt)))
+	p.awaitHistoryMove()
 	doc = st.stored(t, p)
 	require.NotEqual(t, first, doc.History)
 	require.Empty(t, doc.Batches)
@@ -96,15 +100,19 @@ func TestGoneBatchesMoveToHistoryAndStillAnswer(t *testing.T) {
 	}
 }
 
-// failStores fails every Store of a key for which fail says so.
+// failStores fails the ledger's stores once a history was stored.
 type failStores struct {
 	*memStorage
-	fail func(key string) bool
+	ledger  string
+	history *atomic.Bool
 }
 
 func (f failStores) Store(ctx context.Context, key string, value []byte) error {
-	if f.fail(key) {
+	if key == f.ledger && f.history.Load() {
 		return errors.New("disk gone")
+	}
+	if strings.HasPrefix(key, historyDir) {
+		f.history.Store(true)
 	}
 	return f.memStorage.Store(ctx, key, value)
 }
@@ -116,17 +124,21 @@ func TestFailedLedgerStoreAfterHistoryStoreLosesNothing(t *testing.T) {
 	p := lockTestPool(t, st, 10*time.Second)
 	ctx := context.Background()
 	require.NoError(t, p.update(ctx, issueN(p, 0, historyMoveAt-1)))
-	before := st.stored(t, p)
 
-	failing := failStores{st, func(key string) bool { return key == p.key }}
-	q := lockTestPool(t, failing, 10*time.Second)
-	require.Error(t, q.update(ctx, issueN(q, historyMoveAt-1, 1)))
+	q := lockTestPool(t, failStores{st, p.key, new(atomic.Bool)}, 10*time.Second)
+	require.NoError(t, q.update(ctx, issueN(q, historyMoveAt-1, 1))) // due now
+	q.awaitHistoryMove()
 	require.Len(t, st.Keys(historyDir), 1, "the history is stored first")
-	require.Equal(t, before.Checksum, st.stored(t, p).Checksum, "the ledger changed")
+	before := st.stored(t, p)
+	require.Empty(t, before.History, "the ledger's store went through")
+	require.Len(t, before.Batches, historyMoveAt)
 
 	r := lockTestPool(t, st, 10*time.Second)
-	require.NoError(t, r.Retire(ctx, historyID(0), "402"), "the ledger does not load")
-	require.NoError(t, r.update(ctx, issueN(r, historyMoveAt-1, 1)))
+	require.NoError(t, r.Retire(ctx, historyID(0), "402"), "the ledger does not load") // a write: moves
+	r.awaitHistoryMove()
+	doc := st.stored(t, r)
+	require.NotEmpty(t, doc.History)
+	require.Empty(t, doc.Batches)
 	ids := st.everyID(t, r)
 	require.Len(t, ids, historyMoveAt)
 	for id, n := range ids {
@@ -141,6 +153,7 @@ func TestRecordInLedgerAndHistoryCountsOnce(t *testing.T) {
 	p := lockTestPool(t, st, 10*time.Second)
 	ctx := context.Background()
 	require.NoError(t, p.update(ctx, issueN(p, 0, historyMoveAt)))
+	p.awaitHistoryMove()
 	// Put a history record back into the ledger, changed, as an older layout might have.
 	require.NoError(t, p.update(ctx, func(d *ledgerDoc) error {
 		r := *d.hist.byID[historyID(5)]
@@ -156,6 +169,7 @@ func TestRecordInLedgerAndHistoryCountsOnce(t *testing.T) {
 	require.Equal(t, 0, doc.count(17, Issued), "history records counted as the ledger's")
 
 	require.NoError(t, q.update(ctx, issueN(q, historyMoveAt, historyMoveAt)))
+	q.awaitHistoryMove()
 	ids := st.everyID(t, q)
 	require.Len(t, ids, 2*historyMoveAt)
 	for id, n := range ids {
@@ -188,8 +202,9 @@ func TestOldLedgerWithHistoryInsideMigrates(t *testing.T) {
 
 	require.True(t, p.Owns(ctx, historyID(999)))
 	require.NoError(t, p.Retire(ctx, historyID(7), "402")) // the first write: migrates
+	p.awaitHistoryMove()
 	doc := st.stored(t, p)
-	require.Equal(t, uint64(42), doc.Fence)
+	require.Equal(t, uint64(43), doc.Fence, "one write, then one for the move")
 	require.Len(t, doc.Batches, 1)
 	require.Len(t, st.storedHistory(t, doc).Batches, 1000)
 	hot, err := st.Load(ctx, p.key)
@@ -209,12 +224,15 @@ func TestHistoryIsPrunedByRetention(t *testing.T) {
 	p.mu.Unlock()
 	clock := p.deps.Clock.(*fakeClock)
 	require.NoError(t, p.update(ctx, issueN(p, 0, historyMoveAt)))
+	p.awaitHistoryMove()
 	clock.advance(40 * time.Minute)
 	require.NoError(t, p.update(ctx, issueN(p, historyMoveAt, historyMoveAt)))
+	p.awaitHistoryMove()
 	require.Len(t, st.storedHistory(t, st.stored(t, p)).Batches, 2*historyMoveAt)
 
 	clock.advance(40 * time.Minute) // the first round is past the retention, the second not
 	require.NoError(t, p.update(ctx, addBatch("r1", Reserve)))
+	p.awaitHistoryMove()
 	doc := st.stored(t, p)
 	h := st.storedHistory(t, doc)
 	require.Len(t, h.Batches, historyMoveAt)
@@ -224,6 +242,7 @@ func TestHistoryIsPrunedByRetention(t *testing.T) {
 
 	clock.advance(time.Hour) // everything past: no history left
 	require.NoError(t, p.update(ctx, addBatch("r2", Reserve)))
+	p.awaitHistoryMove()
 	doc = st.stored(t, p)
 	require.Empty(t, doc.History)
 	require.Empty(t, st.Keys(historyDir))
@@ -237,6 +256,7 @@ func TestMissingHistoryMakesTheLedgerUnreadable(t *testing.T) {
 	p := lockTestPool(t, st, 10*time.Second)
 	ctx := context.Background()
 	require.NoError(t, p.update(ctx, issueN(p, 0, historyMoveAt)))
+	p.awaitHistoryMove()
 	doc := st.stored(t, p)
 	require.NoError(t, st.Delete(ctx, doc.History))
 	q := lockTestPool(t, st, 10*time.Second)

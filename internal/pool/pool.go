@@ -106,6 +106,7 @@ type Pool struct {
 	lastRaw []byte
 	lastDoc *ledgerDoc
 	hist    historyCache // the ledger's history document as last read or written
+	mover   historyMover
 
 	mu         sync.RWMutex
 	cfg        Config
