@@ -276,7 +276,7 @@ func (r *report) targetsTable(w func(string, ...any)) {
 		w("replacement purchases' bookkeeping included), so an acquire waits for one or two commits: two")
 		w("fsyncs each (Caddy's file storage syncs the lock file and the ledger), the ledger written whole")
 		w("(%s at the end: the batches in service and the last few dozen issued ones; the older", human(r.acquire.LedgerBytes))
-		w("issued batches live in a history document written in the background). The p99 is the tail")
+		w("issued batches live in history segments written in the background). The p99 is the tail")
 		w("of those fsyncs on this VM's disk, shared with the other processes on the machine.")
 		w("")
 	}

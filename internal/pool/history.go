@@ -2,9 +2,12 @@ package pool
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io/fs"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -16,66 +19,145 @@ import (
 // answer Owns and Retire for such a batch until HistoryRetention drops them. Kept in the
 // ledger itself, every commit re-encoded, checksummed, compared and stored all of them (473
 // KiB after 1024 acquires), so an acquire's cost grew with the pool's past. Instead, once the
-// ledger holds historyMoveAt of them (or the history holds records past retention), a
-// background move writes a history document with them, under a key named after its own
-// checksum and without the ledger lock (nothing reads it until a ledger names it), then one
-// ordinary ledger update drops them from the ledger and names it. No acquire waits for the
-// history's write, and the ledger's lock, fence and compare-and-write rules are untouched:
+// ledger holds historyMoveAt of them, a background move writes them into a new history
+// segment, under a key named after its own checksum and without the ledger lock (nothing
+// reads it until a ledger names it), then one ordinary ledger update drops them from the
+// ledger and names the segment. No acquire waits for a segment's write, and the ledger's
+// lock, fence and compare-and-write rules are untouched:
 //   - A crash or failed write between the two leaves the ledger as it was: it still holds
-//     the records and names the previous history; the new file is an orphan nobody reads.
+//     the records and names the previous segments; the new file is an orphan nobody reads.
 //   - A key is never written with other bytes, so no writer (another instance, one that lost
-//     its hold) can change the history a ledger names; two moves at once: the first wins.
-//   - The history replaced is deleted after the ledger's store, when the storage can delete.
+//     its hold) can change a segment a ledger names; two moves at once: the first wins.
+//   - Segments are merged like a binary counter (a segment no larger than the one after it
+//     joins it), so a ledger names O(log n) of them and a record is rewritten O(log n) times;
+//     a move writes one segment of historyMoveAt records, and rarely a larger merge.
+//   - Segments no ledger names any more are deleted after its store, when the storage can.
+//   - Retention: a segment holding records past HistoryRetention (by historyPruneSlack, so
+//     that a large segment is not rewritten at every departure) is rewritten without them.
 //
-// A record in both the ledger and its history (changed after the snapshot a move took)
-// counts once: the ledger's copy wins, and the next move replaces the history's.
+// A record in both the ledger and a segment, or in two segments (changed after the snapshot a
+// move took), counts once: the ledger's copy wins, then the later segment's.
 const historyMoveAt = 64
+
+// historyPruneSlack: how long past HistoryRetention a record may stay in a segment.
+const historyPruneSlack = time.Hour
 
 // historyDir is outside caddy-bee/pool/*.json, where tools look for ledger files.
 const historyDir = "caddy-bee/pool-history/"
 
-// history is a history document as loaded: read-only, shared by every copy of the ledger.
-type history struct {
+// segment is one history document: read-only once built. key is empty until it is encoded.
+type segment struct {
 	key     string
 	batches []*record
-	byID    map[string]*record
 	oldest  time.Time // the earliest time a record in it left service
 }
 
-// historyCache is the history last loaded or written, so a ledger naming it again (the
-// common case: it changes once per historyMoveAt departures) does not read it again.
-type historyCache struct {
-	mu   sync.Mutex
-	last *history
-}
-
-func (c *historyCache) get(key string) *history {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.last != nil && c.last.key == key {
-		return c.last
-	}
-	return nil
-}
-
-func (c *historyCache) put(h *history) {
-	if h == nil {
-		return
-	}
-	c.mu.Lock()
-	c.last = h
-	c.mu.Unlock()
-}
-
-func newHistory(key string, batches []*record) *history {
-	h := &history{key: key, batches: batches, byID: make(map[string]*record, len(batches))}
+func newSegment(batches []*record) *segment {
+	s := &segment{batches: batches}
 	for _, r := range batches {
-		h.byID[r.ID] = r
-		if at := leftServiceAt(r); h.oldest.IsZero() || at.Before(h.oldest) {
-			h.oldest = at
+		if at := leftServiceAt(r); s.oldest.IsZero() || at.Before(s.oldest) {
+			s.oldest = at
+		}
+	}
+	return s
+}
+
+// mergeSegments: a's records but those in b, then b's.
+func mergeSegments(a, b *segment) *segment {
+	inB := make(map[string]bool, len(b.batches))
+	for _, r := range b.batches {
+		inB[r.ID] = true
+	}
+	out := make([]*record, 0, len(a.batches)+len(b.batches))
+	for _, r := range a.batches {
+		if !inB[r.ID] {
+			out = append(out, r)
+		}
+	}
+	return newSegment(append(out, b.batches...))
+}
+
+// history is the segments a ledger names, as loaded: shared by every copy of the ledger.
+type history struct {
+	segs   []*segment
+	byID   map[string]*record
+	oldest time.Time
+}
+
+func newHistory(segs []*segment) *history {
+	if len(segs) == 0 {
+		return nil
+	}
+	n := 0
+	for _, s := range segs {
+		n += len(s.batches)
+	}
+	h := &history{segs: segs, byID: make(map[string]*record, n)}
+	for _, s := range segs {
+		for _, r := range s.batches {
+			h.byID[r.ID] = r // a later segment's copy wins
+		}
+		if h.oldest.IsZero() || s.oldest.Before(h.oldest) {
+			h.oldest = s.oldest
 		}
 	}
 	return h
+}
+
+func (h *history) keys() []string {
+	if h == nil {
+		return nil
+	}
+	keys := make([]string, len(h.segs))
+	for i, s := range h.segs {
+		keys[i] = s.key
+	}
+	return keys
+}
+
+// historyCache holds the segments of the history last loaded or written, so a ledger naming
+// them again does not read them again.
+type historyCache struct {
+	mu   sync.Mutex
+	last *history
+	segs map[string]*segment
+}
+
+// lookup returns the history of keys when every segment is cached.
+func (c *historyCache) lookup(keys []string) *history {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.last != nil && slices.Equal(c.last.keys(), keys) {
+		return c.last
+	}
+	segs := make([]*segment, 0, len(keys))
+	for _, k := range keys {
+		s := c.segs[k]
+		if s == nil {
+			return nil
+		}
+		segs = append(segs, s)
+	}
+	return newHistory(segs)
+}
+
+func (c *historyCache) segment(key string) *segment {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.segs[key]
+}
+
+// put makes h the cached history; segments it does not name leave the cache.
+func (c *historyCache) put(h *history) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.last = h
+	c.segs = map[string]*segment{}
+	if h != nil {
+		for _, s := range h.segs {
+			c.segs[s.key] = s
+		}
+	}
 }
 
 // gone: issued or retired, out of the pool's service for good.
@@ -135,7 +217,7 @@ func (p *Pool) moveHistoryIfDue(doc *ledgerDoc) {
 		}
 	}
 	cutoff := p.historyCutoff()
-	stale := doc.hist != nil && !cutoff.IsZero() && doc.hist.oldest.Before(cutoff)
+	stale := doc.hist != nil && !cutoff.IsZero() && doc.hist.oldest.Before(cutoff.Add(-historyPruneSlack))
 	if inDoc < historyMoveAt && !stale {
 		return
 	}
@@ -174,11 +256,11 @@ func (p *Pool) awaitHistoryMove() {
 	}
 }
 
-// moveHistory writes a history holding snap's history and its gone records (less those gone
-// before cutoff) without any lock: nothing reads it until a ledger names it. Then one ledger
-// update drops from the ledger the records the new history holds as they are, and names it,
-// if the ledger still names the history snap did (else another move came first). The
-// history replaced is deleted after that write.
+// moveHistory writes snap's gone records (less those gone before cutoff) as a new segment,
+// merges and prunes segments, all without any lock: nothing reads them until a ledger names
+// them. Then one ledger update drops from the ledger the records the segments hold as they
+// are, and names the segments, if the ledger still names the ones snap did (else another
+// move came first). Segments it no longer names are deleted after that write.
 func (p *Pool) moveHistory(ctx context.Context, snap *ledgerDoc, cutoff time.Time) error {
 	moved := map[string][]byte{} // id -> the record's encoding, to drop only what is unchanged
 	var batches []*record
@@ -192,31 +274,48 @@ func (p *Pool) moveHistory(ctx context.Context, snap *ledgerDoc, cutoff time.Tim
 			batches = append(batches, r)
 		}
 	}
+	var segs []*segment
 	if snap.hist != nil {
-		old := make([]*record, 0, len(snap.hist.batches)+len(batches))
-		for _, r := range snap.hist.batches {
-			if _, again := moved[r.ID]; !again && !expired(r, cutoff) {
-				old = append(old, r)
+		for _, s := range snap.hist.segs {
+			if cutoff.IsZero() || !s.oldest.Before(cutoff) {
+				segs = append(segs, s)
+				continue
+			}
+			var kept []*record
+			for _, r := range s.batches {
+				if !expired(r, cutoff) {
+					kept = append(kept, r)
+				}
+			}
+			if len(kept) > 0 {
+				segs = append(segs, newSegment(kept))
 			}
 		}
-		batches = append(old, batches...)
 	}
-	var key string
-	var h *history
 	if len(batches) > 0 {
-		hd := &ledgerDoc{Version: ledgerV1, Node: snap.Node, Batches: batches}
-		raw, err := hd.encode()
+		segs = append(segs, newSegment(batches))
+		for n := len(segs); n >= 2 && len(segs[n-2].batches) <= len(segs[n-1].batches); n = len(segs) {
+			segs = append(segs[:n-2], mergeSegments(segs[n-2], segs[n-1]))
+		}
+	}
+	for _, s := range segs {
+		if s.key != "" {
+			continue // stored already
+		}
+		raw, err := (&ledgerDoc{Version: ledgerV1, Node: snap.Node, Batches: s.batches}).encode()
 		if err != nil {
 			return fmt.Errorf("encode pool ledger history: %w", err)
 		}
-		key = historyKey(p.lock, hd.Checksum)
-		if err := p.deps.Storage.Store(ctx, key, raw); err != nil {
-			return fmt.Errorf("store %s: %w", key, err)
+		sum := sha256.Sum256(raw)
+		s.key = historyKey(p.lock, hex.EncodeToString(sum[:]))
+		if err := p.deps.Storage.Store(ctx, s.key, raw); err != nil {
+			return fmt.Errorf("store %s: %w", s.key, err)
 		}
-		h = newHistory(key, batches)
 	}
+	h := newHistory(segs)
+	keys := h.keys()
 	err := p.update(ctx, func(doc *ledgerDoc) error {
-		if doc.History != snap.History {
+		if !slices.Equal(doc.History, snap.History) {
 			return errNoChange
 		}
 		kept := doc.Batches[:0]
@@ -228,55 +327,68 @@ func (p *Pool) moveHistory(ctx context.Context, snap *ledgerDoc, cutoff time.Tim
 			}
 			kept = append(kept, r)
 		}
-		doc.Batches, doc.History, doc.hist = kept, key, h
+		doc.Batches, doc.History, doc.hist = kept, keys, h
 		return nil
 	})
 	if errors.Is(err, errNoChange) {
-		return nil // another move came first; this file may be its history too, so it stays
+		return nil // another move came first; these files may be its segments too, so they stay
 	}
 	if err != nil {
 		return err
 	}
 	p.hist.put(h)
-	if snap.History != key {
-		p.deleteHistory(context.WithoutCancel(ctx), snap.History)
+	for _, k := range snap.History {
+		if !slices.Contains(keys, k) {
+			p.deleteHistory(context.WithoutCancel(ctx), k)
+		}
 	}
 	return nil
 }
 
-// attachHistory loads the history doc names (from the cache when it is the last one) and
-// attaches it. A history named but missing or damaged makes the ledger unreadable: it is
+// attachHistory loads the segments doc names (from the cache where it has them) and
+// attaches them. A segment named but missing or damaged makes the ledger unreadable: it is
 // part of it.
 func (p *Pool) attachHistory(ctx context.Context, doc *ledgerDoc) error {
-	if doc.History == "" {
+	if len(doc.History) == 0 {
 		doc.hist = nil
 		return nil
 	}
-	if h := p.hist.get(doc.History); h != nil {
+	if h := p.hist.lookup(doc.History); h != nil {
 		doc.hist = h
 		return nil
 	}
-	raw, err := p.deps.Storage.Load(ctx, doc.History)
-	if errors.Is(err, fs.ErrNotExist) {
-		return fmt.Errorf("%w: %s names the history %s, which is missing; restore it (or move the ledger away: the pool then starts empty and will NOT know the batches it paid for)", ErrLedgerCorrupt, p.key, doc.History)
+	segs := make([]*segment, 0, len(doc.History))
+	for _, key := range doc.History {
+		if s := p.hist.segment(key); s != nil {
+			segs = append(segs, s)
+			continue
+		}
+		raw, err := p.deps.Storage.Load(ctx, key)
+		if errors.Is(err, fs.ErrNotExist) {
+			return fmt.Errorf("%w: %s names the history segment %s, which is missing; restore it (or move the ledger away: the pool then starts empty and will NOT know the batches it paid for)", ErrLedgerCorrupt, p.key, key)
+		}
+		if err != nil {
+			return fmt.Errorf("load pool ledger history %s: %w", key, err)
+		}
+		hd, err := decodeLedger(raw, key)
+		if err != nil {
+			return err
+		}
+		sum := sha256.Sum256(raw)
+		if key != historyKey(p.lock, hex.EncodeToString(sum[:])) {
+			return fmt.Errorf("%w: %s: content does not match its name (replaced by hand?); restore it", ErrLedgerCorrupt, key)
+		}
+		s := newSegment(hd.Batches)
+		s.key = key
+		segs = append(segs, s)
 	}
-	if err != nil {
-		return fmt.Errorf("load pool ledger history %s: %w", doc.History, err)
-	}
-	hd, err := decodeLedger(raw, doc.History)
-	if err != nil {
-		return err
-	}
-	if !strings.HasPrefix(hd.Checksum, strings.TrimSuffix(doc.History[strings.LastIndexByte(doc.History, '-')+1:], ".json")) {
-		return fmt.Errorf("%w: %s: content does not match its name (replaced by hand?); restore it", ErrLedgerCorrupt, doc.History)
-	}
-	h := newHistory(doc.History, hd.Batches)
+	h := newHistory(segs)
 	p.hist.put(h)
 	doc.hist = h
 	return nil
 }
 
-// deleteHistory removes a history no ledger names any more, when the storage can delete
+// deleteHistory removes a segment no ledger names any more, when the storage can delete
 // (Caddy's storages can). A failure leaves an orphan file, nothing worse.
 func (p *Pool) deleteHistory(ctx context.Context, key string) {
 	d, ok := p.deps.Storage.(interface {

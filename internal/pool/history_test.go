@@ -24,17 +24,22 @@ func issueN(p *Pool, first, n int) func(*ledgerDoc) error {
 	}
 }
 
-// storedHistory is the history document the stored ledger names (nil: none).
+// storedHistory is the records of the history segments the stored ledger names, in order
+// (nil: none).
 func (m *memStorage) storedHistory(t *testing.T, doc *ledgerDoc) *ledgerDoc {
 	t.Helper()
-	if doc.History == "" {
+	if len(doc.History) == 0 {
 		return nil
 	}
-	raw, err := m.Load(context.Background(), doc.History)
-	require.NoError(t, err, "the ledger names a history that is not stored")
-	h, err := decodeLedger(raw, doc.History)
-	require.NoError(t, err)
-	return h
+	all := &ledgerDoc{}
+	for _, key := range doc.History {
+		raw, err := m.Load(context.Background(), key)
+		require.NoError(t, err, "the ledger names a segment that is not stored")
+		h, err := decodeLedger(raw, key)
+		require.NoError(t, err)
+		all.Batches = append(all.Batches, h.Batches...)
+	}
+	return all
 }
 
 // everyID counts each id in the stored ledger and its history.
@@ -94,7 +99,7 @@ func TestGoneBatchesMoveToHistoryAndStillAnswer(t *testing.T) {
 	require.NotEqual(t, first, doc.History)
 	require.Empty(t, doc.Batches)
 	require.Len(t, st.storedHistory(t, doc).Batches, 2*historyMoveAt+1)
-	require.Equal(t, []string{doc.History}, st.Keys(historyDir), "the replaced history was not deleted")
+	require.ElementsMatch(t, doc.History, st.Keys(historyDir), "a replaced segment was not deleted")
 	for id, n := range st.everyID(t, p) {
 		require.Equal(t, 1, n, "%s stored %d times", id, n)
 	}
@@ -220,17 +225,17 @@ func TestHistoryIsPrunedByRetention(t *testing.T) {
 	p := lockTestPool(t, st, 10*time.Second)
 	ctx := context.Background()
 	p.mu.Lock()
-	p.cfg.HistoryRetention = time.Hour
+	p.cfg.HistoryRetention = 10 * time.Hour
 	p.mu.Unlock()
 	clock := p.deps.Clock.(*fakeClock)
 	require.NoError(t, p.update(ctx, issueN(p, 0, historyMoveAt)))
 	p.awaitHistoryMove()
-	clock.advance(40 * time.Minute)
+	clock.advance(5 * time.Hour)
 	require.NoError(t, p.update(ctx, issueN(p, historyMoveAt, historyMoveAt)))
 	p.awaitHistoryMove()
 	require.Len(t, st.storedHistory(t, st.stored(t, p)).Batches, 2*historyMoveAt)
 
-	clock.advance(40 * time.Minute) // the first round is past the retention, the second not
+	clock.advance(5*time.Hour + historyPruneSlack + time.Minute) // the first round is past the retention and the slack, the second not
 	require.NoError(t, p.update(ctx, addBatch("r1", Reserve)))
 	p.awaitHistoryMove()
 	doc := st.stored(t, p)
@@ -240,7 +245,7 @@ func TestHistoryIsPrunedByRetention(t *testing.T) {
 	require.ErrorContains(t, p.Retire(ctx, historyID(0), "402"), "not in the pool")
 	require.NoError(t, p.Retire(ctx, historyID(historyMoveAt), "402"))
 
-	clock.advance(time.Hour) // everything past: no history left
+	clock.advance(5*time.Hour + historyPruneSlack) // everything past: no history left
 	require.NoError(t, p.update(ctx, addBatch("r2", Reserve)))
 	p.awaitHistoryMove()
 	doc = st.stored(t, p)
@@ -258,10 +263,52 @@ func TestMissingHistoryMakesTheLedgerUnreadable(t *testing.T) {
 	require.NoError(t, p.update(ctx, issueN(p, 0, historyMoveAt)))
 	p.awaitHistoryMove()
 	doc := st.stored(t, p)
-	require.NoError(t, st.Delete(ctx, doc.History))
+	require.NoError(t, st.Delete(ctx, doc.History[0]))
 	q := lockTestPool(t, st, 10*time.Second)
 	err := q.update(ctx, addBatch("r1", Reserve))
 	require.ErrorIs(t, err, ErrLedgerUnavailable)
 	require.ErrorContains(t, err, "missing")
 	require.ErrorIs(t, q.spendingBlocked(), ErrLedgerCorrupt)
+}
+
+// countHistoryWrites counts the records written into history segments.
+type countHistoryWrites struct {
+	*memStorage
+	records *atomic.Int64
+}
+
+func (c countHistoryWrites) Store(ctx context.Context, key string, value []byte) error {
+	if strings.HasPrefix(key, historyDir) {
+		d, err := decodeLedger(value, key)
+		if err != nil {
+			return err
+		}
+		c.records.Add(int64(len(d.Batches)))
+	}
+	return c.memStorage.Store(ctx, key, value)
+}
+
+// Segments merge like a binary counter: after 32 moves the ledger names at most 6 segments,
+// each record was written at most 6 times (not once per move), and only named ones remain.
+func TestHistorySegmentsStayFewAndWritesStayBounded(t *testing.T) {
+	st := newMemStorage()
+	written := new(atomic.Int64)
+	p := lockTestPool(t, countHistoryWrites{st, written}, 10*time.Second)
+	ctx := context.Background()
+	const moves = 32
+	for i := range moves {
+		require.NoError(t, p.update(ctx, issueN(p, i*historyMoveAt, historyMoveAt)))
+		p.awaitHistoryMove()
+		doc := st.stored(t, p)
+		require.Empty(t, doc.Batches)
+		require.LessOrEqual(t, len(doc.History), 6, "after move %d: %v", i, doc.History)
+		require.ElementsMatch(t, doc.History, st.Keys(historyDir), "after move %d", i)
+	}
+	require.LessOrEqual(t, written.Load(), int64(6*moves*historyMoveAt))
+	ids := st.everyID(t, p)
+	require.Len(t, ids, moves*historyMoveAt)
+	for id, n := range ids {
+		require.Equal(t, 1, n, "%s stored %d times", id, n)
+	}
+	require.True(t, lockTestPool(t, st, 10*time.Second).Owns(ctx, historyID(0)))
 }

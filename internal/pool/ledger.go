@@ -73,9 +73,9 @@ type ledgerDoc struct {
 	Batches    []*record   `json:"batches"`
 	Intents    []*intent   `json:"intents"`
 	Operations []time.Time `json:"operations"` // purchases and top-ups, for the hourly cap
-	// History is the key of the history document holding the issued and retired records
-	// moved out of this one (history.go); empty while there is none.
-	History string `json:"history,omitempty"`
+	// History is the keys of the history segments holding the issued and retired records
+	// moved out of this document (history.go), oldest first; empty while there are none.
+	History []string `json:"history,omitempty"`
 	// Fence rises by one with every write; a writer stores only over the fence it locked
 	// (ledgerlock.go). Omitted while zero, so older ledgers keep their checksum.
 	Fence    uint64 `json:"fence,omitempty"`
@@ -175,6 +175,7 @@ func (d *ledgerDoc) deepCopy() *ledgerDoc {
 		}
 	}
 	c.Operations = slices.Clone(d.Operations)
+	c.History = slices.Clone(d.History)
 	return &c
 }
 
