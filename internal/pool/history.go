@@ -55,8 +55,8 @@ type segment struct {
 func newSegment(batches []*record) *segment {
 	s := &segment{batches: batches}
 	for _, r := range batches {
-		if at := leftServiceAt(r); s.oldest.IsZero() || at.Before(s.oldest) {
-			s.oldest = at
+		if at := leftServiceAt(r); !at.IsZero() && (s.oldest.IsZero() || at.Before(s.oldest)) {
+			s.oldest = at // a record without the time never expires (see expired)
 		}
 	}
 	return s
@@ -97,7 +97,7 @@ func newHistory(segs []*segment) *history {
 		for _, r := range s.batches {
 			h.byID[r.ID] = r // a later segment's copy wins
 		}
-		if h.oldest.IsZero() || s.oldest.Before(h.oldest) {
+		if !s.oldest.IsZero() && (h.oldest.IsZero() || s.oldest.Before(h.oldest)) {
 			h.oldest = s.oldest
 		}
 	}
@@ -217,7 +217,7 @@ func (p *Pool) moveHistoryIfDue(doc *ledgerDoc) {
 		}
 	}
 	cutoff := p.historyCutoff()
-	stale := doc.hist != nil && !cutoff.IsZero() && doc.hist.oldest.Before(cutoff.Add(-historyPruneSlack))
+	stale := doc.hist != nil && prunable(doc.hist.oldest, cutoff)
 	if inDoc < historyMoveAt && !stale {
 		return
 	}
@@ -244,6 +244,11 @@ func (p *Pool) moveHistoryIfDue(doc *ledgerDoc) {
 			p.deps.Logger.Warn("pool ledger history not moved (tried again at a later write)", zap.Error(err))
 		}
 	}()
+}
+
+// prunable: records that left service at oldest are past the retention (cutoff) by the slack.
+func prunable(oldest, cutoff time.Time) bool {
+	return !oldest.IsZero() && !cutoff.IsZero() && oldest.Before(cutoff.Add(-historyPruneSlack))
 }
 
 // awaitHistoryMove waits for the history move under way, if any.
@@ -277,7 +282,7 @@ func (p *Pool) moveHistory(ctx context.Context, snap *ledgerDoc, cutoff time.Tim
 	var segs []*segment
 	if snap.hist != nil {
 		for _, s := range snap.hist.segs {
-			if cutoff.IsZero() || !s.oldest.Before(cutoff) {
+			if !prunable(s.oldest, cutoff) {
 				segs = append(segs, s)
 				continue
 			}

@@ -75,6 +75,9 @@ func TestGoneBatchesMoveToHistoryAndStillAnswer(t *testing.T) {
 	require.Equal(t, Reserve, doc.Batches[0].State)
 	require.Len(t, st.storedHistory(t, doc).Batches, historyMoveAt)
 	first := doc.History
+	require.NoError(t, p.update(ctx, func(*ledgerDoc) error { return nil }))
+	p.awaitHistoryMove()
+	require.Equal(t, doc.Fence+1, st.stored(t, p).Fence, "a move with nothing due")
 
 	// Issued batches in the history: still the pool's, retiring one changes nothing, an
 	// unknown one is still unknown; the reserve is untouched and still acquirable.
