@@ -105,7 +105,7 @@ type Pool struct {
 	// decoding and verifying them again. Any other writer changes the bytes. Under updateMu.
 	lastRaw []byte
 	lastDoc *ledgerDoc
-	hist    historyCache // the ledger's history document as last read or written
+	hist    historyCache // the ledger's history segments as last read or written (history.go)
 	mover   historyMover
 
 	mu         sync.RWMutex
