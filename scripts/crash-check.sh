@@ -57,7 +57,10 @@ work, sim = sys.argv[1], sys.argv[2]
 chain = json.load(urllib.request.urlopen(sim + "/_beesim/batches"))
 ledger = json.load(open(glob.glob(work + "/storage/caddy-bee/pool/*.json")[0]))
 paid = sorted(b["batchID"] for b in chain)
-known = sorted(b["id"] for b in ledger["batches"])
+ids = {b["id"] for b in ledger["batches"]}
+for seg in ledger.get("history") or []:  # issued/retired batches moved out (internal/pool/history.go)
+    ids |= {b["id"] for b in json.load(open(work + "/storage/" + seg))["batches"]}
+known = sorted(ids)
 print(f"batches on chain: {len(paid)}; in the ledger: {len(known)}; open intents: {len(ledger['intents'])}")
 assert paid == known, f"mismatch: chain {paid} ledger {known}"
 assert len(paid) == 2, f"bought {len(paid)} batches for a target of 2"

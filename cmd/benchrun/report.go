@@ -275,8 +275,11 @@ func (r *report) targetsTable(w func(string, ...any)) {
 		w("Concurrent acquires share one such write (group commit: %.2f ledger writes per acquire here,", r.acquire.WritesPerAcquire())
 		w("replacement purchases' bookkeeping included), so an acquire waits for one or two commits: two")
 		w("fsyncs each (Caddy's file storage syncs the lock file and the ledger), the ledger written whole")
-		w("(%s at the end, every batch issued in the last 30 days included). The p99 is the tail", human(r.acquire.LedgerBytes))
-		w("of those fsyncs on this VM's disk, shared with the other processes on the machine.")
+		w("(%s at the end: the batches in service and the last few dozen issued ones; the older", human(r.acquire.LedgerBytes))
+		w("issued batches live in history segments written in the background). An fsync itself is")
+		w("cheap here (well under a millisecond at p99 under strace), so the tail is waiting: for the")
+		w("commit in flight, and for the two cores shared with the load generator, the simulator (whose")
+		w("stamp listing grows with every batch bought) and whatever else runs on the machine.")
 		w("")
 	}
 	if len(explainDistinct) > 0 {

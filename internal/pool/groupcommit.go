@@ -308,5 +308,6 @@ func (p *Pool) commitOnce() {
 	wrote = true
 	p.lastRaw, p.lastDoc = raw, doc.deepCopy()
 	p.remember(doc, nil)
+	p.moveHistoryIfDue(p.lastDoc) // before the answers: a caller sees the move under way
 	answer(ops, nil)
 }

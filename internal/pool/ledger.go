@@ -73,10 +73,15 @@ type ledgerDoc struct {
 	Batches    []*record   `json:"batches"`
 	Intents    []*intent   `json:"intents"`
 	Operations []time.Time `json:"operations"` // purchases and top-ups, for the hourly cap
+	// History is the keys of the history segments holding the issued and retired records
+	// moved out of this document (history.go), oldest first; empty while there are none.
+	History []string `json:"history,omitempty"`
 	// Fence rises by one with every write; a writer stores only over the fence it locked
 	// (ledgerlock.go). Omitted while zero, so older ledgers keep their checksum.
 	Fence    uint64 `json:"fence,omitempty"`
 	Checksum string `json:"checksum"`
+
+	hist *history // History as loaded; shared and read-only
 }
 
 // ErrLedgerCorrupt: the stored ledger cannot be read. The pool stops spending.
@@ -170,6 +175,7 @@ func (d *ledgerDoc) deepCopy() *ledgerDoc {
 		}
 	}
 	c.Operations = slices.Clone(d.Operations)
+	c.History = slices.Clone(d.History)
 	return &c
 }
 

@@ -64,6 +64,16 @@ func appendLedger(b []byte, d *ledgerDoc) ([]byte, error) {
 		}
 		b = append(b, ']')
 	}
+	if len(d.History) > 0 {
+		b = append(b, `,"history":[`...)
+		for i, k := range d.History {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = appendJSONString(b, k)
+		}
+		b = append(b, ']')
+	}
 	if d.Fence != 0 {
 		b = append(b, `,"fence":`...)
 		b = strconv.AppendUint(b, d.Fence, 10)

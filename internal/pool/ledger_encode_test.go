@@ -22,7 +22,8 @@ func TestAppendLedgerIsJSONMarshal(t *testing.T) {
 	rnd := rand.New(rand.NewPCG(1, 2))
 	pick := func(n int) int { return rnd.IntN(n) }
 	for round := range 300 {
-		d := &ledgerDoc{Version: ledgerV1, Node: strs[pick(len(strs))], Fence: uint64(pick(3)) * uint64(round), Checksum: strs[pick(len(strs))]}
+		d := &ledgerDoc{Version: ledgerV1, Node: strs[pick(len(strs))], Fence: uint64(pick(3)) * uint64(round), Checksum: strs[pick(len(strs))],
+			History: strs[:pick(4)]}
 		switch pick(3) {
 		case 0: // nil slices: null
 		case 1:
@@ -107,13 +108,16 @@ func TestAppendLedgerKnowsEveryField(t *testing.T) {
 		v    any
 		want string
 	}{
-		{ledgerDoc{}, "version,node,batches,intents,operations,fence,checksum"},
+		{ledgerDoc{}, "version,node,batches,intents,operations,history,fence,checksum"},
 		{record{}, "id,label,depth,state,amount,bought_at,usable_at,issued_at,retired_at,retired_reason,ttl_seconds,utilization,seen_on_chain,last_seen"},
 		{intent{}, "label,depth,amount,started_at,abandoned"},
 	} {
 		typ := reflect.TypeOf(c.v)
 		var names []string
 		for i := range typ.NumField() {
+			if !typ.Field(i).IsExported() {
+				continue // json leaves it out
+			}
 			name, _, _ := strings.Cut(typ.Field(i).Tag.Get("json"), ",")
 			names = append(names, name)
 		}

@@ -145,6 +145,13 @@ func (p *Pool) peekFence(ctx context.Context) (uint64, error) {
 		p.lastRaw, p.lastDoc = nil, nil
 		return 0, p.ledgerUnreadable(err)
 	}
+	if len(doc.History) > 0 {
+		// Read without the lock, a segment may be replaced and deleted meanwhile: only a
+		// cached history is attached here; otherwise loadLedger reads it under the lock.
+		if doc.hist = p.hist.lookup(doc.History); doc.hist == nil {
+			return doc.Fence, nil
+		}
+	}
 	p.lastRaw, p.lastDoc = raw, doc
 	return doc.Fence, nil
 }

@@ -29,13 +29,13 @@ func (p *Pool) Owns(ctx context.Context, id string) bool {
 		return false
 	}
 	p.mu.RLock()
-	known := p.doc != nil && p.doc.find(id) != nil
+	known := p.doc != nil && p.doc.findAny(id) != nil
 	p.mu.RUnlock()
 	if known {
 		return true
 	}
 	view := &p.owners
-	if doc := view.doc.Load(); doc != nil && doc.find(id) != nil {
+	if doc := view.doc.Load(); doc != nil && doc.findAny(id) != nil {
 		return true
 	}
 	now := p.deps.Clock.Now().UnixNano()
@@ -48,9 +48,9 @@ func (p *Pool) Owns(ctx context.Context, id string) bool {
 		return false
 	}
 	doc, err := decodeLedger(raw, p.key)
-	if err != nil {
-		return false
+	if err != nil || p.attachHistory(ctx, doc) != nil {
+		return false // a history replaced meanwhile shows on the next read
 	}
 	view.doc.Store(doc)
-	return doc.find(id) != nil
+	return doc.findAny(id) != nil
 }

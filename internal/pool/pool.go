@@ -105,6 +105,8 @@ type Pool struct {
 	// decoding and verifying them again. Any other writer changes the bytes. Under updateMu.
 	lastRaw []byte
 	lastDoc *ledgerDoc
+	hist    historyCache // the ledger's history segments as last read or written (history.go)
+	mover   historyMover
 
 	mu         sync.RWMutex
 	cfg        Config
@@ -271,6 +273,9 @@ func (p *Pool) loadLedger(ctx context.Context) (*ledgerDoc, error) {
 		return p.lastDoc.deepCopy(), nil
 	}
 	doc, err := decodeLedger(raw, p.key)
+	if err == nil {
+		err = p.attachHistory(ctx, doc)
+	}
 	if err != nil {
 		p.lastRaw, p.lastDoc = nil, nil
 		return nil, err
@@ -581,7 +586,7 @@ func (p *Pool) RecordUpload(id string, n int64) {
 func (p *Pool) Retire(ctx context.Context, id, reason string) error {
 	var depth int
 	err := p.update(ctx, func(doc *ledgerDoc) error {
-		r := doc.find(id)
+		r := doc.findAny(id) // an issued batch may be in the history
 		if r == nil {
 			return fmt.Errorf("batch %s is not in the pool", id)
 		}

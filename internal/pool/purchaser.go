@@ -136,7 +136,7 @@ func (p *Pool) sync(ctx context.Context) error {
 		kept := doc.Intents[:0]
 		for _, in := range doc.Intents {
 			s, found := byLabel[in.Label]
-			if found && doc.find(s.BatchID) == nil {
+			if found && doc.findAny(s.BatchID) == nil {
 				doc.Batches = append(doc.Batches, &record{ID: s.BatchID, Label: in.Label, Depth: s.Depth, State: Pending,
 					Amount: in.Amount, BoughtAt: in.StartedAt})
 				p.deps.Logger.Info("adopted batch of an unfinished purchase", zap.String("label", in.Label), zap.String("batch_id", s.BatchID))
@@ -336,7 +336,7 @@ func (p *Pool) buyOne(ctx context.Context) bool {
 		p.resetBackoff(in.Depth)
 		_ = p.update(context.WithoutCancel(ctx), func(doc *ledgerDoc) error {
 			doc.Intents = removeIntent(doc.Intents, in.Label)
-			if doc.find(id) == nil {
+			if doc.findAny(id) == nil {
 				doc.Batches = append(doc.Batches, &record{ID: id, Label: in.Label, Depth: in.Depth, State: Pending,
 					Amount: in.Amount, BoughtAt: in.StartedAt})
 			}

@@ -13,6 +13,9 @@ type Ledger struct {
 	Node    string         `json:"node"`
 	Batches []LedgerBatch  `json:"batches"`
 	Intents []LedgerIntent `json:"intents"`
+	// History is the storage keys of the segments holding the issued and retired batches
+	// moved out of the ledger (internal/pool/history.go); ReadLedger adds them to Batches.
+	History []string `json:"history"`
 }
 
 // LedgerBatch is one batch the pool bought.
@@ -46,6 +49,29 @@ func ReadLedger(path string) (doc Ledger, raw []byte, err error) {
 	}
 	if err := json.Unmarshal(raw, &doc); err != nil {
 		return Ledger{}, raw, fmt.Errorf("ledger %s is not valid JSON: %w", path, err)
+	}
+	known := map[string]bool{}
+	for _, b := range doc.Batches {
+		known[b.ID] = true
+	}
+	// path is <storage>/caddy-bee/pool/<name>.json; segment keys are relative to <storage>.
+	// The ledger's copy of a batch wins, then the later segment's.
+	for i := len(doc.History) - 1; i >= 0; i-- {
+		hpath := filepath.Join(filepath.Dir(filepath.Dir(filepath.Dir(path))), filepath.FromSlash(doc.History[i]))
+		hraw, err := os.ReadFile(hpath)
+		if err != nil {
+			return Ledger{}, raw, fmt.Errorf("ledger %s names its history segment %s: %w", path, doc.History[i], err)
+		}
+		var seg Ledger
+		if err := json.Unmarshal(hraw, &seg); err != nil {
+			return Ledger{}, raw, fmt.Errorf("ledger history %s is not valid JSON: %w", hpath, err)
+		}
+		for _, b := range seg.Batches {
+			if !known[b.ID] {
+				known[b.ID] = true
+				doc.Batches = append(doc.Batches, b)
+			}
+		}
 	}
 	return doc, raw, nil
 }

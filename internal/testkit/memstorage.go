@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"io/fs"
+	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -98,4 +100,29 @@ func (m *MemStorage) Stores() int {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	return m.stores
+}
+
+// Delete removes key, as certmagic.Storage's Delete does; a missing key is fs.ErrNotExist.
+func (m *MemStorage) Delete(_ context.Context, key string) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if _, ok := m.data[key]; !ok {
+		return fs.ErrNotExist
+	}
+	delete(m.data, key)
+	return nil
+}
+
+// Keys lists the stored keys under prefix, sorted.
+func (m *MemStorage) Keys(prefix string) []string {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	var keys []string
+	for k := range m.data {
+		if strings.HasPrefix(k, prefix) {
+			keys = append(keys, k)
+		}
+	}
+	slices.Sort(keys)
+	return keys
 }

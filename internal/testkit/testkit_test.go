@@ -165,3 +165,27 @@ func TestHeapPeakSeesAnAllocation(t *testing.T) {
 	require.Positive(t, HeapInUse())
 	require.Positive(t, SelfRSS())
 }
+
+// ReadLedger adds the batches of the history the ledger names; the ledger's copy of a batch
+// in both wins.
+func TestReadLedgerAddsItsHistory(t *testing.T) {
+	dir := t.TempDir()
+	write := func(key, body string) string {
+		p := filepath.Join(dir, filepath.FromSlash(key))
+		require.NoError(t, os.MkdirAll(filepath.Dir(p), 0o700))
+		require.NoError(t, os.WriteFile(p, []byte(body), 0o600))
+		return p
+	}
+	write("caddy-bee/pool-history/n-0.json", `{"batches":[{"id":"a","state":"issued"},{"id":"d","state":"issued"}]}`)
+	write("caddy-bee/pool-history/n-1.json", `{"batches":[{"id":"a","state":"retired"},{"id":"b","state":"issued"}]}`)
+	path := write("caddy-bee/pool/n.json", `{"batches":[{"id":"b","state":"retired"},{"id":"c","state":"reserve"}],`+
+		`"history":["caddy-bee/pool-history/n-0.json","caddy-bee/pool-history/n-1.json"]}`)
+	doc, _, err := ReadOnlyLedger(dir)
+	require.NoError(t, err)
+	require.Equal(t, []LedgerBatch{{ID: "b", State: "retired"}, {ID: "c", State: "reserve"}, {ID: "a", State: "retired"}, {ID: "d", State: "issued"}}, doc.Batches)
+	require.Equal(t, []string{path}, LedgerFiles(dir), "the history counted as a ledger")
+
+	require.NoError(t, os.Remove(filepath.Join(dir, "caddy-bee/pool-history/n-1.json")))
+	_, _, err = ReadLedger(path)
+	require.ErrorContains(t, err, "names its history segment")
+}
