@@ -95,7 +95,8 @@ func (r *report) stampedeTargets(w func(string, ...any)) []string {
 		out = append(out,
 			"Delivered throughput is a case's N x size bytes over the time from the first response byte any client got",
 			"to the last body byte, so the proxy's wait for Bee is left out; the loopback limit is the same clients",
-			"fetching a file of that size from Caddy's `file_server` (sendfile, no upstream) in the same run.",
+			"fetching a file of that size from Caddy's `file_server` (sendfile, no upstream, 1 MiB writes as",
+			"caddy-bee's downloads) in the same run.",
 			"Below the target: "+strings.Join(missedL, "; ")+".",
 			"")
 	}
@@ -116,7 +117,8 @@ func (r *report) deliveryTable(w func(string, ...any)) {
 	w("")
 	w("The stampede's bytes (N x size) over the time from the first response byte to the last body")
 	w("byte, beside the same clients fetching a file of that size from Caddy's `file_server` in this run")
-	w("(*Limit*); the share of the limit is in brackets.")
+	w("(*Limit*; with `write_max_chunk 1MiB`, the write size caddy-bee gives downloads, where Caddy's")
+	w("default is 64 KiB); the share of the limit is in brackets.")
 	w("")
 	w("| Size | N | Limit | %s |", strings.Join(keys, " | "))
 	w("|---|---|---|%s", strings.Repeat("---|", len(keys)))

@@ -14,6 +14,9 @@ type Caddyfile struct {
 	Port    int
 	Admin   string // admin endpoint address; "" turns it off
 	Site    string // the site block's directives, unindented; each line is indented here
+	// WriteMaxChunk is the server's `timeouts { write_max_chunk }`: the most one write to a
+	// client covers between write-deadline resets; "" keeps Caddy's default (64 KiB).
+	WriteMaxChunk string
 }
 
 func (c Caddyfile) String() string {
@@ -28,7 +31,11 @@ func (c Caddyfile) String() string {
 		}
 		site.WriteString("\n")
 	}
-	return fmt.Sprintf("{\n\tadmin %s\n\tstorage file_system %s\n}\nhttp://127.0.0.1:%d {\n%s}\n", admin, c.Storage, c.Port, site.String())
+	servers := ""
+	if c.WriteMaxChunk != "" {
+		servers = "\tservers {\n\t\ttimeouts {\n\t\t\twrite_max_chunk " + c.WriteMaxChunk + "\n\t\t}\n\t}\n"
+	}
+	return fmt.Sprintf("{\n\tadmin %s\n\tstorage file_system %s\n%s}\nhttp://127.0.0.1:%d {\n%s}\n", admin, c.Storage, servers, c.Port, site.String())
 }
 
 // Write writes the config to path.

@@ -51,6 +51,8 @@ func TestCaddyfileRendersOneLoopbackSite(t *testing.T) {
 		"\tbee http://sim {\n\t\tpool {\n\t\t\treserve small 1\n\t\t}\n\t}\n}\n", c.String())
 	c.Admin = "127.0.0.1:2019"
 	require.Contains(t, c.String(), "\tadmin 127.0.0.1:2019\n")
+	c.WriteMaxChunk = "1MiB"
+	require.Contains(t, c.String(), "\tstorage file_system /s\n\tservers {\n\t\ttimeouts {\n\t\t\twrite_max_chunk 1MiB\n\t\t}\n\t}\n}\n")
 }
 
 func TestRouteListsAreDistinctSamples(t *testing.T) {
