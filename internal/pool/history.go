@@ -39,6 +39,10 @@ import (
 // move took), counts once: the ledger's copy wins, then the later segment's.
 const historyMoveAt = 64
 
+// errSegmentMissing: a ledger names a segment the storage lacks. Another instance may have
+// merged it and deleted it after this one read that ledger: loadLedger reads the ledger again.
+var errSegmentMissing = errors.New("history segment missing")
+
 // historyPruneSlack: how long past HistoryRetention a record may stay in a segment.
 const historyPruneSlack = time.Hour
 
@@ -370,7 +374,7 @@ func (p *Pool) attachHistory(ctx context.Context, doc *ledgerDoc) error {
 		}
 		raw, err := p.deps.Storage.Load(ctx, key)
 		if errors.Is(err, fs.ErrNotExist) {
-			return fmt.Errorf("%w: %s names the history segment %s, which is missing; restore it (or move the ledger away: the pool then starts empty and will NOT know the batches it paid for)", ErrLedgerCorrupt, p.key, key)
+			return fmt.Errorf("%w: %w: %s names the history segment %s, which is missing; restore it (or move the ledger away: the pool then starts empty and will NOT know the batches it paid for)", ErrLedgerCorrupt, errSegmentMissing, p.key, key)
 		}
 		if err != nil {
 			return fmt.Errorf("load pool ledger history %s: %w", key, err)

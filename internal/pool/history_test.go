@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -272,6 +273,47 @@ func TestMissingHistoryMakesTheLedgerUnreadable(t *testing.T) {
 	require.ErrorIs(t, err, ErrLedgerUnavailable)
 	require.ErrorContains(t, err, "missing")
 	require.ErrorIs(t, q.spendingBlocked(), ErrLedgerCorrupt)
+}
+
+// staleLedgerOnce serves an older ledger to the second Load of key (the read under the
+// lock, after the fence peek), as a storage whose reads lag behind another instance's
+// write (an eventually consistent one) may.
+type staleLedgerOnce struct {
+	*memStorage
+	key   string
+	stale []byte
+	loads atomic.Int32
+}
+
+func (s *staleLedgerOnce) Load(ctx context.Context, key string) ([]byte, error) {
+	if key == s.key && s.loads.Add(1) == 2 {
+		return s.stale, nil
+	}
+	return s.memStorage.Load(ctx, key)
+}
+
+// A segment merged and deleted by another instance after this one read the ledger that
+// named it is not a lost segment: the newer ledger is read again and names its successor.
+// (Without the re-read, the pool stopped spending as if the ledger were corrupt.)
+func TestSegmentMergedAwayAfterTheLedgerWasReadIsNoCorruption(t *testing.T) {
+	st := newMemStorage()
+	p := lockTestPool(t, st, 10*time.Second)
+	ctx := context.Background()
+	require.NoError(t, p.update(ctx, issueN(p, 0, historyMoveAt)))
+	p.awaitHistoryMove()
+	old, err := st.Load(ctx, p.key)
+	require.NoError(t, err)
+	first := st.stored(t, p).History
+	require.Len(t, first, 1)
+	require.NoError(t, p.update(ctx, issueN(p, historyMoveAt, historyMoveAt)))
+	p.awaitHistoryMove()
+	_, err = st.Load(ctx, first[0])
+	require.ErrorIs(t, err, fs.ErrNotExist, "the second move merged the first segment and deleted it")
+
+	q := lockTestPool(t, &staleLedgerOnce{memStorage: st, key: p.key, stale: old}, 10*time.Second)
+	require.NoError(t, q.update(ctx, addBatch("r1", Reserve)))
+	require.NotErrorIs(t, q.spendingBlocked(), ErrLedgerCorrupt)
+	require.Len(t, st.everyID(t, q), 2*historyMoveAt+1, "every record once, the new one too")
 }
 
 // countHistoryWrites counts the records written into history segments.

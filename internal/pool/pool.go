@@ -262,15 +262,30 @@ func (p *Pool) signal() {
 // loadLedger reads the stored ledger and returns a copy the caller may change. Bytes equal
 // to the last ones this process read or wrote are not decoded and verified again.
 func (p *Pool) loadLedger(ctx context.Context) (*ledgerDoc, error) {
+	for reread := 0; ; reread++ {
+		doc, raw, err := p.loadLedgerOnce(ctx)
+		if !errors.Is(err, errSegmentMissing) || reread == 2 {
+			return doc, err
+		}
+		// The segment may have been merged and deleted by another instance after the
+		// ledger was read: a newer ledger no longer names it. The same ledger still
+		// naming it is a lost segment.
+		if again, lerr := p.deps.Storage.Load(ctx, p.key); lerr != nil || bytes.Equal(again, raw) {
+			return nil, err
+		}
+	}
+}
+
+func (p *Pool) loadLedgerOnce(ctx context.Context) (*ledgerDoc, []byte, error) {
 	raw, err := p.deps.Storage.Load(ctx, p.key)
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
 		p.lastRaw, p.lastDoc = nil, &ledgerDoc{Version: ledgerV1, Node: p.deps.NodeKey}
-		return p.lastDoc.deepCopy(), nil
+		return p.lastDoc.deepCopy(), nil, nil
 	case err != nil:
-		return nil, fmt.Errorf("load pool ledger %s: %w", p.key, err)
+		return nil, nil, fmt.Errorf("load pool ledger %s: %w", p.key, err)
 	case p.lastDoc != nil && p.lastRaw != nil && bytes.Equal(raw, p.lastRaw):
-		return p.lastDoc.deepCopy(), nil
+		return p.lastDoc.deepCopy(), raw, nil
 	}
 	doc, err := decodeLedger(raw, p.key)
 	if err == nil {
@@ -278,10 +293,10 @@ func (p *Pool) loadLedger(ctx context.Context) (*ledgerDoc, error) {
 	}
 	if err != nil {
 		p.lastRaw, p.lastDoc = nil, nil
-		return nil, err
+		return nil, raw, err
 	}
 	p.lastRaw, p.lastDoc = raw, doc.deepCopy()
-	return doc, nil
+	return doc, raw, nil
 }
 
 func (p *Pool) remember(doc *ledgerDoc, err error) {
