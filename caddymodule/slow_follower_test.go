@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/swarmgate/caddy-bee/internal/testkit"
 )
 
 // Through real Caddy: a follower that keeps reading a spilled body, only slowly, is never
@@ -54,17 +56,8 @@ func TestSlowButSteadyFollowerIsNotCut(t *testing.T) {
 	s := <-slow
 	require.NoError(t, s.err)
 	defer s.resp.Body.Close()
-	buf := make([]byte, 64<<10)
-	var got int64
 	began := time.Now()
-	for {
-		m, err := io.ReadFull(s.resp.Body, buf)
-		got += int64(m)
-		if err != nil {
-			break
-		}
-		time.Sleep(10 * time.Millisecond) // about 6 MiB/s: a 1 MiB piece in a sixth of the stall timeout
-	}
+	got := testkit.ReadSteadily(s.resp.Body, 64<<10, 10*time.Millisecond) // about 6 MiB/s: a 1 MiB piece in a sixth of the stall timeout
 	t.Logf("slow follower read %d MiB in %v", got>>20, time.Since(began).Round(time.Millisecond))
 	require.EqualValues(t, size, got, "the slow follower was cut")
 }

@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/swarmgate/caddy-bee/internal/testkit"
 )
 
 // A follower that keeps reading a spilled body, only slowly, is never cut as stalled: the
@@ -61,16 +63,7 @@ func TestSlowButSteadyFollowerIsNotCut(t *testing.T) {
 	s := <-slow
 	require.NoError(t, s.err)
 	defer s.resp.Body.Close()
-	buf := make([]byte, 64<<10)
-	var got int64
-	for {
-		m, err := io.ReadFull(s.resp.Body, buf)
-		got += int64(m)
-		if err != nil {
-			break
-		}
-		time.Sleep(10 * time.Millisecond) // about 6 MiB/s: bytes taken every few milliseconds
-	}
+	got := testkit.ReadSteadily(s.resp.Body, 64<<10, 10*time.Millisecond) // about 6 MiB/s: bytes taken every few milliseconds
 	require.EqualValues(t, size, got, "the slow follower was cut")
 	require.Zero(t, obs.stallCuts)
 }

@@ -25,6 +25,17 @@ func issueN(p *Pool, first, n int) func(*ledgerDoc) error {
 	}
 }
 
+// poolAfterOneMove is a pool whose ledger has moved historyMoveAt issued records to one
+// history segment.
+func poolAfterOneMove(t *testing.T) (*memStorage, *Pool) {
+	t.Helper()
+	st := newMemStorage()
+	p := lockTestPool(t, st, 10*time.Second)
+	require.NoError(t, p.update(context.Background(), issueN(p, 0, historyMoveAt)))
+	p.awaitHistoryMove()
+	return st, p
+}
+
 // storedHistory is the records of the history segments the stored ledger names, in order
 // (nil: none).
 func (m *memStorage) storedHistory(t *testing.T, doc *ledgerDoc) *ledgerDoc {
@@ -158,11 +169,8 @@ func TestFailedLedgerStoreAfterHistoryStoreLosesNothing(t *testing.T) {
 // A record both in the ledger and in its history counts once, the ledger's copy winning,
 // and the next move keeps one.
 func TestRecordInLedgerAndHistoryCountsOnce(t *testing.T) {
-	st := newMemStorage()
-	p := lockTestPool(t, st, 10*time.Second)
+	st, p := poolAfterOneMove(t)
 	ctx := context.Background()
-	require.NoError(t, p.update(ctx, issueN(p, 0, historyMoveAt)))
-	p.awaitHistoryMove()
 	// Put a history record back into the ledger, changed, as an older layout might have.
 	require.NoError(t, p.update(ctx, func(d *ledgerDoc) error {
 		r := *d.hist.byID[historyID(5)]
@@ -261,11 +269,8 @@ func TestHistoryIsPrunedByRetention(t *testing.T) {
 // The history is part of the ledger: one named but missing stops spending like a damaged
 // ledger does.
 func TestMissingHistoryMakesTheLedgerUnreadable(t *testing.T) {
-	st := newMemStorage()
-	p := lockTestPool(t, st, 10*time.Second)
+	st, p := poolAfterOneMove(t)
 	ctx := context.Background()
-	require.NoError(t, p.update(ctx, issueN(p, 0, historyMoveAt)))
-	p.awaitHistoryMove()
 	doc := st.stored(t, p)
 	require.NoError(t, st.Delete(ctx, doc.History[0]))
 	q := lockTestPool(t, st, 10*time.Second)
@@ -296,11 +301,8 @@ func (s *staleLedgerOnce) Load(ctx context.Context, key string) ([]byte, error) 
 // named it is not a lost segment: the newer ledger is read again and names its successor.
 // (Without the re-read, the pool stopped spending as if the ledger were corrupt.)
 func TestSegmentMergedAwayAfterTheLedgerWasReadIsNoCorruption(t *testing.T) {
-	st := newMemStorage()
-	p := lockTestPool(t, st, 10*time.Second)
+	st, p := poolAfterOneMove(t)
 	ctx := context.Background()
-	require.NoError(t, p.update(ctx, issueN(p, 0, historyMoveAt)))
-	p.awaitHistoryMove()
 	old, err := st.Load(ctx, p.key)
 	require.NoError(t, err)
 	first := st.stored(t, p).History
