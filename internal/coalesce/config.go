@@ -34,8 +34,8 @@ type Config[D ~int64] struct {
 	// SpillDir is where spill files go. Default: the system temp dir.
 	SpillDir string `json:"spill_dir,omitempty"`
 
-	// StallTimeout cuts a client that accepts no response bytes for this long.
-	// Default: 1m.
+	// StallTimeout cuts a client that takes less than one write of at most 1 MiB of the
+	// response within this long. Default: 1m.
 	StallTimeout D `json:"stall_timeout,omitempty"`
 }
 

@@ -56,8 +56,9 @@ type Options struct {
 	// DefaultMaxSpill. With both bounds reached, a shared flight reads its upstream no
 	// faster than its readers take the bytes, and new flights are not shared.
 	MaxSpill int64
-	// StallTimeout cuts a client that accepts no bytes for this long (a write deadline
-	// per write, where the ResponseWriter supports it). <= 0 means DefaultStallTimeout.
+	// StallTimeout cuts a client that takes less than one write (at most 1 MiB) within this
+	// long (a write deadline per write, where the ResponseWriter supports it). <= 0 means
+	// DefaultStallTimeout.
 	StallTimeout time.Duration
 	// TempDir holds spill files; "" means os.TempDir().
 	TempDir string

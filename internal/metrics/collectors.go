@@ -100,7 +100,7 @@ var metrics = struct {
 	}),
 	coalescerStalled: prometheus.NewCounter(prometheus.CounterOpts{
 		Namespace: "caddy_bee", Subsystem: "coalescer", Name: "stalled_readers_cut_total",
-		Help: "Clients cut for accepting no bytes within stall_timeout.",
+		Help: "Clients cut for taking less than 1 MiB within stall_timeout.",
 	}),
 }
 
