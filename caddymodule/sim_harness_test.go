@@ -66,15 +66,18 @@ func getPoolStatus(t testing.TB, gw *gateway, token string) poolStatus {
 	return st
 }
 
-// waitPoolReserve waits until the pool holds n usable reserve batches of depth.
+// waitPoolReserve waits until the pool holds n usable reserve batches of depth. A failed
+// request is tried again: right after a config reload, the old listener may reset a
+// connection it had queued (seen as "connection reset by peer" on connect).
 func waitPoolReserve(t testing.TB, gw *gateway, token string, depth, n int, within time.Duration) poolStatus {
 	t.Helper()
 	deadline := time.Now().Add(within)
 	var st poolStatus
 	for time.Now().Before(deadline) {
-		st = getPoolStatus(t, gw, token)
-		if st.CurrentLevels[strconv.Itoa(depth)] >= n {
-			return st
+		if got, ok := tryPoolStatus(gw, token); ok {
+			if st = got; st.CurrentLevels[strconv.Itoa(depth)] >= n {
+				return st
+			}
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
